@@ -1,0 +1,14 @@
+"""Adversarial Playground: the router. Pages live in pages/, the engine in playground/."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/home.py", title="Home", icon=":material/school:", default=True),
+        st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:",
+                url_path="train"),
+    ]
+)
+navigation.run()

@@ -1,0 +1,7 @@
+"""Adversarial Playground's engine: data, models, training, attacks and plots. Never imports Streamlit.
+
+Submodules are imported on demand (``from playground import training``) so that importing the package
+does not pay TensorFlow's ~5 s import cost; the Home page paints before TF is loaded.
+"""
+
+__all__ = ["data", "features", "models", "plots", "state", "theory", "training"]

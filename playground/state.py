@@ -1,0 +1,191 @@
+"""Page configurations <-> URL query parameters.
+
+Every setting of a page is declared once, as a field of that page's frozen dataclass with a ``Codec`` in
+its metadata. The codec drives parsing, validation and writing, so the URL, the defaults and the widgets
+can never drift apart. A shared link reproduces the page (seeds included); a value that fails to parse
+falls back to its default and yields a notice the page shows; unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from playground import data, features, training
+from playground.models import ACTIVATIONS, MAX_HIDDEN_LAYERS, MAX_NEURONS
+
+
+class Codec:
+    """Turns one field's value into a query string and back; ``parse`` raises ValueError when invalid."""
+
+    expected: str = ""
+
+    def parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class IntRange(Codec):
+    low: int
+    high: int
+
+    @property
+    def expected(self) -> str:
+        return f"a whole number from {self.low} to {self.high}"
+
+    def parse(self, text: str) -> int:
+        value = int(text)
+        if not self.low <= value <= self.high:
+            raise ValueError(text)
+        return value
+
+
+@dataclass(frozen=True)
+class FloatRange(Codec):
+    low: float
+    high: float
+
+    @property
+    def expected(self) -> str:
+        return f"a number from {self.low:g} to {self.high:g}"
+
+    def parse(self, text: str) -> float:
+        value = float(text)
+        if not (math.isfinite(value) and self.low <= value <= self.high):
+            raise ValueError(text)
+        return value
+
+    def format(self, value: float) -> str:
+        return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Choice(Codec):
+    options: tuple[str, ...]
+
+    @property
+    def expected(self) -> str:
+        return "one of " + ", ".join(self.options)
+
+    def parse(self, text: str) -> str:
+        if text not in self.options:
+            raise ValueError(text)
+        return text
+
+
+@dataclass(frozen=True)
+class Flag(Codec):
+    expected: str = "true or false"
+
+    def parse(self, text: str) -> bool:
+        lowered = text.lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise ValueError(text)
+        return lowered in ("true", "1")
+
+    def format(self, value: bool) -> str:
+        return "true" if value else "false"
+
+
+@dataclass(frozen=True)
+class ListOf(Codec):
+    """A comma-separated list of ``item`` values with ``min_len``..``max_len`` entries ("" is empty)."""
+
+    item: Codec
+    min_len: int
+    max_len: int
+    unique: bool = False
+
+    @property
+    def expected(self) -> str:
+        return f"{self.min_len} to {self.max_len} comma-separated values, each {self.item.expected}"
+
+    def parse(self, text: str) -> tuple:
+        values = tuple(self.item.parse(part) for part in text.split(",")) if text else ()
+        if not self.min_len <= len(values) <= self.max_len or (self.unique and len(set(values)) < len(values)):
+            raise ValueError(text)
+        return values
+
+    def format(self, value: Sequence) -> str:
+        return ",".join(self.item.format(v) for v in value)
+
+
+def _param(codec: Codec, default: Any) -> Any:
+    return field(default=default, metadata={"codec": codec})
+
+
+Config = TypeVar("Config")
+
+
+def to_query(config: Any) -> dict[str, str]:
+    """All of a config's fields as query parameters."""
+    return {f.name: f.metadata["codec"].format(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[str]]:
+    """Builds a config from query parameters; invalid values fall back to defaults.
+
+    Returns:
+        The config and a list of human-readable notices, one per ignored value.
+    """
+    values: dict[str, Any] = {}
+    notices: list[str] = []
+    for f in dataclasses.fields(config_type):
+        if f.name not in query:
+            continue
+        raw = query[f.name]
+        text = raw if isinstance(raw, str) else (raw[-1] if raw else "")
+        codec: Codec = f.metadata["codec"]
+        try:
+            values[f.name] = codec.parse(text.strip())
+        except (ValueError, TypeError):
+            notices.append(
+                f"Ignored URL parameter {f.name}={text[:40]!r}: expected {codec.expected}. "
+                f"Using the default, {codec.format(f.default)}."
+            )
+    config = config_type(**values)
+    return config, notices + getattr(config, "notices", lambda: [])()
+
+
+@dataclass(frozen=True)
+class TrainPageConfig:
+    """Every setting of the Build & Train page."""
+
+    dataset: str = _param(Choice(tuple(data.DATASETS)), "circle")
+    samples: int = _param(IntRange(100, 2000), 500)
+    noise: int = _param(IntRange(0, 50), 0)  # percent
+    train_percent: int = _param(IntRange(10, 90), 50)
+    data_seed: int = _param(IntRange(0, 999_999), 1)
+    blobs: int = _param(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3)
+    features: tuple[str, ...] = _param(ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2"))
+    layers: tuple[int, ...] = _param(ListOf(IntRange(1, MAX_NEURONS), 0, MAX_HIDDEN_LAYERS), (4, 2))
+    activations: tuple[str, ...] = _param(
+        ListOf(Choice(tuple(ACTIVATIONS)), 0, MAX_HIDDEN_LAYERS), ("tanh", "tanh")
+    )
+    init_seed: int = _param(IntRange(0, 999_999), 0)
+    loss: str = _param(Choice(tuple(training.LOSSES)), "cross_entropy")
+    optimizer: str = _param(Choice(tuple(training.OPTIMIZERS)), "adam")
+    lr: float = _param(FloatRange(training.MIN_LEARNING_RATE, training.MAX_LEARNING_RATE), 0.03)
+    batch: int = _param(IntRange(training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE), 10)
+    reg: str = _param(Choice(tuple(training.REGULARIZATIONS)), "none")
+    reg_rate: float = _param(FloatRange(0.0, training.MAX_REGULARIZATION_RATE), 0.0)
+    show_test: bool = _param(Flag(), False)
+    discretize: bool = _param(Flag(), False)
+
+    def __post_init__(self) -> None:
+        # One activation per layer: a short list is padded with tanh, a long one trimmed.
+        acts = tuple(self.activations[: len(self.layers)])
+        acts += ("tanh",) * (len(self.layers) - len(acts))
+        object.__setattr__(self, "_activation_mismatch", acts != self.activations)
+        object.__setattr__(self, "activations", acts)
+
+    def notices(self) -> list[str]:
+        if self._activation_mismatch:
+            return ["The URL gave a different number of activations than layers; missing ones are tanh."]
+        return []

@@ -1,0 +1,291 @@
+"""Step-wise training: run N optimiser steps (or a time budget's worth) at a time, keep the history.
+
+The trainer never owns a loop of its own, so the UI can Play, Pause and Step it from a Streamlit fragment.
+All heavy work happens in module-level ``tf.function``s (defined once, so page reruns never retrace them);
+the learning rate and regularisation rate are variables/tensors, so moving their sliders does not retrace.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 256
+MAX_REGULARIZATION_RATE = 10.0
+
+
+def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+def _mse(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    # Squared error between the predicted probabilities and the one-hot target: it saturates when the
+    # network is confidently wrong, which is exactly what the Home page's theory section shows.
+    target = tf.one_hot(labels, tf.shape(logits)[-1])
+    return tf.reduce_sum(tf.square(tf.nn.softmax(logits) - target), axis=-1)
+
+
+def _hinge(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    # Crammer-Singer multi-class hinge on logits: max(0, 1 + max_{j != y} z_j - z_y).
+    target = tf.one_hot(labels, tf.shape(logits)[-1])
+    true_logit = tf.reduce_sum(target * logits, axis=-1)
+    best_other = tf.reduce_max(logits - target * 1e9, axis=-1)
+    return tf.nn.relu(1.0 + best_other - true_logit)
+
+
+@dataclass(frozen=True)
+class Loss:
+    label: str
+    formula: str
+    per_example: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+LOSSES: dict[str, Loss] = {
+    "cross_entropy": Loss("Cross-entropy", r"-\log \mathrm{softmax}(z)_y", _cross_entropy),
+    "mse": Loss("Mean squared error", r"\lVert \mathrm{softmax}(z) - \mathrm{onehot}(y) \rVert^2", _mse),
+    "hinge": Loss("Hinge", r"\max(0,\ 1 + \max_{j \ne y} z_j - z_y)", _hinge),
+}
+
+OPTIMIZERS: dict[str, tuple[str, Callable[[float], keras.optimizers.Optimizer]]] = {
+    "sgd": ("SGD", lambda lr: keras.optimizers.SGD(float(lr))),
+    "momentum": ("SGD + momentum (0.9)", lambda lr: keras.optimizers.SGD(float(lr), momentum=0.9)),
+    "adam": ("Adam", lambda lr: keras.optimizers.Adam(float(lr))),
+    "rmsprop": ("RMSprop", lambda lr: keras.optimizers.RMSprop(float(lr))),
+}
+
+REGULARIZATIONS: dict[str, str] = {"none": "None", "l1": "L1", "l2": "L2"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters that can change while training runs, without resetting the weights."""
+
+    loss: str = "cross_entropy"
+    optimizer: str = "adam"
+    learning_rate: float = 0.03
+    batch_size: int = 10
+    regularization: str = "none"
+    regularization_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("regularization", REGULARIZATIONS)):
+            if getattr(self, name) not in registry:
+                raise ValueError(f"Expected {name} in {list(registry)}. Received: {name}={getattr(self, name)!r}")
+        if not MIN_LEARNING_RATE <= self.learning_rate <= MAX_LEARNING_RATE:
+            raise ValueError(
+                f"Expected {MIN_LEARNING_RATE} <= learning_rate <= {MAX_LEARNING_RATE}. "
+                f"Received: learning_rate={self.learning_rate}"
+            )
+        if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. Received: batch_size={self.batch_size}"
+            )
+        if not 0.0 <= self.regularization_rate <= MAX_REGULARIZATION_RATE:
+            raise ValueError(
+                f"Expected 0 <= regularization_rate <= {MAX_REGULARIZATION_RATE}. "
+                f"Received: regularization_rate={self.regularization_rate}"
+            )
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    test_loss: float
+    train_accuracy: float
+    test_accuracy: float
+
+
+def _penalty(model: keras.Model, regularization: str) -> tf.Tensor:
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if regularization == "l1":
+        return tf.add_n([tf.reduce_sum(tf.abs(k)) for k in kernels])
+    if regularization == "l2":
+        return tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+    return tf.constant(0.0)
+
+
+@tf.function(reduce_retracing=True)
+def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
+    """Runs one optimiser step per row of ``batches`` (an index matrix); returns the mean data loss."""
+    per_example = LOSSES[loss_name].per_example
+    total = tf.constant(0.0)
+    for row in tf.range(tf.shape(batches)[0]):
+        index = batches[row]
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(per_example(model(tf.gather(x, index), training=True), tf.gather(y, index)))
+            objective = loss + regularization_rate * _penalty(model, regularization)
+        gradients = tape.gradient(objective, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        total += loss
+    return total / tf.cast(tf.shape(batches)[0], tf.float32)
+
+
+@tf.function(reduce_retracing=True)
+def _evaluate(model, x, y, loss_name):
+    logits = model(x, training=False)
+    loss = tf.reduce_mean(LOSSES[loss_name].per_example(logits, y))
+    correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32)
+    return loss, tf.reduce_mean(correct)
+
+
+@tf.function(reduce_retracing=True)
+def _forward(model, x):
+    return model(x, training=False)
+
+
+def predict_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Logits for ``x`` through a compiled forward pass (no per-call Keras overhead)."""
+    return _forward(model, tf.convert_to_tensor(x, tf.float32)).numpy()
+
+
+def predict_proba(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Softmax probabilities for ``x``, shape (n, n_classes)."""
+    return tf.nn.softmax(_forward(model, tf.convert_to_tensor(x, tf.float32))).numpy()
+
+
+@dataclass
+class Trainer:
+    """Trains ``model`` on feature matrices, a chunk at a time.
+
+    An epoch is ceil(n_train / batch) steps over a fresh permutation of the training set (the last batch
+    is topped up from the start of the permutation so every step has the same shape). Metrics on the
+    train and test sets are recorded at the end of every epoch.
+    """
+
+    model: keras.Model
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    config: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    epoch: int = 0
+    steps: int = 0
+    history: list[EpochRecord] = field(default_factory=list)
+    diverged: str | None = None
+
+    def __post_init__(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
+        self._optimizer = self._make_optimizer()
+        self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
+        self._epoch_batches: np.ndarray | None = None
+        self._cursor = 0
+        self._seconds_per_step = 1e-3
+        self.history.append(self._measure())
+
+    def _make_optimizer(self) -> keras.optimizers.Optimizer:
+        optimizer = OPTIMIZERS[self.config.optimizer][1](self.config.learning_rate)
+        optimizer.build(self.model.trainable_variables)
+        return optimizer
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size in use: the configured one, capped at the training-set size."""
+        return min(self.config.batch_size, len(self.x_train))
+
+    def configure(self, config: TrainConfig) -> None:
+        """Applies new hyperparameters and keeps the weights. A new optimiser type starts fresh moments."""
+        previous, self.config = self.config, config
+        if config.optimizer != previous.optimizer:
+            self._optimizer = self._make_optimizer()
+        else:
+            self._optimizer.learning_rate.assign(config.learning_rate)
+        self._regularization_rate.assign(config.regularization_rate)
+        if config.batch_size != previous.batch_size:
+            self._epoch_batches = None  # the rest of this epoch is redrawn at the new batch size
+        if config.loss != previous.loss:
+            self.history[-1] = self._measure()
+
+    def _next_epoch_batches(self) -> np.ndarray:
+        n, batch = len(self.x_train), self.batch_size
+        steps = math.ceil(n / batch)
+        order = self._rng.permutation(n)
+        order = np.concatenate([order, order[: steps * batch - n]])
+        return order.reshape(steps, batch).astype(np.int32)
+
+    def run(self, *, max_steps: int | None = None, time_budget: float | None = None) -> int:
+        """Trains for up to ``max_steps`` optimiser steps and/or ``time_budget`` seconds.
+
+        Stops early, and sets ``diverged`` to an explanation, if the loss becomes NaN or infinite.
+
+        Returns:
+            The number of steps taken.
+        """
+        if max_steps is None and time_budget is None:
+            raise ValueError("Expected max_steps or time_budget. Received: neither")
+        if max_steps is not None and max_steps < 0:
+            raise ValueError(f"Expected max_steps >= 0. Received: max_steps={max_steps}")
+        deadline = None if time_budget is None else time.perf_counter() + time_budget
+        x, y = self._tensors[:2]
+        taken = 0
+        while self.diverged is None and (max_steps is None or taken < max_steps):
+            if self._epoch_batches is None:
+                self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
+            count = len(self._epoch_batches) - self._cursor
+            if max_steps is not None:
+                count = min(count, max_steps - taken)
+            if deadline is not None:
+                affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
+                count = max(1, min(count, affordable))
+            started = time.perf_counter()
+            loss = float(
+                _train_chunk(
+                    self.model, self._optimizer, x, y,
+                    tf.constant(self._epoch_batches[self._cursor : self._cursor + count]),
+                    self.config.loss, self.config.regularization, self._regularization_rate,
+                )
+            )
+            elapsed = time.perf_counter() - started
+            self._seconds_per_step = 0.7 * self._seconds_per_step + 0.3 * elapsed / count
+            taken += count
+            self.steps += count
+            self._cursor += count
+            if not math.isfinite(loss):
+                self._flag_divergence()
+                break
+            if self._cursor == len(self._epoch_batches):
+                self._epoch_batches = None
+                self.epoch += 1
+                record = self._measure()
+                self.history.append(record)
+                if not math.isfinite(record.train_loss):
+                    self._flag_divergence()
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        return taken
+
+    def run_epochs(self, epochs: int) -> int:
+        """Trains until ``epochs`` more epochs have ended (or training diverges); returns the steps taken."""
+        steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+        left_in_current = 0 if self._epoch_batches is None else len(self._epoch_batches) - self._cursor
+        if left_in_current:
+            return self.run(max_steps=left_in_current + (epochs - 1) * steps_per_epoch)
+        return self.run(max_steps=epochs * steps_per_epoch)
+
+    def _flag_divergence(self) -> None:
+        self.diverged = (
+            f"Training diverged at epoch {self.epoch}: the loss became NaN or infinite. "
+            f"The learning rate ({self.config.learning_rate:g}) is too large for this network and optimiser; "
+            "try one 10x smaller, then press Reset."
+        )
+
+    def _measure(self) -> EpochRecord:
+        x_train, y_train, x_test, y_test = self._tensors
+        train_loss, train_accuracy = _evaluate(self.model, x_train, y_train, self.config.loss)
+        test_loss, test_accuracy = _evaluate(self.model, x_test, y_test, self.config.loss)
+        return EpochRecord(
+            epoch=self.epoch,
+            train_loss=float(train_loss),
+            test_loss=float(test_loss),
+            train_accuracy=float(train_accuracy),
+            test_accuracy=float(test_accuracy),
+        )
