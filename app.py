@@ -7,8 +7,9 @@ st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neu
 navigation = st.navigation(
     [
         st.Page("pages/home.py", title="Home", icon=":material/school:", default=True),
-        st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:",
-                url_path="train"),
+        # No custom url_path: with a pages/ folder present, Streamlit 1.67 shows "Page not found" on a
+        # direct visit whose path differs from the file name.
+        st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:"),
     ]
 )
 navigation.run()

@@ -124,7 +124,9 @@ def make_toy(
     if name not in DATASETS:
         raise ValueError(f"Expected name in {sorted(DATASETS)}. Received: name={name!r}")
     if not MIN_SAMPLES <= n_samples <= MAX_SAMPLES:
-        raise ValueError(f"Expected {MIN_SAMPLES} <= n_samples <= {MAX_SAMPLES}. Received: n_samples={n_samples}")
+        raise ValueError(
+            f"Expected {MIN_SAMPLES} <= n_samples <= {MAX_SAMPLES}. Received: n_samples={n_samples}"
+        )
     if not 0.0 <= noise <= 0.5:
         raise ValueError(f"Expected 0 <= noise <= 0.5. Received: noise={noise}")
     if not 0.0 < train_fraction < 1.0:
@@ -136,7 +138,7 @@ def make_toy(
     points, labels = dataset.generate(rng, n_samples, noise, n_blobs)
     points = np.clip(points, -EXTENT, EXTENT).astype(np.float32)
     order = rng.permutation(n_samples)
-    n_train = min(max(int(round(n_samples * train_fraction)), 1), n_samples - 1)
+    n_train = min(max(round(n_samples * train_fraction), 1), n_samples - 1)
     train, test = order[:n_train], order[n_train:]
     return ToySplit(
         x_train=points[train],

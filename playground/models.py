@@ -83,7 +83,7 @@ def build_model(spec: NetworkSpec) -> keras.Model:
 
 
 def hidden_model(model: keras.Model) -> keras.Model | None:
-    """A model sharing ``model``'s weights that returns every hidden layer's activations; None if it has none."""
+    """A model sharing ``model``'s weights that returns each hidden layer's activations (None if none)."""
     hidden = [layer.output for layer in model.layers if layer.name.startswith("hidden_")]
     if not hidden:
         return None

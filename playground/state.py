@@ -108,7 +108,9 @@ class ListOf(Codec):
 
     def parse(self, text: str) -> tuple:
         values = tuple(self.item.parse(part) for part in text.split(",")) if text else ()
-        if not self.min_len <= len(values) <= self.max_len or (self.unique and len(set(values)) < len(values)):
+        if not self.min_len <= len(values) <= self.max_len or (
+            self.unique and len(set(values)) < len(values)
+        ):
             raise ValueError(text)
         return values
 
@@ -128,7 +130,9 @@ def to_query(config: Any) -> dict[str, str]:
     return {f.name: f.metadata["codec"].format(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[str]]:
+def from_query(
+    config_type: type[Config], query: Mapping[str, str | Sequence[str]]
+) -> tuple[Config, list[str]]:
     """Builds a config from query parameters; invalid values fall back to defaults.
 
     Returns:
@@ -163,7 +167,9 @@ class TrainPageConfig:
     train_percent: int = _param(IntRange(10, 90), 50)
     data_seed: int = _param(IntRange(0, 999_999), 1)
     blobs: int = _param(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3)
-    features: tuple[str, ...] = _param(ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2"))
+    features: tuple[str, ...] = _param(
+        ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2")
+    )
     layers: tuple[int, ...] = _param(ListOf(IntRange(1, MAX_NEURONS), 0, MAX_HIDDEN_LAYERS), (4, 2))
     activations: tuple[str, ...] = _param(
         ListOf(Choice(tuple(ACTIVATIONS)), 0, MAX_HIDDEN_LAYERS), ("tanh", "tanh")

@@ -194,13 +194,13 @@ def binary_cross_entropy_of_logit(z: np.ndarray, target: float) -> np.ndarray:
 LOSSES: dict[str, Loss] = {
     "mse": Loss(
         name="Mean squared error",
-        formula=r"L_{\mathrm{MSE}}(p, y) = (y - p)^2",
+        formula=r"L_{\mathrm{MSE}} = (y - p)^2",
         of_probability=mse,
         of_logit=mse_of_logit,
     ),
     "cross_entropy": Loss(
         name="Cross-entropy",
-        formula=r"L_{\mathrm{CE}}(p, y) = -\bigl(y \log p + (1 - y)\log(1 - p)\bigr)",
+        formula=r"L_{\mathrm{CE}} = -y \log p - (1 - y)\log(1 - p)",
         of_probability=binary_cross_entropy,
         of_logit=binary_cross_entropy_of_logit,
     ),
@@ -256,6 +256,32 @@ def loss_curves(
         raise ValueError(f"Expected logit_range > 0. Received: logit_range={logit_range}")
     x = _grid("z", -logit_range, logit_range, num)
     return x, {key: loss.of_logit(x, target) for key, loss in LOSSES.items()}
+
+
+def confidently_wrong(*, target: float, over: str = "probability", confidence: float = 0.99) -> float:
+    """Where a prediction sits that is `confidence` sure of the class opposite to the target.
+
+    Args:
+        target: The true label y, in [0, 1]; the wrong class is the one further from it.
+        over: "probability" returns p, "logit" returns z = log(p / (1 - p)).
+        confidence: How sure the wrong prediction is, in (0.5, 1).
+
+    Returns:
+        The probability or logit of that prediction.
+
+    Raises:
+        ValueError: On a target outside [0, 1], an unknown axis or a confidence outside (0.5, 1).
+
+    Example:
+        >>> round(confidently_wrong(target=1), 6)
+        0.01
+    """
+    target = _check_target(target)
+    over = _check_choice("over", over, LOSS_AXES)
+    if not 0.5 < confidence < 1.0:
+        raise ValueError(f"Expected confidence in (0.5, 1). Received: confidence={confidence}")
+    p = 1.0 - confidence if target >= 0.5 else confidence
+    return p if over == "probability" else float(np.log(p / (1.0 - p)))
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -75,9 +75,15 @@ class TrainConfig:
     regularization_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name, registry in (("loss", LOSSES), ("optimizer", OPTIMIZERS), ("regularization", REGULARIZATIONS)):
+        for name, registry in (
+            ("loss", LOSSES),
+            ("optimizer", OPTIMIZERS),
+            ("regularization", REGULARIZATIONS),
+        ):
             if getattr(self, name) not in registry:
-                raise ValueError(f"Expected {name} in {list(registry)}. Received: {name}={getattr(self, name)!r}")
+                raise ValueError(
+                    f"Expected {name} in {list(registry)}. Received: {name}={getattr(self, name)!r}"
+                )
         if not MIN_LEARNING_RATE <= self.learning_rate <= MAX_LEARNING_RATE:
             raise ValueError(
                 f"Expected {MIN_LEARNING_RATE} <= learning_rate <= {MAX_LEARNING_RATE}. "
@@ -85,7 +91,8 @@ class TrainConfig:
             )
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
             raise ValueError(
-                f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. Received: batch_size={self.batch_size}"
+                f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. "
+                f"Received: batch_size={self.batch_size}"
             )
         if not 0.0 <= self.regularization_rate <= MAX_REGULARIZATION_RATE:
             raise ValueError(
@@ -141,9 +148,15 @@ def _forward(model, x):
     return model(x, training=False)
 
 
+def forward(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """Every output of ``model`` for ``x`` through a compiled forward pass (no per-call Keras overhead)."""
+    outputs = _forward(model, tf.convert_to_tensor(x, tf.float32))
+    return [o.numpy() for o in outputs] if isinstance(outputs, list | tuple) else [outputs.numpy()]
+
+
 def predict_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """Logits for ``x`` through a compiled forward pass (no per-call Keras overhead)."""
-    return _forward(model, tf.convert_to_tensor(x, tf.float32)).numpy()
+    """Logits for ``x``, shape (n, n_classes)."""
+    return forward(model, x)[0]
 
 
 def predict_proba(model: keras.Model, x: np.ndarray) -> np.ndarray:
@@ -174,9 +187,13 @@ class Trainer:
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
-        self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
+        self._tensors = [
+            tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)
+        ]
         self._optimizer = self._make_optimizer()
-        self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
+        self._regularization_rate = tf.Variable(
+            self.config.regularization_rate, dtype=tf.float32, trainable=False
+        )
         self._epoch_batches: np.ndarray | None = None
         self._cursor = 0
         self._seconds_per_step = 1e-3
@@ -239,9 +256,14 @@ class Trainer:
             started = time.perf_counter()
             loss = float(
                 _train_chunk(
-                    self.model, self._optimizer, x, y,
+                    self.model,
+                    self._optimizer,
+                    x,
+                    y,
                     tf.constant(self._epoch_batches[self._cursor : self._cursor + count]),
-                    self.config.loss, self.config.regularization, self._regularization_rate,
+                    self.config.loss,
+                    self.config.regularization,
+                    self._regularization_rate,
                 )
             )
             elapsed = time.perf_counter() - started

@@ -1,0 +1,328 @@
+"""Build & Train: design a small network and watch it learn a 2-D toy problem, live.
+
+The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment kept in session
+state -> figures. Training runs in chunks inside a fragment that reruns on a timer, so Pause is immediate.
+"""
+
+import dataclasses
+import random
+
+import streamlit as st
+
+from pages.ui import keras_guard, routing
+
+routing.ensure_router()
+
+keras_guard.install()
+
+with st.spinner("Loading TensorFlow (first visit only)…"):
+    from pages.ui.boundary_view import boundary_view
+    from playground import data, experiment, features, models, plots, state, thumbnails, training
+
+KEY = "bt_"  # prefix of this page's session-state keys
+LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BINARY_COLOURS = ["#f59322", "#0877bd"]
+MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
+FRAME_BUDGET_S = 0.2  # training time per fragment run; the client animates the frames captured during it
+FRAMES_PER_RUN = 8
+CHART = {"theme": None, "config": {"displayModeBar": False}}
+
+
+def saved_config() -> state.TrainPageConfig:
+    """The page's config: from the URL on the first visit of this session, else the last one used."""
+    if KEY + "config" not in st.session_state:
+        config, notices = state.from_query(state.TrainPageConfig, st.query_params.to_dict())
+        st.session_state[KEY + "config"] = config
+        st.session_state[KEY + "notices"] = notices
+    return st.session_state[KEY + "config"]
+
+
+def seed_widget(name: str, value) -> str:
+    """Gives a widget its starting value once (Streamlit drops the state of widgets it did not render)."""
+    key = KEY + name
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+def options_with(options: tuple[float, ...], value: float) -> list[float]:
+    """A select-slider's options, including a value that came from the URL and is not a preset."""
+    return sorted(set(options) | {value})
+
+
+def data_controls(config: state.TrainPageConfig) -> dict:
+    st.header("Data")
+    dataset = st.selectbox(
+        "Dataset",
+        list(data.DATASETS),
+        format_func=lambda k: data.DATASETS[k].label,
+        key=seed_widget("dataset", config.dataset),
+    )
+    blobs = config.blobs
+    if data.DATASETS[dataset].multiclass:
+        blobs = st.slider("Classes", data.MIN_BLOBS, data.MAX_BLOBS, key=seed_widget("blobs", config.blobs))
+    samples = st.slider("Samples", 100, 2000, step=50, key=seed_widget("samples", config.samples))
+    noise = st.slider("Noise (%)", 0, 50, step=5, key=seed_widget("noise", config.noise))
+    train_percent = st.slider(
+        "Training data (%)", 10, 90, step=10, key=seed_widget("train_percent", config.train_percent)
+    )
+    seed_key = seed_widget("data_seed", config.data_seed)
+    if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)"):
+        st.session_state[seed_key] = random.randrange(1_000_000)
+    data_seed = st.number_input("Data seed", 0, 999_999, key=seed_key)
+    return dict(
+        dataset=dataset,
+        blobs=blobs,
+        samples=samples,
+        noise=noise,
+        train_percent=train_percent,
+        data_seed=int(data_seed),
+    )
+
+
+def training_controls(config: state.TrainPageConfig) -> dict:
+    st.header("Training")
+    loss = st.selectbox(
+        "Loss",
+        list(training.LOSSES),
+        format_func=lambda k: training.LOSSES[k].label,
+        key=seed_widget("loss", config.loss),
+    )
+    optimizer = st.selectbox(
+        "Optimiser",
+        list(training.OPTIMIZERS),
+        format_func=lambda k: training.OPTIMIZERS[k][0],
+        key=seed_widget("optimizer", config.optimizer),
+    )
+    lr = st.select_slider(
+        "Learning rate",
+        options_with(LEARNING_RATES, config.lr),
+        format_func=lambda v: f"{v:g}",
+        key=seed_widget("lr", config.lr),
+    )
+    batch = st.slider(
+        "Batch size", training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE, key=seed_widget("batch", config.batch)
+    )
+    reg = st.selectbox(
+        "Regularisation",
+        list(training.REGULARIZATIONS),
+        format_func=lambda k: training.REGULARIZATIONS[k],
+        key=seed_widget("reg", config.reg),
+    )
+    reg_rate = st.select_slider(
+        "Regularisation rate",
+        options_with(REGULARIZATION_RATES, config.reg_rate),
+        format_func=lambda v: f"{v:g}",
+        key=seed_widget("reg_rate", config.reg_rate),
+        disabled=reg == "none",
+    )
+    return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate)
+
+
+def feature_controls(config: state.TrainPageConfig) -> dict:
+    st.header("Inputs")
+    chosen = tuple(
+        name
+        for name, feature in features.FEATURES.items()
+        if st.toggle(feature.label, key=seed_widget(f"feature_{name}", name in config.features))
+    )
+    if not chosen:
+        st.warning("Pick at least one input; using x₁, x₂.")
+        chosen = ("x1", "x2")
+    return dict(features=chosen)
+
+
+def network_controls(config: state.TrainPageConfig) -> dict:
+    columns = st.columns([1.3] + [1] * models.MAX_HIDDEN_LAYERS)
+    with columns[0]:
+        depth = st.number_input(
+            "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget("depth", len(config.layers))
+        )
+        init_seed = st.number_input(
+            "Initialiser seed", 0, 999_999, key=seed_widget("init_seed", config.init_seed)
+        )
+    layers, activations = [], []
+    for index in range(int(depth)):
+        present = index < len(config.layers)
+        with columns[index + 1]:
+            layers.append(
+                int(
+                    st.number_input(
+                        f"Layer {index + 1} neurons",
+                        1,
+                        models.MAX_NEURONS,
+                        key=seed_widget(f"neurons_{index}", config.layers[index] if present else 4),
+                    )
+                )
+            )
+            activations.append(
+                st.selectbox(
+                    f"Layer {index + 1} activation",
+                    list(models.ACTIVATIONS),
+                    format_func=lambda k: models.ACTIVATIONS[k],
+                    key=seed_widget(f"activation_{index}", config.activations[index] if present else "tanh"),
+                )
+            )
+    return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))
+
+
+def current_experiment(config: state.TrainPageConfig) -> experiment.ToyExperiment:
+    existing = st.session_state.get(KEY + "experiment")
+    if existing is None:
+        with st.spinner("Building the network…"):
+            existing = experiment.ToyExperiment.create(config)
+    updated = existing.updated(config)
+    st.session_state[KEY + "experiment"] = updated
+    return updated
+
+
+def transport_controls(exp: experiment.ToyExperiment) -> None:
+    running = st.session_state.get(KEY + "running", False)
+    play, step, reset, _ = st.columns([1, 1, 1, 3])
+    if running:
+        if play.button("Pause", icon=":material/pause:", type="primary", use_container_width=True):
+            st.session_state[KEY + "running"] = False
+            st.rerun()
+    elif play.button(
+        "Play",
+        icon=":material/play_arrow:",
+        type="primary",
+        use_container_width=True,
+        disabled=exp.trainer.diverged is not None,
+    ):
+        st.session_state[KEY + "running"] = True
+        st.rerun()
+    if step.button(
+        "Step",
+        icon=":material/skip_next:",
+        use_container_width=True,
+        disabled=running,
+        help="Train one epoch",
+    ):
+        exp.trainer.run_epochs(1)
+    if reset.button(
+        "Reset",
+        icon=":material/restart_alt:",
+        use_container_width=True,
+        help="Start again from the same initial weights",
+    ):
+        st.session_state[KEY + "experiment"] = exp.reset()
+        st.session_state[KEY + "running"] = False
+        st.rerun()
+
+
+def metrics_row(exp: experiment.ToyExperiment) -> None:
+    latest = exp.trainer.history[-1]
+    epoch, train_loss, test_loss, test_acc = st.columns(4)
+    epoch.metric("Epoch", f"{exp.trainer.epoch:,}")
+    train_loss.metric("Train loss", f"{latest.train_loss:.4f}")
+    test_loss.metric("Test loss", f"{latest.test_loss:.4f}")
+    test_acc.metric("Test accuracy", f"{latest.test_accuracy:.1%}")
+
+
+def neuron_grid(exp: experiment.ToyExperiment) -> None:
+    """The network drawn as TensorFlow Playground does: one column of activation maps per layer."""
+    maps = [("inputs", exp.feature_maps())] + [
+        (f"layer {index + 1}", layer_maps) for index, layer_maps in enumerate(exp.neuron_maps())
+    ]
+    for column, (caption, layer_maps) in zip(st.columns(len(maps)), maps, strict=True):
+        column.image(thumbnails.thumbnail_column(layer_maps), caption=caption, width=48)
+    st.caption(
+        "Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range."
+    )
+
+
+def live_view(config: state.TrainPageConfig) -> None:
+    exp = st.session_state[KEY + "experiment"]
+    running = st.session_state.get(KEY + "running", False)
+    frames = (
+        exp.train_frames(FRAME_BUDGET_S, FRAMES_PER_RUN) if running else [(exp.trainer.epoch, exp.boundary())]
+    )
+    if exp.trainer.diverged and running:
+        st.session_state[KEY + "running"] = False
+        st.rerun(scope="app")
+    metrics_row(exp)
+    network, boundary = st.columns([1, 1], gap="medium")
+    with network:
+        neuron_grid(exp)
+    with boundary:
+        boundary_view(
+            frames,
+            x_train=exp.split.x_train,
+            y_train=exp.split.y_train,
+            x_test=exp.split.x_test,
+            y_test=exp.split.y_test,
+            extent=data.EXTENT,
+            class_colors=BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes],
+            discretize=config.discretize,
+            show_test=config.show_test,
+            key=KEY + "boundary",
+        )
+    curves, neuron = st.columns([1, 1], gap="medium")
+    with curves:
+        st.plotly_chart(plots.training_curves(exp.trainer.history), key=KEY + "curves", **CHART)
+    with neuron:
+        inspect_neuron(exp)
+
+
+def inspect_neuron(exp: experiment.ToyExperiment) -> None:
+    maps = exp.neuron_maps()
+    choices = [(layer, neuron) for layer, m in enumerate(maps) for neuron in range(len(m))]
+    if not choices:
+        st.caption(
+            "No hidden layers: this is a linear model (softmax regression), so there are no neurons to "
+            "inspect. Its boundary is a straight line in the chosen features."
+        )
+        return
+    layer, neuron = st.selectbox(
+        "Inspect a neuron",
+        choices,
+        format_func=lambda c: f"Layer {c[0] + 1} · neuron {c[1] + 1}",
+        key=KEY + "inspect",
+    )
+    st.plotly_chart(
+        plots.activation_map(
+            maps[layer][neuron], extent=data.EXTENT, title=f"Layer {layer + 1} · neuron {neuron + 1}"
+        ),
+        key=KEY + "neuron",
+        **CHART,
+    )
+
+
+def main() -> None:
+    st.title("Build & Train")
+    st.caption(
+        "Pick a dataset, shape a network, press Play and watch the decision boundary form. "
+        "Every setting lives in the URL: copy it to share this exact experiment, seeds included."
+    )
+    config = saved_config()
+    for notice in st.session_state.pop(KEY + "notices", []):
+        st.warning(notice, icon=":material/link_off:")
+
+    with st.sidebar:
+        values = data_controls(config) | feature_controls(config) | training_controls(config)
+    transport_controls_slot = st.container()
+    values |= network_controls(config)
+    st.sidebar.header("View")
+    values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget("show_test", config.show_test))
+    values["discretize"] = st.sidebar.toggle(
+        "Discretise output", key=seed_widget("discretize", config.discretize)
+    )
+
+    config = dataclasses.replace(config, **values)
+    st.session_state[KEY + "config"] = config
+    st.query_params.from_dict(state.to_query(config))
+
+    exp = current_experiment(config)
+    if exp.trainer.diverged:
+        st.error(exp.trainer.diverged, icon=":material/warning:")
+    if exp.trainer.batch_size < config.batch:
+        st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
+    with transport_controls_slot:
+        transport_controls(exp)
+    running = st.session_state.get(KEY + "running", False)
+    st.fragment(run_every=0.05 if running else None)(live_view)(config)
+
+
+main()

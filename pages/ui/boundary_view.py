@@ -1,0 +1,448 @@
+"""Live decision-boundary view: a canvas component that animates batches of boundary snapshots.
+
+A fragment rerun is slow (a few per second), so each rerun sends every boundary snapshot captured during
+its training chunk, and the browser plays them back at a steady pace. Visible updates are therefore
+decoupled from the rerun rate; the picture lags by about one rerun cycle.
+
+Transport per frame: argmax class and confidence per grid cell, one byte each, base64-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+MAX_CLASSES = 255  # class indices travel as uint8
+MAX_FRAMES_PER_CALL = 8  # the browser cannot show more per rerun anyway (~20 fps at ~3 reruns/s)
+POINT_DECIMALS = 3
+
+_CSS = """
+.bv { width: 100%; font-family: var(--st-font, sans-serif); }
+.bv-stage { position: relative; margin: 0 auto; }
+.bv-stage canvas { position: absolute; left: 0; top: 0; }
+.bv-epoch {
+    position: absolute; padding: 1px 6px; border-radius: 4px; pointer-events: none;
+    background: rgba(255, 255, 255, 0.8); color: #31333f; font-size: 12px; font-variant-numeric: tabular-nums;
+}
+"""
+
+_JS = r"""
+const MIN_INTERVAL_MS = 50;       // never faster than 20 fps: more would be wasted on a human viewer
+const DEFAULT_INTERVAL_MS = 60;
+const MAX_INTERVAL_MS = 250;
+const MAX_LATENCY_MS = 500;       // queued playback time kept, unless one rerun cycle is longer
+const RESTART_GAP_MS = 1500;      // a longer gap between batches means training paused and resumed
+const DISCRETE_INTENSITY = 0.75;
+const POINT_RADIUS = 3.5;
+// left + right == top + bottom keeps the plot area square inside the square canvas.
+const MARGIN = { left: 34, right: 8, top: 10, bottom: 32 };
+
+const instances = new WeakMap();  // parentElement -> per-mount state; survives the call on each rerun
+
+function decodeBytes(b64) {
+    const s = atob(b64);
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+}
+
+function parseColor(ctx, css) {
+    // Let the canvas normalise any CSS colour to "#rrggbb" or "rgba(r, g, b, a)".
+    ctx.fillStyle = "#000";
+    ctx.fillStyle = css;
+    const v = ctx.fillStyle;
+    if (v.startsWith("#")) return [1, 3, 5].map((i) => parseInt(v.slice(i, i + 2), 16));
+    return v.match(/[\d.]+/g).slice(0, 3).map(Number);
+}
+
+function buildLut(inst) {
+    const { k, discretize } = inst.data;
+    const rgb = inst.data.colors.map((c) => parseColor(inst.gridCtx, c));
+    const lut = new Uint8ClampedArray(k * 256 * 3);
+    for (let c = 0; c < k; c++) {
+        for (let v = 0; v < 256; v++) {
+            const t = discretize ? DISCRETE_INTENSITY : Math.max(0, ((v / 255 - 1 / k) * k) / (k - 1));
+            for (let ch = 0; ch < 3; ch++) lut[(c * 256 + v) * 3 + ch] = 255 + (rgb[c][ch] - 255) * t;
+        }
+    }
+    inst.lut = lut;
+    inst.rgb = rgb;
+}
+
+function createInstance(parent) {
+    const root = document.createElement("div");
+    root.className = "bv";
+    root.setAttribute("data-testid", "boundary-view");
+    root.setAttribute("data-frames-drawn", "0");
+    const stage = document.createElement("div");
+    stage.className = "bv-stage";
+    const bg = document.createElement("canvas");  // heatmap, redrawn per frame
+    const fg = document.createElement("canvas");  // axes and points, redrawn only when they change
+    bg.setAttribute("role", "img");
+    bg.setAttribute("aria-label", "Decision boundary");
+    const label = document.createElement("div");
+    label.className = "bv-epoch";
+    label.style.top = MARGIN.top + 6 + "px";
+    label.style.right = MARGIN.right + 6 + "px";
+    stage.append(bg, fg, label);
+    root.append(stage);
+    parent.append(root);
+    const grid = document.createElement("canvas");  // offscreen, one pixel per grid cell
+    const inst = {
+        root, stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
+        data: null, lut: null, rgb: null, staticSig: "", batchSig: "",
+        queue: [], current: null, framesDrawn: 0,
+        interval: DEFAULT_INTERVAL_MS, lastDrawAt: -Infinity, lastBatchAt: null, batchPeriod: null,
+        rafId: 0, side: 0, dpr: 0,
+    };
+    inst.resizeObserver = new ResizeObserver(() => layout(inst, false));
+    inst.resizeObserver.observe(root);
+    return inst;
+}
+
+function destroy(parent, inst) {
+    cancelAnimationFrame(inst.rafId);
+    inst.resizeObserver.disconnect();
+    inst.root.remove();
+    instances.delete(parent);
+}
+
+function layout(inst, force) {
+    if (!inst.data) return;
+    const side = Math.floor(Math.min(inst.root.clientWidth, inst.data.height));
+    const dpr = window.devicePixelRatio || 1;
+    if (!force && side === inst.side && dpr === inst.dpr) return;
+    inst.side = side;
+    inst.dpr = dpr;
+    inst.stage.style.width = side + "px";
+    inst.stage.style.height = side + "px";
+    for (const c of [inst.bg, inst.fg]) {
+        c.width = Math.round(side * dpr);
+        c.height = Math.round(side * dpr);
+        c.style.width = side + "px";
+        c.style.height = side + "px";
+    }
+    drawOverlay(inst);
+    drawBackground(inst);
+}
+
+function plotGeometry(inst) {
+    const size = inst.side - MARGIN.left - MARGIN.right;
+    const e = inst.data.extent;
+    return {
+        size,
+        px: (x) => MARGIN.left + ((x + e) / (2 * e)) * size,
+        py: (y) => MARGIN.top + ((e - y) / (2 * e)) * size,
+    };
+}
+
+function tickStep(extent) {
+    for (const step of [1, 2, 5, 10, 20, 50, 100]) if (2 * Math.floor(extent / step) + 1 <= 7) return step;
+    return 10 ** Math.ceil(Math.log10(extent));
+}
+
+function drawPoints(ctx, inst, points, outline, g) {
+    if (!points) return;
+    const { xy, labels } = points;
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = outline;
+    // One path per class: 2000 points cost one fill and one stroke per class instead of 4000 calls.
+    for (let c = 0; c < inst.data.k; c++) {
+        ctx.beginPath();
+        for (let i = 0; i < labels.length; i++) {
+            if (labels[i] !== c) continue;
+            const x = g.px(xy[2 * i]);
+            const y = g.py(xy[2 * i + 1]);
+            ctx.moveTo(x + POINT_RADIUS, y);
+            ctx.arc(x, y, POINT_RADIUS, 0, 2 * Math.PI);
+        }
+        ctx.fillStyle = "rgb(" + inst.rgb[c].join(",") + ")";
+        ctx.fill();
+        ctx.stroke();
+    }
+}
+
+function drawOverlay(inst) {
+    const ctx = inst.fg.getContext("2d");
+    ctx.setTransform(inst.dpr, 0, 0, inst.dpr, 0, 0);
+    ctx.clearRect(0, 0, inst.side, inst.side);
+    const g = plotGeometry(inst);
+    if (g.size <= 0) return;
+    const style = getComputedStyle(inst.root);
+    const text = style.getPropertyValue("--st-text-color").trim() || "#31333f";
+    const border = style.getPropertyValue("--st-border-color").trim() || "rgba(49, 51, 63, 0.2)";
+    drawPoints(ctx, inst, inst.data.train, "#ffffff", g);
+    drawPoints(ctx, inst, inst.data.test, "#000000", g);
+
+    ctx.strokeStyle = border;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(MARGIN.left - 0.5, MARGIN.top - 0.5, g.size + 1, g.size + 1);
+
+    const e = inst.data.extent;
+    const step = tickStep(e);
+    ctx.fillStyle = text;
+    ctx.strokeStyle = text;
+    ctx.globalAlpha = 0.75;
+    ctx.font = "11px " + (style.getPropertyValue("--st-font").trim() || "sans-serif");
+    ctx.beginPath();
+    for (let v = -Math.floor(e / step) * step; v <= e + 1e-9; v += step) {
+        const x = Math.round(g.px(v)) + 0.5;
+        const y = Math.round(g.py(v)) + 0.5;
+        const bottom = MARGIN.top + g.size;
+        ctx.moveTo(x, bottom);
+        ctx.lineTo(x, bottom + 4);
+        ctx.moveTo(MARGIN.left, y);
+        ctx.lineTo(MARGIN.left - 4, y);
+        ctx.textAlign = "center";
+        ctx.textBaseline = "top";
+        ctx.fillText(String(v), x, bottom + 6);
+        ctx.textAlign = "right";
+        ctx.textBaseline = "middle";
+        ctx.fillText(String(v), MARGIN.left - 6, y);
+    }
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+}
+
+function drawBackground(inst) {
+    const ctx = inst.bg.getContext("2d");
+    ctx.setTransform(inst.dpr, 0, 0, inst.dpr, 0, 0);
+    ctx.clearRect(0, 0, inst.side, inst.side);
+    const frame = inst.current;
+    const g = plotGeometry(inst);
+    if (!frame || g.size <= 0) return;
+    const { res, k } = inst.data;
+    if (!inst.image || inst.image.width !== res) {
+        inst.grid.width = res;
+        inst.grid.height = res;
+        inst.image = inst.gridCtx.createImageData(res, res);
+    }
+    const px = inst.image.data;
+    const lut = inst.lut;
+    for (let r = 0; r < res; r++) {
+        const src = (res - 1 - r) * res;  // grid row 0 is the bottom (y = -extent), image row 0 the top
+        for (let j = 0; j < res; j++) {
+            const c = Math.min(frame.cls[src + j], k - 1);
+            const o = (c * 256 + frame.conf[src + j]) * 3;
+            const d = (r * res + j) * 4;
+            px[d] = lut[o];
+            px[d + 1] = lut[o + 1];
+            px[d + 2] = lut[o + 2];
+            px[d + 3] = 255;
+        }
+    }
+    inst.gridCtx.putImageData(inst.image, 0, 0);
+    // Grid values sit on cell centres at +-extent, so the image overhangs the plot by half a cell.
+    const half = g.size / (res - 1) / 2;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(MARGIN.left, MARGIN.top, g.size, g.size);
+    ctx.clip();
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(inst.grid, MARGIN.left - half, MARGIN.top - half, g.size + 2 * half, g.size + 2 * half);
+    ctx.restore();
+}
+
+function showFrame(inst, frame, now) {
+    inst.current = frame;
+    inst.lastDrawAt = now;
+    drawBackground(inst);
+    inst.framesDrawn += 1;
+    inst.label.textContent = "epoch " + frame.epoch;
+    inst.root.setAttribute("data-frames-drawn", String(inst.framesDrawn));
+    inst.root.setAttribute("data-epoch", String(frame.epoch));
+}
+
+function tick(inst, now) {
+    inst.rafId = 0;
+    if (!inst.root.isConnected) return;
+    // 1 ms slack: rAF timestamps land on vsync multiples, e.g. 49.99 ms after the last draw.
+    if (inst.queue.length && now - inst.lastDrawAt >= inst.interval - 1) {
+        showFrame(inst, inst.queue.shift(), now);
+    }
+    if (inst.queue.length) schedule(inst);
+}
+
+function schedule(inst) {
+    if (!inst.rafId) inst.rafId = requestAnimationFrame((t) => tick(inst, t));
+}
+
+function resetPacing(inst) {
+    inst.lastBatchAt = null;
+    inst.batchPeriod = null;
+    inst.interval = DEFAULT_INTERVAL_MS;
+}
+
+function enqueue(inst, frames, now) {
+    if (frames.length === 1) {
+        // Paused or stepping: nothing to animate, show it at once.
+        inst.queue = [];
+        resetPacing(inst);
+        showFrame(inst, frames[0], now);
+        return;
+    }
+    if (inst.lastBatchAt !== null && now - inst.lastBatchAt > RESTART_GAP_MS) resetPacing(inst);
+    if (inst.lastBatchAt !== null) {
+        const period = now - inst.lastBatchAt;
+        inst.batchPeriod = inst.batchPeriod === null ? period : 0.7 * inst.batchPeriod + 0.3 * period;
+        // Spread this batch over the time the next one should take; 10% headroom absorbs jitter.
+        const spread = (0.9 * inst.batchPeriod) / frames.length;
+        inst.interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, spread));
+    }
+    inst.lastBatchAt = now;
+    inst.queue.push(...frames);
+    const budget = Math.max(MAX_LATENCY_MS, inst.batchPeriod || 0);
+    const maxQueued = Math.max(1, Math.floor(budget / inst.interval));
+    if (inst.queue.length > maxQueued) inst.queue.splice(0, inst.queue.length - maxQueued);
+    schedule(inst);
+}
+
+export default function (component) {
+    const { data, parentElement } = component;
+    let inst = instances.get(parentElement);
+    if (!inst) {
+        inst = createInstance(parentElement);
+        instances.set(parentElement, inst);
+    }
+    const now = performance.now();
+    const style = getComputedStyle(inst.root);
+    const { frames, ...rest } = data;
+    // Streamlit calls this again on every rerun, and also when only the theme changed; redraw the
+    // static parts only when they differ, and never count a re-sent batch as new frames.
+    const staticSig = JSON.stringify(rest) + style.getPropertyValue("--st-text-color");
+    if (inst.data && (inst.data.res !== data.res || inst.data.k !== data.k)) {
+        // New grid or class count (e.g. another dataset): older frames no longer fit the grid.
+        inst.queue = [];
+        inst.current = null;
+    }
+    inst.data = data;
+    if (staticSig !== inst.staticSig) {
+        inst.staticSig = staticSig;
+        buildLut(inst);
+        layout(inst, true);
+    }
+    const batchSig = frames.map((f) => f.epoch + ":" + f.cls + f.conf).join("|");
+    if (batchSig !== inst.batchSig) {
+        inst.batchSig = batchSig;
+        const decode = (f) => ({ epoch: f.epoch, cls: decodeBytes(f.cls), conf: decodeBytes(f.conf) });
+        const decoded = frames.map(decode);
+        enqueue(inst, decoded, now);
+    }
+    // Streamlit also invokes an earlier call's cleanup when a newer rerun overtook it, so only tear
+    // down once the component has really left the page.
+    return () => {
+        if (!parentElement.isConnected) destroy(parentElement, inst);
+    };
+}
+"""
+
+_component = st.components.v2.component("boundary_view", css=_CSS, js=_JS)
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def encode_frame(probs: np.ndarray) -> dict[str, object]:
+    """Encodes one (res, res, K) probability grid as base64 uint8 argmax class and confidence (0-255).
+
+    Rows keep the grid's order (row 0 is the bottom). Non-finite probabilities (a diverged model) are
+    shown as white rather than breaking the live view.
+    """
+    p = np.asarray(probs)
+    if p.ndim != 3 or p.shape[0] != p.shape[1] or p.shape[0] < 2:
+        raise ValueError(f"Expected probs of shape (res, res, K) with res >= 2. Received: shape={p.shape}")
+    if not 2 <= p.shape[2] <= MAX_CLASSES:
+        raise ValueError(f"Expected 2 <= K <= {MAX_CLASSES} classes. Received: K={p.shape[2]}")
+    if not (np.issubdtype(p.dtype, np.floating) or np.issubdtype(p.dtype, np.integer)):
+        raise ValueError(f"Expected numeric probs. Received: dtype={p.dtype}")
+    p = np.nan_to_num(p.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
+    cls = p.argmax(axis=2).astype(np.uint8)
+    conf = np.rint(np.clip(p.max(axis=2), 0.0, 1.0) * 255.0).astype(np.uint8)
+    return {"res": p.shape[0], "k": p.shape[2], "cls": _b64(cls), "conf": _b64(conf)}
+
+
+def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, object]]:
+    """Encodes ``(epoch, probs)`` pairs; beyond MAX_FRAMES_PER_CALL they are thinned evenly, newest kept."""
+    if len(frames) == 0:
+        raise ValueError("Expected a non-empty sequence of (epoch, probs) frames. Received: 0 frames")
+    keep = np.unique(np.linspace(len(frames) - 1, 0, MAX_FRAMES_PER_CALL).round().astype(int))
+    encoded = []
+    for index in keep:
+        frame = frames[index]
+        if not (isinstance(frame, Sequence) and len(frame) == 2):
+            raise ValueError(
+                f"Expected each frame to be an (epoch, probs) pair. Received: {type(frame).__name__}"
+            )
+        epoch, probs = frame
+        if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer):
+            raise ValueError(f"Expected an integer epoch. Received: epoch={epoch!r}")
+        encoded.append({"epoch": int(epoch), **encode_frame(probs)})
+    shapes = {(f["res"], f["k"]) for f in encoded}
+    if len(shapes) > 1:
+        raise ValueError(f"Expected all frames to share one (res, K). Received: {sorted(shapes)}")
+    return encoded
+
+
+def encode_points(x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, list]:
+    """Encodes points as a flat ``[x0, y0, x1, y1, ...]`` list rounded to POINT_DECIMALS, plus int labels."""
+    xy = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(y)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"Expected points of shape (n, 2). Received: shape={xy.shape}")
+    if labels.shape != (xy.shape[0],):
+        raise ValueError(f"Expected labels of shape ({xy.shape[0]},). Received: shape={labels.shape}")
+    if labels.size and (
+        not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_classes
+    ):
+        raise ValueError(
+            f"Expected integer labels in [0, {n_classes}). Received: dtype={labels.dtype}, "
+            f"range=[{labels.min()}, {labels.max()}]"
+        )
+    return {"xy": np.round(xy, POINT_DECIMALS).ravel().tolist(), "labels": labels.astype(int).tolist()}
+
+
+def boundary_view(
+    frames: Sequence[tuple[int, np.ndarray]],
+    *,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    extent: float,
+    class_colors: list[str],
+    discretize: bool,
+    show_test: bool,
+    key: str,
+    height: int = 440,
+) -> None:
+    """Shows the decision boundary, animating ``frames`` (oldest first) in the browser at up to 20 fps.
+
+    ``frames`` holds ``(epoch, probs)`` pairs, ``probs[i, j]`` being the class probabilities at
+    ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. A single frame is
+    shown at once. The canvas fills the container width and stays square, at most ``height`` px.
+    """
+    encoded = encode_frames(frames)
+    k = encoded[0]["k"]
+    if not (np.isfinite(extent) and extent > 0):
+        raise ValueError(f"Expected a finite extent > 0. Received: extent={extent}")
+    if len(class_colors) < k:
+        raise ValueError(f"Expected at least {k} class colors. Received: {len(class_colors)} colors")
+    if height <= 0:
+        raise ValueError(f"Expected height > 0. Received: height={height}")
+    data = {
+        "res": encoded[0]["res"],
+        "k": k,
+        "extent": float(extent),
+        "colors": list(class_colors[:k]),
+        "discretize": bool(discretize),
+        "height": int(height),
+        "train": encode_points(x_train, y_train, k),
+        "test": encode_points(x_test, y_test, k) if show_test else None,
+        "frames": [{"epoch": f["epoch"], "cls": f["cls"], "conf": f["conf"]} for f in encoded],
+    }
+    _component(key=key, data=data)
