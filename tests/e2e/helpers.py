@@ -1,0 +1,23 @@
+"""What a user reads off the page, as numbers."""
+
+from __future__ import annotations
+
+import time
+
+
+def metric(page, label: str) -> str:
+    """The value shown under a st.metric label."""
+    box = page.locator("[data-testid='stMetric']").filter(has_text=label).first
+    return box.locator("[data-testid='stMetricValue']").inner_text()
+
+
+def epoch(page) -> int:
+    return int(metric(page, "Epoch").replace(",", ""))
+
+
+def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.25, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
+        time.sleep(interval)

@@ -1,0 +1,110 @@
+"""Build & Train in real Chromium: Play trains, Pause stops, the URL is honoured, divergence is caught."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.e2e.helpers import epoch, metric, wait_until
+
+pytestmark = pytest.mark.e2e
+
+PAGE = "/build_and_train"
+
+
+def open_trainer(page, app_url: str, query: str = "") -> None:
+    page.goto(app_url + PAGE + query)
+    page.get_by_role("button", name="Play").wait_for()
+    page.locator("[data-testid='boundary-view']").wait_for()
+
+
+def frames_drawn(page) -> int:
+    return int(page.locator("[data-testid='boundary-view']").get_attribute("data-frames-drawn"))
+
+
+def test_play_trains_and_pause_stops(page, app_url, artifacts):
+    open_trainer(page, app_url)
+    assert epoch(page) == 0
+    initial_loss = float(metric(page, "Train loss"))
+    drawn_before = frames_drawn(page)
+
+    page.get_by_role("button", name="Play").click()
+    wait_until(lambda: epoch(page) >= 30, message="the epoch counter to pass 30")
+    wait_until(lambda: float(metric(page, "Train loss")) < initial_loss * 0.5, message="the train loss to halve")
+    wait_until(lambda: frames_drawn(page) > drawn_before + 10, message="the boundary view to animate")
+    page.screenshot(path=str(artifacts / "build_and_train.png"))
+
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    paused_at = epoch(page)
+    time.sleep(2.0)
+    assert epoch(page) == paused_at, "training must stop when paused"
+    assert page.locator("[data-testid='boundary-view']").get_attribute("data-epoch") == str(paused_at)
+
+
+def test_step_trains_exactly_one_epoch(page, app_url):
+    open_trainer(page, app_url, "?dataset=xor&init_seed=3")
+    page.get_by_role("button", name="Step").click()
+    wait_until(lambda: epoch(page) == 1, message="one epoch after Step")
+    page.get_by_role("button", name="Step").click()
+    wait_until(lambda: epoch(page) == 2, message="two epochs after two Steps")
+
+
+def test_url_parameters_are_honoured(page, app_url):
+    query = "?dataset=spiral&layers=8,6,5&activations=relu,elu,gelu&features=x1,x2,sin_x1&init_seed=42&batch=32"
+    open_trainer(page, app_url, query)
+    assert page.get_by_role("combobox", name="Dataset").input_value() == "Spiral"
+    assert page.get_by_label("Hidden layers").input_value() == "3"
+    assert page.get_by_label("Layer 3 neurons").input_value() == "5"
+    assert page.get_by_label("Initialiser seed").input_value() == "42"
+    assert page.get_by_role("combobox", name="Layer 2 activation").input_value() == "ELU"
+    # The URL is rewritten with every setting, so the link can be shared as it stands.
+    shared = parse_qs(urlparse(page.url).query)
+    assert shared["layers"] == ["8,6,5"] and shared["activations"] == ["relu,elu,gelu"]
+    assert shared["features"] == ["x1,x2,sin_x1"] and shared["init_seed"] == ["42"]
+
+
+def test_same_url_reproduces_the_same_initial_network(page, app_url):
+    query = "?dataset=moons&layers=5&activations=tanh&init_seed=11&data_seed=5"
+    open_trainer(page, app_url, query)
+    first = (metric(page, "Train loss"), metric(page, "Test accuracy"))
+    open_trainer(page, app_url, query)
+    assert (metric(page, "Train loss"), metric(page, "Test accuracy")) == first
+
+
+def test_garbage_in_the_url_falls_back_with_a_notice(page, app_url):
+    open_trainer(page, app_url, "?lr=banana&layers=99,1&dataset=%3Cscript%3E&noise=-4")
+    alerts = page.get_by_test_id("stAlert")
+    for name in ("lr", "layers", "dataset", "noise"):
+        assert alerts.filter(has_text=f"Ignored URL parameter {name}=").count() == 1
+    assert page.get_by_label("Hidden layers").input_value() == "2"
+    page.get_by_role("button", name="Step").click()
+    wait_until(lambda: epoch(page) == 1, message="the page to keep working")
+
+
+def test_divergence_pauses_and_reset_recovers(page, app_url):
+    open_trainer(page, app_url, "?layers=8,8&activations=linear,linear&optimizer=sgd&lr=10")
+    page.get_by_role("button", name="Play").click()
+    error = page.get_by_test_id("stAlert").filter(has_text="Training diverged")
+    error.wait_for()
+    assert "learning rate" in error.inner_text()
+    assert page.get_by_role("button", name="Play").is_disabled()
+
+    page.get_by_role("button", name="Reset").click()
+    wait_until(lambda: error.count() == 0, message="Reset to clear the divergence")
+    assert epoch(page) == 0
+    assert page.get_by_role("button", name="Play").is_enabled()
+
+
+def test_linear_model_and_single_neuron(page, app_url):
+    open_trainer(page, app_url, "?layers=&activations=")
+    assert page.get_by_label("Hidden layers").input_value() == "0"
+    assert page.get_by_text("this is a linear model").count() == 1
+    page.get_by_role("button", name="Step").click()
+    wait_until(lambda: epoch(page) == 1, message="a linear model to train")
+
+    open_trainer(page, app_url, "?layers=1&activations=relu")
+    page.get_by_role("button", name="Step").click()
+    wait_until(lambda: epoch(page) == 1, message="a one-neuron network to train")
