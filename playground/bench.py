@@ -1,0 +1,98 @@
+"""Benchmarks: ``python -m playground.bench train`` prints JSON figures for the Build & Train page.
+
+Figures are measured, not asserted: this machine is shared and noisy, so tests never time anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+from playground import browser
+
+TARGETS = {
+    "steps_per_second": ">= 1000",
+    "ms_per_boundary_grid": "<= 5",
+    "browser_boundary_updates_per_second": ">= 10",
+    "home_first_paint_seconds": "<= 3",
+}
+
+
+def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def engine_figures(seconds: float = 3.0) -> dict[str, float]:
+    """Optimiser steps/s for the default network at batch 32 on 500 training points; ms per 100x100 grid."""
+    import dataclasses
+    import math
+
+    from playground import experiment, state
+
+    config = dataclasses.replace(state.TrainPageConfig(), samples=1000, train_percent=50, batch=32)
+    exp = experiment.ToyExperiment.create(config)
+    exp.trainer.run_epochs(2)  # traces the compiled step before timing
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        steps += exp.trainer.run_epochs(10)
+    steps_per_second = steps / (time.perf_counter() - started)
+    exp.boundary()
+    grid_seconds = _median_seconds(exp.boundary, repeats=200)
+    return {
+        "steps_per_second": round(steps_per_second),
+        "ms_per_boundary_grid": round(grid_seconds * 1000, 3),
+        "epochs_per_second": round(steps_per_second / math.ceil(len(exp.split.x_train) / config.batch), 1),
+    }
+
+
+def browser_figures(seconds: float = 10.0) -> dict[str, float]:
+    """What Chromium shows: boundary updates/s while training, and the Home page's time to first paint."""
+    figures: dict[str, float] = {}
+    # A fresh server: the first visit pays every cold start, as a lecturer's first click would.
+    with browser.chromium() as chromium, browser.streamlit_server() as url:
+        page = chromium.new_page(viewport={"width": 1500, "height": 1000})
+        started = time.perf_counter()
+        page.goto(url + "/")
+        page.get_by_role("heading", name="Adversarial Playground").wait_for(timeout=60_000)
+        figures["home_first_paint_seconds"] = round(time.perf_counter() - started, 2)
+        page.close()
+
+        page = chromium.new_page(viewport={"width": 1500, "height": 1000})
+        started = time.perf_counter()
+        page.goto(url + "/")
+        page.get_by_role("heading", name="Adversarial Playground").wait_for(timeout=60_000)
+        figures["home_first_paint_warm_seconds"] = round(time.perf_counter() - started, 2)
+
+        page.goto(url + "/build_and_train")
+        page.get_by_role("button", name="Play").click(timeout=120_000)
+        view = page.locator("[data-testid='boundary-view']")
+        time.sleep(3.0)  # let compilation and the first reruns pass
+        first, started = int(view.get_attribute("data-frames-drawn")), time.perf_counter()
+        time.sleep(seconds)
+        drawn = int(view.get_attribute("data-frames-drawn")) - first
+        figures["browser_boundary_updates_per_second"] = round(drawn / (time.perf_counter() - started), 1)
+        page.get_by_role("button", name="Pause").click()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m playground.bench", description=__doc__)
+    parser.add_argument("suite", choices=["train"], help="which benchmark suite to run")
+    parser.add_argument("--no-browser", action="store_true", help="skip the figures that need Chromium")
+    args = parser.parse_args(argv)
+    figures = engine_figures()
+    if not args.no_browser:
+        figures |= browser_figures()
+    print(json.dumps({"suite": args.suite, "figures": figures, "targets": TARGETS}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
