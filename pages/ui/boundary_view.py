@@ -33,7 +33,8 @@ _JS = r"""
 const MIN_INTERVAL_MS = 50;       // never faster than 20 fps: more would be wasted on a human viewer
 const DEFAULT_INTERVAL_MS = 60;
 const MAX_INTERVAL_MS = 250;
-const MAX_LATENCY_MS = 500;       // queued playback time kept, unless one rerun cycle is longer
+const MAX_LATENCY_MS = 500;       // the queue never holds more than this much playback at full speed
+const PERIOD_SAMPLES = 5;
 const RESTART_GAP_MS = 1500;      // a longer gap between batches means training paused and resumed
 const DISCRETE_INTENSITY = 0.75;
 const POINT_RADIUS = 3.5;
@@ -95,7 +96,7 @@ function createInstance(parent) {
         root, stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", batchSig: "",
         queue: [], current: null, framesDrawn: 0,
-        interval: DEFAULT_INTERVAL_MS, lastDrawAt: -Infinity, lastBatchAt: null, batchPeriod: null,
+        lastDrawAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
         rafId: 0, side: 0, dpr: 0,
     };
     inst.resizeObserver = new ResizeObserver(() => layout(inst, false));
@@ -261,7 +262,7 @@ function tick(inst, now) {
     inst.rafId = 0;
     if (!inst.root.isConnected) return;
     // 1 ms slack: rAF timestamps land on vsync multiples, e.g. 49.99 ms after the last draw.
-    if (inst.queue.length && now - inst.lastDrawAt >= inst.interval - 1) {
+    if (inst.queue.length && now - inst.lastDrawAt >= currentInterval(inst) - 1) {
         showFrame(inst, inst.queue.shift(), now);
     }
     if (inst.queue.length) schedule(inst);
@@ -273,8 +274,20 @@ function schedule(inst) {
 
 function resetPacing(inst) {
     inst.lastBatchAt = null;
-    inst.batchPeriod = null;
-    inst.interval = DEFAULT_INTERVAL_MS;
+    inst.periods = [];
+}
+
+function currentInterval(inst) {
+    if (!inst.periods.length) return DEFAULT_INTERVAL_MS;
+    // Median of the recent gaps between batches: robust to a batch that never arrived (Streamlit drops
+    // a fragment run's unsent deltas when the next run starts).
+    const sorted = [...inst.periods].sort((a, b) => a - b);
+    const period = sorted[sorted.length >> 1];
+    // Nominal pace spreads one batch over one period, with 10% headroom for jitter. A backlog (e.g. two
+    // batches arriving together) is played faster so that it is gone when the next batch is due.
+    const nominal = Math.min(MAX_INTERVAL_MS, (0.9 * period) / inst.batchSize);
+    const catchUp = (inst.lastBatchAt + period - inst.lastDrawAt) / inst.queue.length;
+    return Math.max(MIN_INTERVAL_MS, catchUp > 0 ? Math.min(nominal, catchUp) : nominal);
 }
 
 function enqueue(inst, frames, now) {
@@ -287,16 +300,13 @@ function enqueue(inst, frames, now) {
     }
     if (inst.lastBatchAt !== null && now - inst.lastBatchAt > RESTART_GAP_MS) resetPacing(inst);
     if (inst.lastBatchAt !== null) {
-        const period = now - inst.lastBatchAt;
-        inst.batchPeriod = inst.batchPeriod === null ? period : 0.7 * inst.batchPeriod + 0.3 * period;
-        // Spread this batch over the time the next one should take; 10% headroom absorbs jitter.
-        const spread = (0.9 * inst.batchPeriod) / frames.length;
-        inst.interval = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, spread));
+        inst.periods.push(now - inst.lastBatchAt);
+        if (inst.periods.length > PERIOD_SAMPLES) inst.periods.shift();
     }
     inst.lastBatchAt = now;
+    inst.batchSize = frames.length;
     inst.queue.push(...frames);
-    const budget = Math.max(MAX_LATENCY_MS, inst.batchPeriod || 0);
-    const maxQueued = Math.max(1, Math.floor(budget / inst.interval));
+    const maxQueued = Math.max(frames.length, Math.floor(MAX_LATENCY_MS / MIN_INTERVAL_MS));
     if (inst.queue.length > maxQueued) inst.queue.splice(0, inst.queue.length - maxQueued);
     schedule(inst);
 }
@@ -375,9 +385,7 @@ def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, ob
     for index in keep:
         frame = frames[index]
         if not (isinstance(frame, Sequence) and len(frame) == 2):
-            raise ValueError(
-                f"Expected each frame to be an (epoch, probs) pair. Received: {type(frame).__name__}"
-            )
+            raise ValueError(f"Expected an (epoch, probs) pair. Received: {type(frame).__name__}")
         epoch, probs = frame
         if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer):
             raise ValueError(f"Expected an integer epoch. Received: epoch={epoch!r}")
@@ -396,9 +404,7 @@ def encode_points(x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, lis
         raise ValueError(f"Expected points of shape (n, 2). Received: shape={xy.shape}")
     if labels.shape != (xy.shape[0],):
         raise ValueError(f"Expected labels of shape ({xy.shape[0]},). Received: shape={labels.shape}")
-    if labels.size and (
-        not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_classes
-    ):
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
             f"Expected integer labels in [0, {n_classes}). Received: dtype={labels.dtype}, "
             f"range=[{labels.min()}, {labels.max()}]"

@@ -1,0 +1,177 @@
+"""Tests for the boundary view's Python side: frame/point encoding, validation, and mounting in AppTest."""
+
+import base64
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pages.ui.boundary_view import (
+    MAX_FRAMES_PER_CALL,
+    boundary_view,
+    encode_frame,
+    encode_frames,
+    encode_points,
+)
+
+
+def _decode(b64: str, res: int) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), dtype=np.uint8).reshape(res, res)
+
+
+def _probs(res: int = 5, k: int = 3, seed: int = 0) -> np.ndarray:
+    logits = np.random.default_rng(seed).normal(size=(res, res, k))
+    e = np.exp(logits)
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_encode_frame_argmax_and_confidence():
+    probs = _probs(res=6, k=3)
+    encoded = encode_frame(probs)
+    assert (encoded["res"], encoded["k"]) == (6, 3)
+    np.testing.assert_array_equal(_decode(encoded["cls"], 6), probs.argmax(axis=2))
+    np.testing.assert_array_equal(_decode(encoded["conf"], 6), np.rint(probs.max(axis=2) * 255))
+
+
+def test_encode_frame_keeps_row_order_bottom_first():
+    probs = np.zeros((3, 3, 2), dtype=np.float32)
+    probs[..., 0] = 1.0
+    probs[0, :, :] = [0.1, 0.9]  # row 0 is the bottom row of the plot
+    cls = _decode(encode_frame(probs)["cls"], 3)
+    np.testing.assert_array_equal(cls[:, 0], [1, 0, 0])
+
+
+def test_encode_frame_confidence_extremes_and_non_finite():
+    probs = np.array([[[1.0, 0.0], [0.5, 0.5]], [[np.nan, np.nan], [0.0, 1.0]]], dtype=np.float32)
+    encoded = encode_frame(probs)
+    np.testing.assert_array_equal(_decode(encoded["conf"], 2), [[255, 128], [0, 255]])
+    np.testing.assert_array_equal(_decode(encoded["cls"], 2), [[0, 0], [0, 1]])
+
+
+def test_encode_frame_payload_is_compact():
+    encoded = encode_frame(_probs(res=100, k=2))
+    assert len(encoded["cls"]) == len(encoded["conf"]) == 4 * -(-100 * 100 // 3)  # base64 of 10,000 bytes
+
+
+@pytest.mark.parametrize(
+    ("probs", "match"),
+    [
+        (np.zeros((4, 4)), r"Received: shape=\(4, 4\)"),
+        (np.zeros((4, 5, 2)), r"Received: shape=\(4, 5, 2\)"),
+        (np.zeros((1, 1, 2)), r"Received: shape=\(1, 1, 2\)"),
+        (np.zeros((4, 4, 1)), "Received: K=1"),
+        (np.zeros((4, 4, 256)), "Received: K=256"),
+        (np.full((2, 2, 2), "a"), "Received: dtype=<U1"),
+    ],
+)
+def test_encode_frame_rejects_bad_probs(probs, match):
+    with pytest.raises(ValueError, match=match):
+        encode_frame(probs)
+
+
+def test_encode_frames_keeps_order_and_epochs():
+    frames = [(epoch, _probs(seed=epoch)) for epoch in (3, 4, 5)]
+    encoded = encode_frames(frames)
+    assert [f["epoch"] for f in encoded] == [3, 4, 5]
+    assert encoded[1]["cls"] == encode_frame(frames[1][1])["cls"]
+
+
+def test_encode_frames_thins_long_batches_keeping_the_newest():
+    frames = [(epoch, _probs(res=3, k=2)) for epoch in range(30)]
+    epochs = [f["epoch"] for f in encode_frames(frames)]
+    assert len(epochs) == MAX_FRAMES_PER_CALL
+    assert epochs[0] == 0 and epochs[-1] == 29
+    assert epochs == sorted(epochs)
+
+
+@pytest.mark.parametrize(
+    ("frames", "match"),
+    [
+        ([], "Received: 0 frames"),
+        ([_probs()], "Received: ndarray"),
+        ([(1.5, _probs())], r"Received: epoch=1\.5"),
+        ([(True, _probs())], "Received: epoch=True"),
+        ([(0, _probs(res=5)), (1, _probs(res=6))], r"Received: \[\(5, 3\), \(6, 3\)\]"),
+        ([(0, _probs(k=2)), (1, _probs(k=3))], r"Received: \[\(5, 2\), \(5, 3\)\]"),
+    ],
+)
+def test_encode_frames_rejects_bad_frames(frames, match):
+    with pytest.raises(ValueError, match=match):
+        encode_frames(frames)
+
+
+def test_encode_points_rounds_and_flattens():
+    encoded = encode_points(np.array([[1.23456, -2.0], [0.0004, 5.5]]), np.array([1, 0]), n_classes=2)
+    assert encoded == {"xy": [1.235, -2.0, 0.0, 5.5], "labels": [1, 0]}
+
+
+def test_encode_points_accepts_empty_sets():
+    assert encode_points(np.zeros((0, 2)), np.zeros(0, dtype=int), n_classes=2) == {"xy": [], "labels": []}
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "match"),
+    [
+        (np.zeros((3, 3)), np.zeros(3, dtype=int), r"Received: shape=\(3, 3\)"),
+        (np.zeros((3, 2)), np.zeros(2, dtype=int), r"Received: shape=\(2,\)"),
+        (np.zeros((2, 2)), np.array([0, 2]), r"Received: dtype=int64, range=\[0, 2\]"),
+        (np.zeros((2, 2)), np.array([0.0, 1.0]), "Received: dtype=float64"),
+    ],
+)
+def test_encode_points_rejects_bad_points(x, y, match):
+    with pytest.raises(ValueError, match=match):
+        encode_points(x, y, n_classes=2)
+
+
+def _view_kwargs(**overrides):
+    kwargs = {
+        "x_train": np.zeros((2, 2)),
+        "y_train": np.array([0, 1]),
+        "x_test": np.zeros((1, 2)),
+        "y_test": np.array([1]),
+        "extent": 6.0,
+        "class_colors": ["#f59322", "#0877bd"],
+        "discretize": False,
+        "show_test": True,
+        "key": "bv",
+    }
+    return kwargs | overrides
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"extent": 0.0}, "Received: extent=0.0"),
+        ({"extent": float("nan")}, "Received: extent=nan"),
+        ({"class_colors": ["#f59322"]}, "Received: 1 colors"),
+        ({"height": 0}, "Received: height=0"),
+    ],
+)
+def test_boundary_view_rejects_bad_options(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        boundary_view([(0, _probs(k=2))], **_view_kwargs(**overrides))
+
+
+def _app() -> None:
+    import numpy as np
+
+    from pages.ui.boundary_view import boundary_view
+
+    probs = np.full((10, 10, 2), 0.5, dtype=np.float32)
+    boundary_view(
+        [(1, probs), (2, probs)],
+        x_train=np.zeros((2, 2)),
+        y_train=np.array([0, 1]),
+        x_test=np.zeros((0, 2)),
+        y_test=np.zeros(0, dtype=int),
+        extent=6.0,
+        class_colors=["#f59322", "#0877bd"],
+        discretize=False,
+        show_test=False,
+        key="bv",
+    )
+
+
+def test_boundary_view_mounts_in_a_script_run():
+    at = AppTest.from_function(_app).run()
+    assert not at.exception
