@@ -139,9 +139,7 @@ def network_controls(config: state.TrainPageConfig) -> dict:
         depth = st.number_input(
             "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget("depth", len(config.layers))
         )
-        init_seed = st.number_input(
-            "Initialiser seed", 0, 999_999, key=seed_widget("init_seed", config.init_seed)
-        )
+        init_seed = st.number_input("Initialiser seed", 0, 999_999, key=seed_widget("init_seed", config.init_seed))
     layers, activations = [], []
     for index in range(int(depth)):
         present = index < len(config.layers)
@@ -228,17 +226,13 @@ def neuron_grid(exp: experiment.ToyExperiment) -> None:
     ]
     for column, (caption, layer_maps) in zip(st.columns(len(maps)), maps, strict=True):
         column.image(thumbnails.thumbnail_column(layer_maps), caption=caption, width=48)
-    st.caption(
-        "Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range."
-    )
+    st.caption("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.")
 
 
 def live_view(config: state.TrainPageConfig) -> None:
     exp = st.session_state[KEY + "experiment"]
     running = st.session_state.get(KEY + "running", False)
-    frames = (
-        exp.train_frames(FRAME_BUDGET_S, FRAMES_PER_RUN) if running else [(exp.trainer.epoch, exp.boundary())]
-    )
+    frames = exp.train_frames(FRAME_BUDGET_S, FRAMES_PER_RUN) if running else [(exp.trainer.epoch, exp.boundary())]
     if exp.trainer.diverged and running:
         st.session_state[KEY + "running"] = False
         st.rerun(scope="app")
@@ -282,9 +276,7 @@ def inspect_neuron(exp: experiment.ToyExperiment) -> None:
         key=KEY + "inspect",
     )
     st.plotly_chart(
-        plots.activation_map(
-            maps[layer][neuron], extent=data.EXTENT, title=f"Layer {layer + 1} · neuron {neuron + 1}"
-        ),
+        plots.activation_map(maps[layer][neuron], extent=data.EXTENT, title=f"Layer {layer + 1} · neuron {neuron + 1}"),
         key=KEY + "neuron",
         **CHART,
     )
@@ -306,9 +298,7 @@ def main() -> None:
     values |= network_controls(config)
     st.sidebar.header("View")
     values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget("show_test", config.show_test))
-    values["discretize"] = st.sidebar.toggle(
-        "Discretise output", key=seed_widget("discretize", config.discretize)
-    )
+    values["discretize"] = st.sidebar.toggle("Discretise output", key=seed_widget("discretize", config.discretize))
 
     config = dataclasses.replace(config, **values)
     st.session_state[KEY + "config"] = config

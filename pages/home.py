@@ -81,9 +81,7 @@ def activations_section() -> None:
             "flat for every negative input."
         )
     x, y, dy = theory.activation_curve(name, x_min=-6.0, x_max=6.0)
-    right.plotly_chart(
-        plots.activation_figure(x, y, dy if show_derivative else None, name=activation.name), **CHART
-    )
+    right.plotly_chart(plots.activation_figure(x, y, dy if show_derivative else None, name=activation.name), **CHART)
 
 
 def losses_section() -> None:
@@ -97,9 +95,7 @@ def losses_section() -> None:
         )
         for loss in theory.LOSSES.values():
             st.latex(loss.formula)
-        target = st.segmented_control(
-            "True label $y$", [1, 0], default=1, required=True, key="home_loss_target"
-        )
+        target = st.segmented_control("True label $y$", [1, 0], default=1, required=True, key="home_loss_target")
         over = st.segmented_control(
             "Plot against",
             list(theory.LOSS_AXES),
@@ -167,9 +163,7 @@ def gradient_descent_section() -> None:
             message += f" Stopped after {len(trajectory.losses) - 1} steps: the loss passed $10^{{12}}$."
         REGIME_BOX[regime](message)
     axes, landscape = theory.surface_landscape(surface_key, trajectory.weights)
-    right.plotly_chart(
-        plots.gradient_descent_figure(axes, landscape, trajectory.weights, trajectory.losses), **CHART
-    )
+    right.plotly_chart(plots.gradient_descent_figure(axes, landscape, trajectory.weights, trajectory.losses), **CHART)
 
 
 def closing() -> None:

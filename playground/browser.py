@@ -95,6 +95,4 @@ def chromium() -> Iterator[object]:
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Waits until Streamlit has finished running the script (no 'running' indicator)."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)

@@ -124,9 +124,7 @@ def make_toy(
     if name not in DATASETS:
         raise ValueError(f"Expected name in {sorted(DATASETS)}. Received: name={name!r}")
     if not MIN_SAMPLES <= n_samples <= MAX_SAMPLES:
-        raise ValueError(
-            f"Expected {MIN_SAMPLES} <= n_samples <= {MAX_SAMPLES}. Received: n_samples={n_samples}"
-        )
+        raise ValueError(f"Expected {MIN_SAMPLES} <= n_samples <= {MAX_SAMPLES}. Received: n_samples={n_samples}")
     if not 0.0 <= noise <= 0.5:
         raise ValueError(f"Expected 0 <= noise <= 0.5. Received: noise={noise}")
     if not 0.0 < train_fraction < 1.0:

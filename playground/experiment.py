@@ -90,9 +90,7 @@ class ToyExperiment:
             config=config,
             split=split,
             trainer=trainer,
-            boundary_inputs=features.feature_matrix(
-                data.grid(resolution=BOUNDARY_RESOLUTION), config.features
-            ),
+            boundary_inputs=features.feature_matrix(data.grid(resolution=BOUNDARY_RESOLUTION), config.features),
             neuron_inputs=features.feature_matrix(data.grid(resolution=NEURON_RESOLUTION), config.features),
             hidden=models.hidden_model(model),
         )

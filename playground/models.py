@@ -43,9 +43,7 @@ class NetworkSpec:
         if self.n_inputs < 1:
             raise ValueError(f"Expected n_inputs >= 1. Received: n_inputs={self.n_inputs}")
         if len(self.hidden) > MAX_HIDDEN_LAYERS:
-            raise ValueError(
-                f"Expected at most {MAX_HIDDEN_LAYERS} hidden layers. Received: {len(self.hidden)} layers"
-            )
+            raise ValueError(f"Expected at most {MAX_HIDDEN_LAYERS} hidden layers. Received: {len(self.hidden)} layers")
         if any(not 1 <= n <= MAX_NEURONS for n in self.hidden):
             raise ValueError(f"Expected 1 to {MAX_NEURONS} neurons per layer. Received: hidden={self.hidden}")
         if len(self.activations) != len(self.hidden):
@@ -87,4 +85,5 @@ def hidden_model(model: keras.Model) -> keras.Model | None:
     hidden = [layer.output for layer in model.layers if layer.name.startswith("hidden_")]
     if not hidden:
         return None
-    return keras.Model(model.inputs, hidden)
+    # Keras unwraps a one-output list, so call it through training.forward, which always returns a list.
+    return keras.Model(model.input, hidden)

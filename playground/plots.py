@@ -70,9 +70,7 @@ def activation_figure(
         A figure with one trace, two with a derivative.
     """
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=x, y=y, mode="lines", name=f"{name}(x)", line={"color": COLORS["primary"], "width": 3})
-    )
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{name}(x)", line={"color": COLORS["primary"], "width": 3}))
     if derivative is not None:
         fig.add_trace(
             go.Scatter(
@@ -244,9 +242,7 @@ def gradient_descent_figure(
 
 def _add_path_1d(fig: go.Figure, w: np.ndarray, landscape: np.ndarray, path: np.ndarray, losses: np.ndarray):
     fig.add_trace(
-        go.Scatter(
-            x=w, y=landscape, mode="lines", name="L(w)", line={"color": COLORS["muted"], "width": 2.5}
-        ),
+        go.Scatter(x=w, y=landscape, mode="lines", name="L(w)", line={"color": COLORS["muted"], "width": 2.5}),
         row=1,
         col=1,
     )

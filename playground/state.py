@@ -62,7 +62,7 @@ class FloatRange(Codec):
         return value
 
     def format(self, value: float) -> str:
-        return f"{value:g}"
+        return f"{value:.12g}"  # enough digits that a shared link reproduces the value exactly
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,7 @@ class ListOf(Codec):
 
     def parse(self, text: str) -> tuple:
         values = tuple(self.item.parse(part) for part in text.split(",")) if text else ()
-        if not self.min_len <= len(values) <= self.max_len or (
-            self.unique and len(set(values)) < len(values)
-        ):
+        if not self.min_len <= len(values) <= self.max_len or (self.unique and len(set(values)) < len(values)):
             raise ValueError(text)
         return values
 
@@ -130,13 +128,12 @@ def to_query(config: Any) -> dict[str, str]:
     return {f.name: f.metadata["codec"].format(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
-def from_query(
-    config_type: type[Config], query: Mapping[str, str | Sequence[str]]
-) -> tuple[Config, list[str]]:
+def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[str]]:
     """Builds a config from query parameters; invalid values fall back to defaults.
 
     Returns:
-        The config and a list of human-readable notices, one per ignored value.
+        The config and a list of human-readable notices: one per ignored value, plus the config type's
+        ``consistency_notices`` for values that parsed but do not fit together.
     """
     values: dict[str, Any] = {}
     notices: list[str] = []
@@ -154,7 +151,7 @@ def from_query(
                 f"Using the default, {codec.format(f.default)}."
             )
     config = config_type(**values)
-    return config, notices + getattr(config, "notices", lambda: [])()
+    return config, notices + config.consistency_notices(values)
 
 
 @dataclass(frozen=True)
@@ -167,13 +164,9 @@ class TrainPageConfig:
     train_percent: int = _param(IntRange(10, 90), 50)
     data_seed: int = _param(IntRange(0, 999_999), 1)
     blobs: int = _param(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3)
-    features: tuple[str, ...] = _param(
-        ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2")
-    )
+    features: tuple[str, ...] = _param(ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2"))
     layers: tuple[int, ...] = _param(ListOf(IntRange(1, MAX_NEURONS), 0, MAX_HIDDEN_LAYERS), (4, 2))
-    activations: tuple[str, ...] = _param(
-        ListOf(Choice(tuple(ACTIVATIONS)), 0, MAX_HIDDEN_LAYERS), ("tanh", "tanh")
-    )
+    activations: tuple[str, ...] = _param(ListOf(Choice(tuple(ACTIVATIONS)), 0, MAX_HIDDEN_LAYERS), ("tanh", "tanh"))
     init_seed: int = _param(IntRange(0, 999_999), 0)
     loss: str = _param(Choice(tuple(training.LOSSES)), "cross_entropy")
     optimizer: str = _param(Choice(tuple(training.OPTIMIZERS)), "adam")
@@ -187,11 +180,13 @@ class TrainPageConfig:
     def __post_init__(self) -> None:
         # One activation per layer: a short list is padded with tanh, a long one trimmed.
         acts = tuple(self.activations[: len(self.layers)])
-        acts += ("tanh",) * (len(self.layers) - len(acts))
-        object.__setattr__(self, "_activation_mismatch", acts != self.activations)
-        object.__setattr__(self, "activations", acts)
+        object.__setattr__(self, "activations", acts + ("tanh",) * (len(self.layers) - len(acts)))
 
-    def notices(self) -> list[str]:
-        if self._activation_mismatch:
-            return ["The URL gave a different number of activations than layers; missing ones are tanh."]
+    def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
+        """Notices for values that parsed but do not fit together (``given``: the parsed URL values)."""
+        if "activations" in given and len(given["activations"]) != len(self.layers):
+            return [
+                f"The URL gave {len(given['activations'])} activations for {len(self.layers)} hidden layers; "
+                "extra ones were dropped and missing ones are tanh."
+            ]
         return []

@@ -405,8 +405,7 @@ def gradient_descent(
     w = np.asarray(spec.start if start is None else start, dtype=np.float64)
     if w.shape != (spec.dim,) or not np.all(np.isfinite(w)):
         raise ValueError(
-            f"Expected start to be {spec.dim} finite number(s) for surface {surface!r}. "
-            f"Received: start={start!r}"
+            f"Expected start to be {spec.dim} finite number(s) for surface {surface!r}. Received: start={start!r}"
         )
 
     weights, losses = [w], [float(spec.loss(w))]
@@ -486,9 +485,7 @@ def surface_landscape(
     if points is not None:
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2 or points.shape[1] != spec.dim:
-            raise ValueError(
-                f"Expected points of shape (n, {spec.dim}). Received: points.shape={points.shape}"
-            )
+            raise ValueError(f"Expected points of shape (n, {spec.dim}). Received: points.shape={points.shape}")
         anchors = np.concatenate([anchors, points[np.all(np.isfinite(points), axis=1)]])
     lo, hi = anchors.min(axis=0), anchors.max(axis=0)
     pad = margin * np.maximum(hi - lo, 1.0)
@@ -512,8 +509,10 @@ def _check_choice(arg: str, value: str, options: Sequence[str] | dict[str, objec
 
 
 def _check_target(target: float) -> float:
-    if isinstance(target, bool) or not isinstance(target, int | float | np.integer | np.floating) or not (
-        0.0 <= target <= 1.0
+    if (
+        isinstance(target, bool)
+        or not isinstance(target, int | float | np.integer | np.floating)
+        or not (0.0 <= target <= 1.0)
     ):
         raise ValueError(f"Expected target in [0, 1]. Received: target={target!r}")
     return float(target)
@@ -523,7 +522,5 @@ def _grid(arg: str, lo: float, hi: float, num: int) -> np.ndarray:
     if isinstance(num, bool) or not isinstance(num, int | np.integer) or not 2 <= num <= MAX_POINTS:
         raise ValueError(f"Expected num to be an int in [2, {MAX_POINTS}]. Received: num={num!r}")
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(
-            f"Expected finite {arg}_min < {arg}_max. Received: {arg}_min={lo}, {arg}_max={hi}"
-        )
+        raise ValueError(f"Expected finite {arg}_min < {arg}_max. Received: {arg}_min={lo}, {arg}_max={hi}")
     return np.linspace(lo, hi, num)

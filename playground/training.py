@@ -81,9 +81,7 @@ class TrainConfig:
             ("regularization", REGULARIZATIONS),
         ):
             if getattr(self, name) not in registry:
-                raise ValueError(
-                    f"Expected {name} in {list(registry)}. Received: {name}={getattr(self, name)!r}"
-                )
+                raise ValueError(f"Expected {name} in {list(registry)}. Received: {name}={getattr(self, name)!r}")
         if not MIN_LEARNING_RATE <= self.learning_rate <= MAX_LEARNING_RATE:
             raise ValueError(
                 f"Expected {MIN_LEARNING_RATE} <= learning_rate <= {MAX_LEARNING_RATE}. "
@@ -91,8 +89,7 @@ class TrainConfig:
             )
         if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
             raise ValueError(
-                f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. "
-                f"Received: batch_size={self.batch_size}"
+                f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. Received: batch_size={self.batch_size}"
             )
         if not 0.0 <= self.regularization_rate <= MAX_REGULARIZATION_RATE:
             raise ValueError(
@@ -187,13 +184,9 @@ class Trainer:
 
     def __post_init__(self) -> None:
         self._rng = np.random.default_rng(self.seed)
-        self._tensors = [
-            tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)
-        ]
+        self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
         self._optimizer = self._make_optimizer()
-        self._regularization_rate = tf.Variable(
-            self.config.regularization_rate, dtype=tf.float32, trainable=False
-        )
+        self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
         self._epoch_batches: np.ndarray | None = None
         self._cursor = 0
         self._seconds_per_step = 1e-3
@@ -271,7 +264,8 @@ class Trainer:
             taken += count
             self.steps += count
             self._cursor += count
-            if not math.isfinite(loss):
+            # Weights are checked as well as the loss: a fused ReLU kernel maps NaN to 0, hiding a NaN weight.
+            if not math.isfinite(loss) or not self._weights_finite():
                 self._flag_divergence()
                 break
             if self._cursor == len(self._epoch_batches):
@@ -287,11 +281,18 @@ class Trainer:
 
     def run_epochs(self, epochs: int) -> int:
         """Trains until ``epochs`` more epochs have ended (or training diverges); returns the steps taken."""
+        if epochs < 0:
+            raise ValueError(f"Expected epochs >= 0. Received: epochs={epochs}")
+        if epochs == 0:
+            return 0
         steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
         left_in_current = 0 if self._epoch_batches is None else len(self._epoch_batches) - self._cursor
         if left_in_current:
             return self.run(max_steps=left_in_current + (epochs - 1) * steps_per_epoch)
         return self.run(max_steps=epochs * steps_per_epoch)
+
+    def _weights_finite(self) -> bool:
+        return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in self.model.trainable_variables)
 
     def _flag_divergence(self) -> None:
         self.diverged = (

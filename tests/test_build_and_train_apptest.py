@@ -1,0 +1,92 @@
+"""AppTest checks of the Build & Train page: it runs, Step trains, and settings reset the net only when they should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/build_and_train.py"
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def click(at: AppTest, label: str) -> None:
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+    assert not at.exception
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return open_page()
+
+
+def test_page_runs_and_shows_a_fresh_network(at):
+    assert metric(at, "Epoch") == "0"
+    assert {b.label for b in at.button} >= {"Play", "Step", "Reset", "Regenerate"}
+
+
+def test_step_then_learning_rate_keeps_weights_but_structure_resets(at):
+    click(at, "Step")
+    assert metric(at, "Epoch") == "1"
+    at.select_slider(key="bt_lr").set_value(0.1).run()
+    assert not at.exception
+    assert metric(at, "Epoch") == "1", "a new learning rate must not reset the network"
+    at.number_input(key="bt_neurons_0").set_value(6).run()
+    assert not at.exception
+    assert metric(at, "Epoch") == "0", "a new layer width starts a new network"
+    assert at.query_params["layers"] == "6,2"
+
+
+def test_reset_restores_the_same_initial_weights(at):
+    before = metric(at, "Train loss")
+    click(at, "Step")
+    assert metric(at, "Train loss") != before
+    click(at, "Reset")
+    assert metric(at, "Epoch") == "0"
+    assert metric(at, "Train loss") == before
+
+
+def test_regenerate_draws_a_new_seed(at):
+    seed = at.number_input(key="bt_data_seed").value
+    click(at, "Regenerate")
+    assert at.number_input(key="bt_data_seed").value != seed
+    assert at.query_params["data_seed"] == str(at.number_input(key="bt_data_seed").value)
+
+
+def test_garbage_query_gives_notices_and_defaults():
+    at = open_page({"lr": "1e999", "batch": "zero", "features": "x1,x1", "layers": "40"})
+    notices = " ".join(w.value for w in at.warning)
+    for name in ("lr", "batch", "features", "layers"):
+        assert f"Ignored URL parameter {name}=" in notices
+    assert metric(at, "Epoch") == "0"
+
+
+def test_zero_layers_is_a_linear_model():
+    at = open_page({"layers": "", "activations": ""})
+    assert at.number_input(key="bt_depth").value == 0
+    assert any("linear model" in c.value for c in at.caption)
+    click(at, "Step")
+    assert metric(at, "Epoch") == "1"
+
+
+def test_every_dataset_builds(at):
+    for dataset in ("circle", "xor", "gauss", "spiral", "moons", "blobs"):
+        at.selectbox(key="bt_dataset").set_value(dataset).run()
+        assert not at.exception, dataset
+        assert metric(at, "Epoch") == "0"

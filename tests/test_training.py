@@ -1,0 +1,329 @@
+"""The step-wise Trainer: every activation x loss x optimiser, convergence, history, budgets,
+reconfiguration, regularisation, divergence and determinism."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+import pytest
+
+from playground import data, features, models, training
+
+
+@pytest.fixture(scope="module")
+def tiny() -> data.ToySplit:
+    """60 xor points, 30 for training: 3 steps per epoch at batch size 10."""
+    return data.make_toy("xor", n_samples=60, noise=0.0, train_fraction=0.5, seed=0)
+
+
+def _trainer(
+    split: data.ToySplit,
+    *,
+    hidden: tuple[int, ...] = (4,),
+    activation: str = "tanh",
+    init_seed: int = 0,
+    seed: int = 0,
+    **config,
+) -> training.Trainer:
+    config.setdefault("batch_size", 10)
+    spec = models.NetworkSpec(2, hidden, (activation,) * len(hidden), split.n_classes, seed=init_seed)
+    return training.Trainer(
+        models.build_model(spec),
+        split.x_train,
+        split.y_train,
+        split.x_test,
+        split.y_test,
+        training.TrainConfig(**config),
+        seed=seed,
+    )
+
+
+def _weights(trainer: training.Trainer) -> list[np.ndarray]:
+    return [w.numpy().copy() for w in trainer.model.weights]
+
+
+def _kernel_norm(trainer: training.Trainer, order: int) -> float:
+    kernels = [layer.kernel.numpy() for layer in trainer.model.layers if hasattr(layer, "kernel")]
+    return float(sum(np.sum(np.abs(k) ** order) for k in kernels))
+
+
+def _records_finite(trainer: training.Trainer) -> bool:
+    return all(math.isfinite(r.train_loss) and math.isfinite(r.test_loss) for r in trainer.history)
+
+
+COMBOS = list(itertools.product(models.ACTIVATIONS, training.LOSSES, training.OPTIMIZERS))
+
+
+def test_every_combination_is_covered():
+    assert len(COMBOS) == len(models.ACTIVATIONS) * len(training.LOSSES) * len(training.OPTIMIZERS)
+    assert len(COMBOS) >= 84
+
+
+@pytest.mark.parametrize(("activation", "loss", "optimizer"), COMBOS)
+def test_every_activation_loss_and_optimizer_trains(tiny, activation, loss, optimizer):
+    trainer = _trainer(tiny, activation=activation, loss=loss, optimizer=optimizer, learning_rate=0.05)
+    before = _weights(trainer)
+    assert trainer.run(max_steps=30) == 30
+    assert trainer.diverged is None
+    assert _records_finite(trainer)
+    assert trainer.epoch == 10 and len(trainer.history) == 11
+    after = _weights(trainer)
+    assert all(np.all(np.isfinite(w)) for w in after)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert trainer.history[-1].train_loss < trainer.history[0].train_loss
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("dataset", ["circle", "xor", "moons"])
+def test_sensible_config_reaches_90_percent_test_accuracy(dataset, seed):
+    split = data.make_toy(dataset, n_samples=400, noise=0.0, train_fraction=0.5, seed=seed)
+    trainer = _trainer(
+        split, hidden=(8, 8), init_seed=seed, seed=seed, optimizer="adam", learning_rate=0.03, batch_size=16
+    )
+    assert trainer.history[0].test_accuracy < 0.9  # the untrained net is not already there
+    while trainer.epoch < 150 and trainer.history[-1].test_accuracy < 0.95:
+        trainer.run_epochs(10)
+    assert trainer.history[-1].test_accuracy >= 0.9, trainer.history[-1]
+
+
+def test_engineered_features_reach_the_circle_with_a_linear_model():
+    split = data.make_toy("circle", n_samples=400, noise=0.0, train_fraction=0.5, seed=0)
+
+    def matrix(points: np.ndarray) -> np.ndarray:
+        return features.feature_matrix(points, ["x1sq", "x2sq"])
+
+    model = models.build_model(models.NetworkSpec(2, (), (), 2, seed=0))
+    trainer = training.Trainer(
+        model,
+        matrix(split.x_train),
+        split.y_train,
+        matrix(split.x_test),
+        split.y_test,
+        training.TrainConfig(learning_rate=0.03, batch_size=16),
+    )
+    trainer.run_epochs(100)
+    assert trainer.history[-1].test_accuracy >= 0.9
+
+
+def test_history_has_the_initial_record_and_one_per_epoch(tiny):
+    trainer = _trainer(tiny)
+    assert len(trainer.history) == 1 and trainer.history[0].epoch == 0 and trainer.epoch == 0
+    assert trainer.run_epochs(4) == 12
+    assert trainer.epoch == 4
+    assert [r.epoch for r in trainer.history] == [0, 1, 2, 3, 4]
+    assert trainer.steps == 12
+    assert all(0.0 <= r.train_accuracy <= 1.0 and 0.0 <= r.test_accuracy <= 1.0 for r in trainer.history)
+
+
+def test_a_partial_epoch_adds_no_record_and_run_epochs_finishes_it(tiny):
+    trainer = _trainer(tiny)
+    assert trainer.run(max_steps=2) == 2
+    assert trainer.epoch == 0 and len(trainer.history) == 1
+    assert trainer.run_epochs(1) == 1
+    assert trainer.epoch == 1 and len(trainer.history) == 2
+
+
+def test_history_records_the_measured_metrics(tiny):
+    trainer = _trainer(tiny)
+    trainer.run_epochs(3)
+    logits = training.predict_logits(trainer.model, tiny.x_test)
+    accuracy = float(np.mean(np.argmax(logits, axis=1) == tiny.y_test))
+    assert trainer.history[-1].test_accuracy == pytest.approx(accuracy)
+
+
+@pytest.mark.parametrize("max_steps", [0, 1, 7, 31])
+def test_run_max_steps_takes_exactly_that_many_steps(tiny, max_steps):
+    trainer = _trainer(tiny)
+    assert trainer.run(max_steps=max_steps) == max_steps
+    assert trainer.steps == max_steps
+    assert trainer.epoch == max_steps // 3
+    assert len(trainer.history) == max_steps // 3 + 1
+
+
+def test_run_with_a_time_budget_takes_steps_and_stops(tiny):
+    trainer = _trainer(tiny)
+    for _ in range(2):  # the first call traces; the second runs warm
+        started = time.perf_counter()
+        taken = trainer.run(time_budget=0.05)
+        elapsed = time.perf_counter() - started
+        assert taken > 0
+        assert elapsed < 2.0
+
+
+def test_run_needs_a_bound_and_rejects_negative_steps(tiny):
+    trainer = _trainer(tiny)
+    with pytest.raises(ValueError, match="Received:"):
+        trainer.run()
+    with pytest.raises(ValueError, match="Received:"):
+        trainer.run(max_steps=-1)
+
+
+def test_configure_new_learning_rate_keeps_weights_and_optimizer_state(tiny):
+    trainer = _trainer(tiny, optimizer="adam", learning_rate=0.03)
+    trainer.run(max_steps=5)
+    optimizer = trainer._optimizer
+    before = _weights(trainer)
+    trainer.configure(training.TrainConfig(optimizer="adam", learning_rate=0.001, batch_size=10))
+    for a, b in zip(before, _weights(trainer), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert trainer._optimizer is optimizer  # Adam's moments carry on
+    assert float(trainer._optimizer.learning_rate.numpy()) == pytest.approx(0.001)
+    assert trainer.config.learning_rate == 0.001
+    assert trainer.run(max_steps=3) == 3
+
+
+def test_configure_new_optimizer_keeps_weights(tiny):
+    trainer = _trainer(tiny, optimizer="adam", learning_rate=0.03)
+    trainer.run(max_steps=5)
+    before = _weights(trainer)
+    trainer.configure(training.TrainConfig(optimizer="sgd", learning_rate=0.1, batch_size=10))
+    for a, b in zip(before, _weights(trainer), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert type(trainer._optimizer).__name__ == "SGD"
+    assert float(trainer._optimizer.learning_rate.numpy()) == pytest.approx(0.1)
+    assert trainer.run(max_steps=3) == 3
+    assert trainer.diverged is None
+
+
+def test_configure_new_loss_remeasures_the_last_record(tiny):
+    trainer = _trainer(tiny, loss="cross_entropy")
+    trainer.run_epochs(2)
+    old = trainer.history[-1]
+    trainer.configure(training.TrainConfig(loss="mse", batch_size=10))
+    assert len(trainer.history) == 3
+    new = trainer.history[-1]
+    assert new.epoch == old.epoch and new.train_accuracy == old.train_accuracy
+    logits = training.predict_logits(trainer.model, tiny.x_train)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    mse = np.mean(np.sum((probabilities - np.eye(2)[tiny.y_train]) ** 2, axis=1))
+    assert new.train_loss == pytest.approx(mse, rel=1e-4)
+
+
+@pytest.mark.parametrize(("regularization", "order"), [("l2", 2), ("l1", 1)])
+def test_regularization_shrinks_the_weights(tiny, regularization, order):
+    plain = _trainer(tiny, hidden=(8,), learning_rate=0.03)
+    shrunk = _trainer(tiny, hidden=(8,), learning_rate=0.03, regularization=regularization, regularization_rate=1.0)
+    assert _kernel_norm(plain, order) == pytest.approx(_kernel_norm(shrunk, order))
+    plain.run_epochs(20)
+    shrunk.run_epochs(20)
+    assert _kernel_norm(shrunk, order) < 0.5 * _kernel_norm(plain, order)
+
+
+def test_regularization_rate_zero_is_no_regularization(tiny):
+    plain = _trainer(tiny, learning_rate=0.03)
+    zero = _trainer(tiny, learning_rate=0.03, regularization="l2", regularization_rate=0.0)
+    plain.run_epochs(3)
+    zero.run_epochs(3)
+    for a, b in zip(_weights(plain), _weights(zero), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _assert_diverged(trainer: training.Trainer, learning_rate: float) -> None:
+    assert trainer.diverged is not None
+    assert "learning rate" in trainer.diverged
+    assert f"{learning_rate:g}" in trainer.diverged
+    steps, epoch, records = trainer.steps, trainer.epoch, len(trainer.history)
+    assert trainer.run(max_steps=10) == 0
+    assert trainer.run(time_budget=0.05) == 0
+    assert trainer.run_epochs(2) == 0
+    assert (trainer.steps, trainer.epoch, len(trainer.history)) == (steps, epoch, records)
+
+
+def test_a_too_large_learning_rate_is_flagged_as_divergence(tiny):
+    # Three linear layers compound the step size: plain SGD at lr 10 blows up within the first epochs.
+    trainer = _trainer(tiny, hidden=(8, 8, 8), activation="linear", optimizer="sgd", learning_rate=10.0)
+    trainer.run_epochs(30)
+    _assert_diverged(trainer, 10.0)
+    assert trainer.epoch < 30
+
+
+@pytest.mark.parametrize("loss", sorted(training.LOSSES))
+def test_a_nan_weight_is_flagged_as_divergence(tiny, loss):
+    trainer = _trainer(tiny, loss=loss, learning_rate=0.03)
+    trainer.run(max_steps=2)
+    kernel = trainer.model.get_layer("hidden_1").kernel
+    poisoned = kernel.numpy()
+    poisoned[0, 0] = np.nan
+    kernel.assign(poisoned)
+    trainer.run(max_steps=10)
+    _assert_diverged(trainer, 0.03)
+
+
+def test_batch_size_larger_than_the_training_set_is_capped(tiny):
+    trainer = _trainer(tiny, batch_size=256)
+    assert trainer.batch_size == len(tiny.x_train) == 30
+    assert trainer.run_epochs(2) == 2  # one full-batch step per epoch
+    assert trainer.epoch == 2
+    assert trainer.diverged is None
+
+
+def test_changing_batch_size_mid_epoch_redraws_the_epoch(tiny):
+    trainer = _trainer(tiny, batch_size=10)
+    trainer.run(max_steps=1)
+    trainer.configure(training.TrainConfig(batch_size=15))
+    assert trainer.batch_size == 15
+    assert trainer.run_epochs(1) == 2
+    assert trainer.epoch == 1
+
+
+def test_same_seeds_give_identical_histories(tiny):
+    first, second = _trainer(tiny, init_seed=3, seed=5), _trainer(tiny, init_seed=3, seed=5)
+    first.run_epochs(5)
+    second.run_epochs(5)
+    assert first.history == second.history
+    for a, b in zip(_weights(first), _weights(second), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_different_shuffle_seed_gives_a_different_history(tiny):
+    first, second = _trainer(tiny, init_seed=3, seed=5), _trainer(tiny, init_seed=3, seed=6)
+    first.run_epochs(5)
+    second.run_epochs(5)
+    assert first.history[0] == second.history[0]
+    assert first.history != second.history
+
+
+def test_predict_proba_is_the_softmax_of_predict_logits(tiny):
+    trainer = _trainer(tiny)
+    trainer.run_epochs(2)
+    logits = training.predict_logits(trainer.model, tiny.x_test)
+    probabilities = training.predict_proba(trainer.model, tiny.x_test)
+    assert logits.shape == probabilities.shape == (len(tiny.x_test), 2)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logits, np.asarray(trainer.model(tiny.x_test)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"loss": "l7"},
+        {"optimizer": "lbfgs"},
+        {"regularization": "dropout"},
+        {"learning_rate": 0.0},
+        {"learning_rate": 11.0},
+        {"learning_rate": float("nan")},
+        {"batch_size": 0},
+        {"batch_size": 257},
+        {"regularization_rate": -0.1},
+        {"regularization_rate": 10.5},
+    ],
+    ids=lambda kwargs: "-".join(f"{k}={v}" for k, v in kwargs.items()),
+)
+def test_invalid_train_config_raises(kwargs):
+    with pytest.raises(ValueError, match="Received:"):
+        training.TrainConfig(**kwargs)
+
+
+def test_a_nan_weight_in_a_relu_layer_is_flagged_as_divergence(tiny):
+    trainer = _trainer(tiny, activation="relu", learning_rate=0.03)
+    kernel = trainer.model.get_layer("hidden_1").kernel
+    poisoned = kernel.numpy()
+    poisoned[0, 0] = np.nan
+    kernel.assign(poisoned)
+    trainer.run(max_steps=10)
+    assert trainer.diverged is not None
