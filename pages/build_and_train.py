@@ -6,6 +6,7 @@ state -> figures. Training runs in chunks inside a fragment that reruns on a tim
 
 import dataclasses
 import random
+import time
 
 import streamlit as st
 
@@ -26,6 +27,7 @@ BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
 FRAME_BUDGET_S = 0.2  # training time per fragment run; the client animates the frames captured during it
 FRAMES_PER_RUN = 8
+MAX_TICK_S = 1.0  # after a stall, do not catch up with a burst of epochs
 CHART = {"theme": None, "config": {"displayModeBar": False}}
 
 
@@ -175,18 +177,29 @@ def current_experiment(config: state.TrainPageConfig) -> experiment.ToyExperimen
     return updated
 
 
-def transport_controls(exp: experiment.ToyExperiment) -> None:
+def speed_control(config: state.TrainPageConfig) -> dict:
+    chosen = st.segmented_control(
+        "Speed (epochs per second)",
+        list(experiment.SPEEDS),
+        format_func=lambda k: experiment.SPEEDS[k][0],
+        required=True,
+        key=seed_widget("speed", config.speed),
+        help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.",
+    )
+    return {"speed": chosen}
+
+
+def transport_controls(exp: experiment.ToyExperiment, play, step, reset) -> None:
     running = st.session_state.get(KEY + "running", False)
-    play, step, reset, _ = st.columns([1, 1, 1, 3])
     if running:
-        if play.button("Pause", icon=":material/pause:", type="primary", use_container_width=True):
+        if play.button("Pause", icon=":material/pause:", type="primary", width="stretch"):
             st.session_state[KEY + "running"] = False
             st.rerun()
     elif play.button(
         "Play",
         icon=":material/play_arrow:",
         type="primary",
-        use_container_width=True,
+        width="stretch",
         disabled=exp.trainer.diverged is not None,
     ):
         st.session_state[KEY + "running"] = True
@@ -194,7 +207,7 @@ def transport_controls(exp: experiment.ToyExperiment) -> None:
     if step.button(
         "Step",
         icon=":material/skip_next:",
-        use_container_width=True,
+        width="stretch",
         disabled=running,
         help="Train one epoch",
     ):
@@ -202,7 +215,7 @@ def transport_controls(exp: experiment.ToyExperiment) -> None:
     if reset.button(
         "Reset",
         icon=":material/restart_alt:",
-        use_container_width=True,
+        width="stretch",
         help="Start again from the same initial weights",
     ):
         st.session_state[KEY + "experiment"] = exp.reset()
@@ -232,7 +245,13 @@ def neuron_grid(exp: experiment.ToyExperiment) -> None:
 def live_view(config: state.TrainPageConfig) -> None:
     exp = st.session_state[KEY + "experiment"]
     running = st.session_state.get(KEY + "running", False)
-    frames = exp.train_frames(FRAME_BUDGET_S, FRAMES_PER_RUN) if running else [(exp.trainer.epoch, exp.boundary())]
+    frames = [(exp.trainer.epoch, exp.boundary())]
+    if running:
+        # The speed cap is in epochs per wall-clock second, so it needs the time since the previous batch.
+        now = time.monotonic()
+        elapsed = min(now - st.session_state.get(KEY + "last_tick", now - 0.1), MAX_TICK_S)
+        st.session_state[KEY + "last_tick"] = now
+        frames = exp.train_frames(FRAME_BUDGET_S, FRAMES_PER_RUN, max_epochs=exp.epoch_allowance(elapsed))
     if exp.trainer.diverged and running:
         st.session_state[KEY + "running"] = False
         st.rerun(scope="app")
@@ -294,7 +313,9 @@ def main() -> None:
 
     with st.sidebar:
         values = data_controls(config) | feature_controls(config) | training_controls(config)
-    transport_controls_slot = st.container()
+    play, step, reset, _, speed = st.columns([1, 1, 1, 0.3, 2.7], vertical_alignment="bottom")
+    with speed:
+        values |= speed_control(config)
     values |= network_controls(config)
     st.sidebar.header("View")
     values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget("show_test", config.show_test))
@@ -309,8 +330,7 @@ def main() -> None:
         st.error(exp.trainer.diverged, icon=":material/warning:")
     if exp.trainer.batch_size < config.batch:
         st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
-    with transport_controls_slot:
-        transport_controls(exp)
+    transport_controls(exp, play, step, reset)
     running = st.session_state.get(KEY + "running", False)
     st.fragment(run_every=0.05 if running else None)(live_view)(config)
 

@@ -7,6 +7,7 @@ the running trainer without touching the weights.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import keras
@@ -15,6 +16,13 @@ import numpy as np
 from playground import data, features, models, training
 from playground.state import TrainPageConfig
 
+# Training speed caps, in epochs per second: a lecturer narrating wants the boundary to form visibly.
+SPEEDS: dict[str, tuple[str, float | None]] = {
+    "slow": ("Slow · 5", 5.0),
+    "normal": ("Normal · 25", 25.0),
+    "fast": ("Fast · 100", 100.0),
+    "max": ("Max", None),
+}
 BOUNDARY_RESOLUTION = 100
 NEURON_RESOLUTION = 40
 
@@ -113,11 +121,22 @@ class ToyExperiment:
         probs = training.predict_proba(self.trainer.model, self.boundary_inputs)
         return probs.reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION, -1)
 
-    def train_frames(self, time_budget: float, n_frames: int) -> list[tuple[int, np.ndarray]]:
-        """Trains for about ``time_budget`` seconds, capturing ``n_frames`` boundary snapshots on the way."""
+    def epoch_allowance(self, elapsed: float) -> float | None:
+        """How many epochs the speed setting allows in ``elapsed`` seconds (None: no cap)."""
+        rate = SPEEDS[self.config.speed][1]
+        return None if rate is None else rate * elapsed
+
+    def train_frames(
+        self, time_budget: float, n_frames: int, *, max_epochs: float | None = None
+    ) -> list[tuple[int, np.ndarray]]:
+        """Trains for at most ``time_budget`` s (and ``max_epochs``), taking ``n_frames`` boundary snapshots."""
+        steps_per_frame = None
+        if max_epochs is not None:
+            steps_per_epoch = math.ceil(len(self.split.x_train) / self.trainer.batch_size)
+            steps_per_frame = max(1, round(max_epochs * steps_per_epoch / n_frames))
         frames = []
         for _ in range(n_frames):
-            self.trainer.run(time_budget=time_budget / n_frames)
+            self.trainer.run(time_budget=time_budget / n_frames, max_steps=steps_per_frame)
             frames.append((self.trainer.epoch, self.boundary()))
             if self.trainer.diverged:
                 break

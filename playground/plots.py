@@ -325,8 +325,17 @@ def _add_endpoints(fig: go.Figure, x: Sequence[float], y: Sequence[float]):
     )
 
 
+MAX_CURVE_POINTS = 500
+
+
 def training_curves(history: Sequence) -> go.Figure:
-    """Train/test loss (left axis) and accuracy (right axis) per epoch from a trainer's history records."""
+    """Train/test loss (left axis) and accuracy (right axis) per epoch from a trainer's history records.
+
+    Long runs are thinned to about ``MAX_CURVE_POINTS`` evenly spaced records (the latest always kept),
+    so a figure that is redrawn several times a second stays small after thousands of epochs.
+    """
+    stride = -(-len(history) // MAX_CURVE_POINTS)
+    history = list(history[::-1][::stride])[::-1]
     epochs = [record.epoch for record in history]
     fig = go.Figure(layout=_base_layout("Loss and accuracy", height=300))
     for name, attribute, dash in (("train loss", "train_loss", "solid"), ("test loss", "test_loss", "dot")):

@@ -174,6 +174,7 @@ class TrainPageConfig:
     batch: int = _param(IntRange(training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE), 10)
     reg: str = _param(Choice(tuple(training.REGULARIZATIONS)), "none")
     reg_rate: float = _param(FloatRange(0.0, training.MAX_REGULARIZATION_RATE), 0.0)
+    speed: str = _param(Choice(("slow", "normal", "fast", "max")), "normal")
     show_test: bool = _param(Flag(), False)
     discretize: bool = _param(Flag(), False)
 

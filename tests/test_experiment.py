@@ -1,0 +1,90 @@
+"""ToyExperiment: what the Build & Train page keeps per session."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from playground import experiment, thumbnails
+from playground.state import TrainPageConfig
+
+CONFIG = TrainPageConfig(samples=200, layers=(4, 3), activations=("tanh", "relu"))
+
+
+@pytest.fixture
+def exp() -> experiment.ToyExperiment:
+    return experiment.ToyExperiment.create(CONFIG)
+
+
+def _weights(exp):
+    return [w.copy() for w in exp.trainer.model.get_weights()]
+
+
+def test_live_hyperparameters_keep_the_network(exp):
+    exp.trainer.run_epochs(2)
+    before = _weights(exp)
+    retuned = exp.updated(dataclasses.replace(CONFIG, lr=0.1, reg="l2", reg_rate=0.01, speed="fast", batch=32))
+    assert retuned is exp and exp.trainer.epoch == 2
+    assert all(np.array_equal(a, b) for a, b in zip(before, _weights(exp), strict=True))
+    assert exp.trainer.config.learning_rate == 0.1 and exp.trainer.config.regularization_rate == 0.01
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"layers": (5, 3)}, {"activations": ("relu", "relu")}, {"features": ("x1", "x2", "x1x2")}, {"init_seed": 9},
+     {"data_seed": 2}, {"dataset": "xor"}, {"noise": 10}],
+)
+def test_structural_changes_start_a_new_network(exp, change):
+    exp.trainer.run_epochs(1)
+    rebuilt = exp.updated(dataclasses.replace(CONFIG, **change))
+    assert rebuilt is not exp and rebuilt.trainer.epoch == 0
+
+
+def test_reset_gives_identical_initial_weights_and_data(exp):
+    initial = _weights(exp)
+    exp.trainer.run_epochs(3)
+    fresh = exp.reset()
+    assert all(np.array_equal(a, b) for a, b in zip(initial, _weights(fresh), strict=True))
+    assert np.array_equal(fresh.split.x_train, exp.split.x_train)
+
+
+def test_boundary_and_maps_have_the_documented_shapes(exp):
+    probs = exp.boundary()
+    res = experiment.BOUNDARY_RESOLUTION
+    assert probs.shape == (res, res, 2) and np.allclose(probs.sum(-1), 1, atol=1e-5)
+    maps = exp.neuron_maps()
+    assert [m.shape for m in maps] == [(4, 40, 40), (3, 40, 40)]
+    assert exp.feature_maps().shape == (2, 40, 40)
+    # Row 0 is the bottom of the plane: feature x2 increases with the row index.
+    assert exp.feature_maps()[1][0, 0] < exp.feature_maps()[1][-1, 0]
+
+
+def test_train_frames_respects_the_epoch_allowance(exp):
+    frames = exp.train_frames(5.0, 4, max_epochs=2.0)
+    assert len(frames) == 4
+    assert [epoch for epoch, _ in frames] == sorted(epoch for epoch, _ in frames)
+    assert 1 <= exp.trainer.epoch <= 3, "two epochs' worth of steps, give or take a partial epoch"
+    assert not np.array_equal(frames[0][1], frames[-1][1]), "the boundary should move between frames"
+
+
+def test_epoch_allowance_follows_the_speed_setting(exp):
+    assert exp.updated(dataclasses.replace(CONFIG, speed="slow")).epoch_allowance(0.5) == pytest.approx(2.5)
+    assert exp.updated(dataclasses.replace(CONFIG, speed="max")).epoch_allowance(0.5) is None
+
+
+def test_linear_model_has_no_neuron_maps():
+    linear = experiment.ToyExperiment.create(dataclasses.replace(CONFIG, layers=(), activations=()))
+    assert linear.neuron_maps() == []
+    linear.trainer.run_epochs(1)
+
+
+def test_thumbnails_are_diverging_and_flipped():
+    maps = np.stack([np.tile(np.linspace(-1, 1, 40)[:, None], (1, 40))])  # grows towards +y
+    image = thumbnails.thumbnail_column(maps)
+    assert image.dtype == np.uint8 and image.shape[2] == 3
+    top, bottom = image[0, 0], image[-1, 0]
+    assert tuple(top) == tuple(thumbnails.POSITIVE.astype(np.uint8)), "+y (positive) is drawn at the top, blue"
+    assert tuple(bottom) == tuple(thumbnails.NEGATIVE.astype(np.uint8))
+    assert np.all(thumbnails.diverging_rgb(np.zeros((2, 2))) == 255), "zero is white"
