@@ -1,8 +1,4 @@
-"""Plotly figure builders: they take NumPy arrays and return `go.Figure`.
-
-Plots know no models and no Streamlit, so every figure can be built and checked in a plain unit test.
-All figures share `_base_layout` so the app looks like one product.
-"""
+"""Figures for the Home page's theory section: activations, losses and gradient descent."""
 
 from __future__ import annotations
 
@@ -12,39 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-# TensorFlow Playground's blue and orange, so the two halves of the story share a visual language.
-COLORS = {
-    "primary": "#0877bd",
-    "secondary": "#f59322",
-    "muted": "#9aa5b1",
-    "good": "#2e9e5b",
-    "bad": "#d64545",
-    "ink": "#2d3640",
-}
-SERIES = (COLORS["primary"], COLORS["secondary"], COLORS["good"], COLORS["bad"], COLORS["muted"])
+from playground.plots.style import COLORS, SERIES, base_layout
 
 # A log axis cannot show a loss of exactly 0 (alpha = 0.5 lands on the minimum in one step).
 _LOG_FLOOR = 1e-16
-
-
-def _base_layout(title: str | None = None, *, height: int = 320) -> dict:
-    """Layout shared by every figure: white template, compact margins, legend on top."""
-    layout = {
-        "template": "plotly_white",
-        "height": height,
-        "margin": {"l": 56, "r": 16, "t": 48 if title else 28, "b": 44},
-        "font": {"size": 13, "color": COLORS["ink"]},
-        "legend": {"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
-        "hoverlabel": {"namelength": -1},
-    }
-    if title:
-        layout["title"] = {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}}
-    return layout
-
-
-# --------------------------------------------------------------------------------------------------------
-# Theory (Home page)
-# --------------------------------------------------------------------------------------------------------
 
 
 def activation_figure(
@@ -81,7 +48,7 @@ def activation_figure(
                 line={"color": COLORS["secondary"], "width": 2.5, "dash": "dash"},
             )
         )
-    fig.update_layout(**_base_layout(title, height=height), hovermode="x unified")
+    fig.update_layout(**base_layout(title, height=height), hovermode="x unified")
     fig.update_xaxes(title_text="x (pre-activation)", zeroline=True, zerolinecolor="#c9d1d9")
     fig.update_yaxes(title_text="output", zeroline=True, zerolinecolor="#c9d1d9")
     return fig
@@ -152,7 +119,7 @@ def loss_figure(
             annotation_text=highlight_label,
             annotation_position="top",
         )
-    fig.update_layout(**_base_layout(title, height=height), hovermode="x unified")
+    fig.update_layout(**base_layout(title, height=height), hovermode="x unified")
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text="loss", rangemode="tozero")
     return fig
@@ -220,7 +187,7 @@ def gradient_descent_figure(
         row=1,
         col=2,
     )
-    layout = _base_layout(title, height=height)
+    layout = base_layout(title, height=height)
     # Below the panels: on top the legend would cover the subplot titles.
     layout["legend"] = {"orientation": "h", "x": 0.0, "xanchor": "left", "y": -0.2, "yanchor": "top"}
     layout["margin"]["b"] = 72
@@ -323,70 +290,3 @@ def _add_endpoints(fig: go.Figure, x: Sequence[float], y: Sequence[float]):
         row=1,
         col=1,
     )
-
-
-MAX_CURVE_POINTS = 500
-
-
-def training_curves(history: Sequence) -> go.Figure:
-    """Train/test loss (left axis) and accuracy (right axis) per epoch from a trainer's history records.
-
-    Long runs are thinned to about ``MAX_CURVE_POINTS`` evenly spaced records (the latest always kept),
-    so a figure that is redrawn several times a second stays small after thousands of epochs.
-    """
-    stride = -(-len(history) // MAX_CURVE_POINTS)
-    history = list(history[::-1][::stride])[::-1]
-    epochs = [record.epoch for record in history]
-    fig = go.Figure(layout=_base_layout("Loss and accuracy", height=300))
-    for name, attribute, dash in (("train loss", "train_loss", "solid"), ("test loss", "test_loss", "dot")):
-        fig.add_scatter(
-            x=epochs,
-            y=[getattr(r, attribute) for r in history],
-            name=name,
-            mode="lines",
-            line={"color": "#444", "dash": dash, "width": 2},
-        )
-    for name, attribute, dash in (
-        ("train accuracy", "train_accuracy", "solid"),
-        ("test accuracy", "test_accuracy", "dot"),
-    ):
-        fig.add_scatter(
-            x=epochs,
-            y=[getattr(r, attribute) for r in history],
-            name=name,
-            mode="lines",
-            yaxis="y2",
-            line={"color": "#0877bd", "dash": dash, "width": 2},
-        )
-    fig.update_layout(
-        xaxis={"title": "epoch"},
-        yaxis={"title": "loss", "rangemode": "tozero"},
-        yaxis2={
-            "title": "accuracy",
-            "overlaying": "y",
-            "side": "right",
-            "range": [0, 1.02],
-            "tickformat": ".0%",
-            "showgrid": False,
-        },
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return fig
-
-
-def activation_map(values: np.ndarray, *, extent: float, title: str) -> go.Figure:
-    """One neuron's activation over the plane; ``values[i, j]`` is at x = xs[j], y = ys[i] (row 0 at bottom)."""
-    axis = np.linspace(-extent, extent, values.shape[0])
-    scale = float(np.max(np.abs(values))) or 1.0
-    fig = go.Figure(layout=_base_layout(title, height=320))
-    fig.add_heatmap(
-        x=axis,
-        y=axis,
-        z=values,
-        zmin=-scale,
-        zmax=scale,
-        colorscale=[[0.0, "#f59322"], [0.5, "#ffffff"], [1.0, "#0877bd"]],
-        colorbar={"title": "activation", "thickness": 12},
-    )
-    fig.update_layout(xaxis={"title": "x₁", "constrain": "domain"}, yaxis={"title": "x₂", "scaleanchor": "x"})
-    return fig

@@ -1,0 +1,21 @@
+"""Plotly figure builders: they take NumPy arrays and return ``go.Figure``; they know no models, no Streamlit.
+
+One module per page's family of figures; every figure shares ``style.base_layout`` so the app looks like one
+product.
+"""
+
+from playground.plots.style import COLORS, SERIES, base_layout
+from playground.plots.theory import activation_figure, gradient_descent_figure, loss_figure
+from playground.plots.training import MAX_CURVE_POINTS, activation_map, training_curves
+
+__all__ = [
+    "COLORS",
+    "MAX_CURVE_POINTS",
+    "SERIES",
+    "activation_figure",
+    "activation_map",
+    "base_layout",
+    "gradient_descent_figure",
+    "loss_figure",
+    "training_curves",
+]
