@@ -4,4 +4,18 @@ Submodules are imported on demand (``from playground import training``) so that 
 does not pay TensorFlow's ~5 s import cost; the Home page paints before TF is loaded.
 """
 
-__all__ = ["data", "features", "models", "plots", "state", "theory", "training"]
+__all__ = [
+    "assets",
+    "attacks",
+    "data",
+    "evaluation",
+    "experiment",
+    "features",
+    "image_models",
+    "models",
+    "plots",
+    "state",
+    "theory",
+    "thumbnails",
+    "training",
+]

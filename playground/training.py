@@ -19,6 +19,9 @@ import tensorflow as tf
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 256
 MAX_REGULARIZATION_RATE = 10.0
+# Metrics are computed this many examples at a time: one forward pass over 10k images would hold every
+# activation map of every image in memory at once.
+EVAL_BATCH_SIZE = 2000
 
 
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -108,7 +111,7 @@ class EpochRecord:
 
 
 def _penalty(model: keras.Model, regularization: str) -> tf.Tensor:
-    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense | keras.layers.Conv2D)]
     if regularization == "l1":
         return tf.add_n([tf.reduce_sum(tf.abs(k)) for k in kernels])
     if regularization == "l2":
@@ -133,11 +136,23 @@ def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, reg
 
 
 @tf.function(reduce_retracing=True)
-def _evaluate(model, x, y, loss_name):
+def _evaluate_sums(model, x, y, loss_name):
     logits = model(x, training=False)
-    loss = tf.reduce_mean(LOSSES[loss_name].per_example(logits, y))
-    correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32)
-    return loss, tf.reduce_mean(correct)
+    loss = tf.reduce_sum(LOSSES[loss_name].per_example(logits, y))
+    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32))
+    return loss, correct
+
+
+def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) -> tuple[float, float]:
+    """Mean loss and accuracy over ``(x, y)``, ``EVAL_BATCH_SIZE`` examples at a time."""
+    n = int(x.shape[0])
+    loss = correct = 0.0
+    for start in range(0, n, EVAL_BATCH_SIZE):
+        stop = start + EVAL_BATCH_SIZE
+        chunk_loss, chunk_correct = _evaluate_sums(model, x[start:stop], y[start:stop], loss_name)
+        loss += float(chunk_loss)
+        correct += float(chunk_correct)
+    return loss / n, correct / n
 
 
 @tf.function(reduce_retracing=True)
@@ -163,11 +178,15 @@ def predict_proba(model: keras.Model, x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Trainer:
-    """Trains ``model`` on feature matrices, a chunk at a time.
+    """Trains ``model`` on feature matrices or image batches, a chunk at a time.
 
     An epoch is ceil(n_train / batch) steps over a fresh permutation of the training set (the last batch
     is topped up from the start of the permutation so every step has the same shape). Metrics on the
     train and test sets are recorded at the end of every epoch.
+
+    ``train_eval_size`` bounds the cost of those metrics on large training sets: when set, train metrics are
+    measured on a fixed random subset of that many training examples (drawn once from ``seed``), so the
+    curves stay comparable from epoch to epoch. ``None`` measures the whole training set.
     """
 
     model: keras.Model
@@ -177,20 +196,36 @@ class Trainer:
     y_test: np.ndarray
     config: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
+    train_eval_size: int | None = None
     epoch: int = 0
     steps: int = 0
     history: list[EpochRecord] = field(default_factory=list)
     diverged: str | None = None
 
     def __post_init__(self) -> None:
+        if self.train_eval_size is not None and self.train_eval_size < 1:
+            raise ValueError(f"Expected train_eval_size >= 1 or None. Received: train_eval_size={self.train_eval_size}")
         self._rng = np.random.default_rng(self.seed)
         self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
+        self._train_eval = self._train_eval_subset()
         self._optimizer = self._make_optimizer()
         self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
         self._epoch_batches: np.ndarray | None = None
         self._cursor = 0
-        self._seconds_per_step = 1e-3
+        # A step's cost is unknown until a chunk has run warm (the first chunk also compiles), and it ranges from
+        # 0.1 ms (toy net) to 10 ms (CNN on images): a guess could overshoot a time budget by a whole epoch.
+        self._seconds_per_step: float | None = None
+        self._warm = False
         self.history.append(self._measure())
+
+    def _train_eval_subset(self) -> tuple[tf.Tensor, tf.Tensor]:
+        x, y = self._tensors[:2]
+        n = len(self.x_train)
+        if self.train_eval_size is None or self.train_eval_size >= n:
+            return x, y
+        # A generator of its own, so that choosing the subset leaves the batch order unchanged.
+        index = np.sort(np.random.default_rng([self.seed, 1]).choice(n, self.train_eval_size, replace=False))
+        return tf.gather(x, index), tf.gather(y, index)
 
     def _make_optimizer(self) -> keras.optimizers.Optimizer:
         optimizer = OPTIMIZERS[self.config.optimizer][1](self.config.learning_rate)
@@ -244,8 +279,11 @@ class Trainer:
             if max_steps is not None:
                 count = min(count, max_steps - taken)
             if deadline is not None:
-                affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
-                count = max(1, min(count, affordable))
+                if self._seconds_per_step is None:
+                    count = 1
+                else:
+                    affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
+                    count = max(1, min(count, affordable))
             started = time.perf_counter()
             loss = float(
                 _train_chunk(
@@ -260,7 +298,11 @@ class Trainer:
                 )
             )
             elapsed = time.perf_counter() - started
-            self._seconds_per_step = 0.7 * self._seconds_per_step + 0.3 * elapsed / count
+            if self._warm:
+                previous = self._seconds_per_step
+                per_step = elapsed / count
+                self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
+            self._warm = True
             taken += count
             self.steps += count
             self._cursor += count
@@ -302,13 +344,12 @@ class Trainer:
         )
 
     def _measure(self) -> EpochRecord:
-        x_train, y_train, x_test, y_test = self._tensors
-        train_loss, train_accuracy = _evaluate(self.model, x_train, y_train, self.config.loss)
-        test_loss, test_accuracy = _evaluate(self.model, x_test, y_test, self.config.loss)
+        train_loss, train_accuracy = _evaluate(self.model, *self._train_eval, self.config.loss)
+        test_loss, test_accuracy = _evaluate(self.model, *self._tensors[2:], self.config.loss)
         return EpochRecord(
             epoch=self.epoch,
-            train_loss=float(train_loss),
-            test_loss=float(test_loss),
-            train_accuracy=float(train_accuracy),
-            test_accuracy=float(test_accuracy),
+            train_loss=train_loss,
+            test_loss=test_loss,
+            train_accuracy=train_accuracy,
+            test_accuracy=test_accuracy,
         )

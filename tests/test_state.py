@@ -29,6 +29,7 @@ CHANGED = TrainPageConfig(
     batch=256,
     reg="l1",
     reg_rate=2.5,
+    speed="slow",
     show_test=True,
     discretize=True,
 )
@@ -50,6 +51,7 @@ GARBAGE = {
     "batch": "0",
     "reg": "l3",
     "reg_rate": "10.5",
+    "speed": "ludicrous",
     "show_test": "yes",
     "discretize": "2",
 }
