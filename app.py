@@ -10,6 +10,7 @@ navigation = st.navigation(
         # No custom url_path: with a pages/ folder present, Streamlit 1.67 shows "Page not found" on a
         # direct visit whose path differs from the file name.
         st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:"),
+        st.Page("pages/attack.py", title="Attack", icon=":material/bolt:"),
     ]
 )
 navigation.run()

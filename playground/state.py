@@ -191,3 +191,21 @@ class TrainPageConfig:
                 "extra ones were dropped and missing ones are tanh."
             ]
         return []
+
+
+@dataclass(frozen=True)
+class AttackPageConfig:
+    """The shareable settings of the Attack page (attack-specific parameters use their declared defaults)."""
+
+    dataset: str = _param(Choice(("mnist", "fashion_mnist")), "mnist")
+    model: str = _param(Choice(("cnn", "mlp", "softmax")), "cnn")
+    image: int = _param(IntRange(0, 9999), 0)
+    attack: str = _param(Choice(("fgsm", "bim", "pgd", "mi_fgsm", "deepfool", "cw_l2")), "fgsm")
+    eps: float = _param(FloatRange(0.0, 0.5), 0.1)
+    norm: str = _param(Choice(("inf", "2")), "inf")
+    true_labels: bool = _param(Flag(), False)
+    targeted: bool = _param(Flag(), False)
+    target: int = _param(IntRange(0, 9), 0)
+
+    def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
+        return []

@@ -4,6 +4,14 @@ One module per page's family of figures; every figure shares ``style.base_layout
 product.
 """
 
+from playground.plots.attack import (
+    attack_panels,
+    confusion_figure,
+    linearity_figure,
+    probability_bars,
+    robustness_figure,
+    trajectory_figure,
+)
 from playground.plots.style import COLORS, SERIES, base_layout
 from playground.plots.theory import activation_figure, gradient_descent_figure, loss_figure
 from playground.plots.training import MAX_CURVE_POINTS, activation_map, training_curves
@@ -14,8 +22,14 @@ __all__ = [
     "SERIES",
     "activation_figure",
     "activation_map",
+    "attack_panels",
     "base_layout",
+    "confusion_figure",
     "gradient_descent_figure",
+    "linearity_figure",
     "loss_figure",
+    "probability_bars",
+    "robustness_figure",
     "training_curves",
+    "trajectory_figure",
 ]

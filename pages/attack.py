@@ -1,0 +1,275 @@
+"""Attack: fool an image classifier with FGSM and stronger attacks, one image at a time or across many.
+
+Thin page: widgets -> playground.attacks / playground.evaluation -> playground.plots. The model comes from
+pages/ui/image_model_picker (bundled, trained here, or uploaded); images from the bundled test sample,
+an upload, or the drawing pad.
+"""
+
+import dataclasses
+
+import numpy as np
+import streamlit as st
+
+from pages.ui import keras_guard, routing
+
+routing.ensure_router()
+keras_guard.install()
+
+with st.spinner("Loading TensorFlow (first visit only)…"):
+    from pages.ui.draw_canvas import draw_canvas
+    from pages.ui.image_model_picker import pick_model
+    from pages.ui.widgets import param_control, seed_widget
+    from playground import assets, attacks, data, evaluation, image_models, plots, state
+
+KEY = "atk_"
+CHART = {"theme": None, "config": {"displayModeBar": False}}
+TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
+ROBUSTNESS_EPS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
+GALLERY = 10
+
+
+def saved_config() -> state.AttackPageConfig:
+    if KEY + "config" not in st.session_state:
+        config, notices = state.from_query(state.AttackPageConfig, st.query_params.to_dict())
+        st.session_state[KEY + "config"] = config
+        st.session_state[KEY + "notices"] = notices
+    return st.session_state[KEY + "config"]
+
+
+def sidebar(config: state.AttackPageConfig) -> dict:
+    st.sidebar.header("Classifier")
+    dataset = st.sidebar.selectbox(
+        "Dataset", list(data.DATASET_LABELS), format_func=data.DATASET_LABELS.get,
+        key=seed_widget(KEY + "dataset", config.dataset),
+    )  # fmt: skip
+    model = st.sidebar.selectbox(
+        "Architecture", list(image_models.ARCHITECTURES), format_func=lambda k: image_models.ARCHITECTURES[k].label,
+        key=seed_widget(KEY + "model", config.model),
+    )  # fmt: skip
+    return {"dataset": dataset, "model": model}
+
+
+def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:
+    """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}."""
+    source = st.segmented_control(
+        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=KEY + "source"
+    )
+    index_key = seed_widget(KEY + "image", min(config.image, len(x) - 1))
+    if source == "Test set":
+        columns = st.columns(GALLERY)
+        start = st.session_state[index_key] // GALLERY * GALLERY
+        for column, i in zip(columns, range(start, min(start + GALLERY, len(x))), strict=False):
+            column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
+            if column.button("Pick", key=f"{KEY}pick_{i}", width="stretch"):
+                st.session_state[index_key] = i
+                st.rerun()
+        picker, random_button = st.columns([3, 1], vertical_alignment="bottom")
+        if random_button.button("Random image", icon=":material/casino:", width="stretch"):
+            st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
+        index = picker.number_input(f"Test image (0–{len(x) - 1} in the bundled sample)", 0, len(x) - 1,
+                                    key=index_key)  # fmt: skip
+        return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
+    raw = None
+    if source == "Upload":
+        upload = st.file_uploader(
+            f"An image: PNG, JPEG, GIF, BMP, WebP or TIFF; at most {data.MAX_UPLOAD_BYTES // 2**20} MB and "
+            f"{data.MAX_PIXELS:,} pixels. It is turned grey, framed like MNIST, and inverted if its "
+            "background is light.",
+            type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=KEY + "upload",
+        )  # fmt: skip
+        raw = upload.getvalue() if upload is not None else None
+    else:
+        raw = draw_canvas(key=KEY + "canvas")
+    if raw is not None:
+        try:
+            st.session_state[KEY + "own_image"] = data.image_from_bytes(raw)[None]
+        except data.InvalidImageError as error:
+            st.error(f"That file cannot be used: {error}", icon=":material/broken_image:")
+    image = st.session_state.get(KEY + "own_image")
+    if image is None:
+        st.info("Upload or draw an image to attack it.")
+        st.stop()
+    return {"image": image, "label": None, "index": config.image}
+
+
+def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool) -> dict:
+    name = st.selectbox(
+        "Attack", attacks.names(), format_func=lambda n: attacks.get(n).label, key=seed_widget(KEY + "attack",
+                                                                                            config.attack),
+    )  # fmt: skip
+    spec = attacks.get(name)
+    st.caption(f"{spec.summary} — *{spec.reference}*")
+    params = {}
+    columns = st.columns(3)
+    for index, param in enumerate(spec.params):
+        with columns[index % 3]:
+            from_url = {"eps": config.eps, "norm": config.norm}.get(param.name)
+            params[param.name] = param_control(param, key=f"{KEY}{name}_{param.name}", initial=from_url)
+    if "eps" in params:
+        st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
+    toggles = st.columns(3)
+    true_labels = toggles[0].toggle(
+        "Attack the true label", key=seed_widget(KEY + "true_labels", config.true_labels), disabled=not has_label,
+        help="Off (default): attack the model's own prediction, which avoids label leaking.",
+    )  # fmt: skip
+    targeted = False
+    target = None
+    if name in TARGETABLE:
+        targeted = toggles[1].toggle("Targeted", key=seed_widget(KEY + "targeted", config.targeted))
+        if targeted:
+            target = toggles[2].selectbox(
+                "Target class", range(len(class_names)), format_func=lambda k: class_names[k],
+                key=seed_widget(KEY + "target", config.target),
+            )  # fmt: skip
+    return {"attack": name, "params": params, "true_labels": true_labels, "targeted": targeted, "target": target}
+
+
+def attack_one(model, picked: dict, controls: dict, class_names) -> None:
+    spec = attacks.get(controls["attack"])
+    x = picked["image"]
+    clean_logits = evaluation.predict(model, x)
+    clean_class = int(clean_logits.argmax())
+    params = dict(controls["params"])
+    if controls["targeted"]:
+        labels, params["targeted"] = np.array([controls["target"]]), True
+    elif controls["true_labels"] and picked["label"] is not None:
+        labels = np.array([picked["label"]])
+    else:
+        labels = None
+    try:
+        x_adv = spec(model, x, labels, **params)
+    except ValueError as error:
+        st.error(f"These settings do not work together: {error}")
+        return
+    adv_logits = evaluation.predict(model, x_adv)
+    adv_class = int(adv_logits.argmax())
+    gradient = evaluation.input_gradient(model, x, labels if not controls["targeted"] else None)
+    stats = evaluation.perturbation_stats(x, x_adv)
+    success = adv_class == controls["target"] if controls["targeted"] else adv_class != clean_class
+
+    verdict = st.columns([2, 1, 1, 1])
+    verdict[0].markdown(
+        f"### {':red[Fooled]' if success else ':green[Not fooled]'}: "
+        f"{class_names[clean_class]} → {class_names[adv_class]}"
+    )
+    verdict[1].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
+    verdict[2].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
+    verdict[3].metric("mean |δ|", f"{stats.mean_abs:.4f}")
+    st.plotly_chart(
+        plots.attack_panels(
+            x[0], x_adv[0], gradient[0], magnify=10,
+            titles=["original", f"δ (±{stats.linf:.3f})", "|δ| × 10", "adversarial", "saliency |∇x loss|"],
+        ),
+        key=KEY + "panels", **CHART,
+    )  # fmt: skip
+    st.plotly_chart(
+        plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names),
+        key=KEY + "bars", **CHART,
+    )  # fmt: skip
+    if controls["attack"] in ("pgd", "bim"):
+        with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
+            pgd_scrubber(model, x, labels, params, controls, class_names)
+    with st.expander("Why so easy? The linearity view (Goodfellow et al. 2015, Fig. 4)", icon=":material/show_chart:"):
+        eps_values = np.linspace(-0.5, 0.5, 41)
+        st.plotly_chart(
+            plots.linearity_figure(eps_values, evaluation.linearity_sweep(model, x, eps_values), class_names),
+            key=KEY + "linearity", **CHART,
+        )  # fmt: skip
+        st.caption(
+            "Each logit along x + ε·sign(∇x loss), without clipping. Near-straight lines mean the network "
+            "behaves almost linearly here, so many tiny aligned changes add up to a large change in the logits."
+        )
+
+
+def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
+    arguments = {k: v for k, v in params.items() if k not in ("restarts",)}
+    if controls["attack"] == "bim":
+        arguments["random_start"] = False
+    trajectory = attacks.pgd_trajectory(model, x, labels, **arguments)
+    steps = len(trajectory.loss) - 1
+    step = st.slider("Iteration", 0, steps, steps, key=KEY + "scrub")
+    st.plotly_chart(
+        plots.trajectory_figure(trajectory.loss[:, 0], trajectory.top_confidence[:, 0], step=step),
+        key=KEY + "trajectory", **CHART,
+    )  # fmt: skip
+    st.image(trajectory.images[step, 0, :, :, 0], width=140,
+             caption=f"step {step}: {class_names[int(trajectory.top_class[step, 0])]}")  # fmt: skip
+
+
+def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
+    st.markdown("How accuracy collapses as ε grows, across many test images. The attacks aim at the model's "
+                "own predictions; accuracy is measured against the true labels.")  # fmt: skip
+    columns = st.columns([2, 2, 1])
+    chosen = columns[0].multiselect("Attacks", attacks.names(), default=["fgsm", "pgd"], key=KEY + "rb_attacks",
+                                    format_func=lambda n: attacks.get(n).label)  # fmt: skip
+    eps_values = columns[1].multiselect("ε values", ROBUSTNESS_EPS, default=list(ROBUSTNESS_EPS), key=KEY + "rb_eps")
+    n = columns[2].number_input(f"Images (max {len(x)})", 10, len(x), min(1000, len(x)), step=100, key=KEY + "rb_n")
+    if st.button("Run", icon=":material/play_arrow:", type="primary", disabled=not (chosen and eps_values)):
+        results = st.session_state[KEY + "curves"] = {}
+        bar = st.progress(0.0, text="Starting…")
+        for position, name in enumerate(chosen):
+            # A click anywhere reruns the page, which stops this loop; finished curves are already saved.
+            results[name] = evaluation.robustness_curve(
+                model, x[:n], y[:n], name, sorted(eps_values),
+                progress=lambda f, text, p=position: bar.progress((p + f) / len(chosen), text=text),
+            )  # fmt: skip
+        bar.empty()
+    curves = st.session_state.get(KEY + "curves")
+    if not curves:
+        return
+    st.plotly_chart(
+        plots.robustness_figure([(attacks.get(k).label, c.eps, c.accuracy) for k, c in curves.items()]),
+        key=KEY + "rb_curve", **CHART,
+    )  # fmt: skip
+    st.dataframe(
+        {"attack": [attacks.get(k).label for k in curves]}
+        | {f"ε={e:g}": [f"{c.accuracy[c.eps.index(e)]:.1%}" if e in c.eps else "" for c in curves.values()]
+           for e in sorted({e for c in curves.values() for e in c.eps})},
+        hide_index=True,
+    )  # fmt: skip
+    for flag in evaluation.sanity_flags(model, x[:200], list(curves.values())):
+        (st.error if flag.level == "error" else st.warning)(flag.message, icon=":material/flag:")
+    name = st.selectbox("Inspect", list(curves), format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
+    curve = curves[name]
+    eps = st.select_slider("at ε", curve.eps, value=curve.eps[-1], key=KEY + "rb_at")
+    clean = evaluation.predict(model, x[: len(curve.adversarial_predictions[eps])]).argmax(-1)
+    adversarial = curve.adversarial_predictions[eps]
+    left, right = st.columns(2)
+    left.plotly_chart(plots.confusion_figure(evaluation.confusion(clean, adversarial, len(class_names)), class_names),
+                      key=KEY + "rb_confusion", **CHART)  # fmt: skip
+    with right:
+        indices, images = curve.flipped_examples[eps]
+        st.markdown(f"**{int((clean != adversarial).sum())} of {len(clean)} predictions flipped** at ε = {eps:g}.")
+        if len(indices):
+            captions = [f"#{i}: {class_names[clean[i]]} → {class_names[adversarial[i]]}" for i in indices]
+            st.image(list(images[:, :, :, 0]), caption=captions, width=96)
+
+
+def main() -> None:
+    st.title("Attack")
+    st.caption("Fool an image classifier. Pick a model and an image, then move ε and watch the prediction flip.")
+    config = saved_config()
+    for notice in st.session_state.pop(KEY + "notices", []):
+        st.warning(notice, icon=":material/link_off:")
+    values = sidebar(config)
+    chosen = pick_model(values["dataset"], values["model"])
+    if chosen is None:
+        st.info("Train or upload a model in the sidebar to start.")
+        return
+    x, y, class_names = assets.load_sample(values["dataset"])
+    one, many = st.tabs(["One image", "Many images"])
+    with one:
+        picked = choose_image(config, x, y, class_names)
+        controls = attack_controls(config, class_names, picked["label"] is not None)
+        values |= {"image": picked["index"], "attack": controls["attack"], "true_labels": controls["true_labels"],
+                   "targeted": controls["targeted"], "target": controls["target"] or 0}  # fmt: skip
+        values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
+        config = dataclasses.replace(config, **values)
+        st.session_state[KEY + "config"] = config
+        st.query_params.from_dict(state.to_query(config))
+        attack_one(chosen.model, picked, controls, class_names)
+    with many:
+        robustness(chosen.model, values["dataset"], x, y, class_names)
+
+
+main()
