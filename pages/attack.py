@@ -199,24 +199,38 @@ def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
 def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
     st.markdown("How accuracy collapses as ε grows, across many test images. The attacks aim at the model's "
                 "own predictions; accuracy is measured against the true labels.")  # fmt: skip
+    if st.toggle(
+        f"Use the full {data.DATASET_LABELS[dataset]} test set (10 000 images)", key=KEY + "rb_full",
+        help="Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "
+        "bundled 1000-image sample is used.",
+    ):  # fmt: skip
+        try:
+            images = data.load_images(dataset)
+        except data.DataUnavailableError as error:
+            st.error(str(error), icon=":material/cloud_off:")
+        else:
+            x, y = images.x_test, images.y_test
     columns = st.columns([2, 2, 1])
     chosen = columns[0].multiselect("Attacks", attacks.names(), default=["fgsm", "pgd"], key=KEY + "rb_attacks",
                                     format_func=lambda n: attacks.get(n).label)  # fmt: skip
     eps_values = columns[1].multiselect("ε values", ROBUSTNESS_EPS, default=list(ROBUSTNESS_EPS), key=KEY + "rb_eps")
     n = columns[2].number_input(f"Images (max {len(x)})", 10, len(x), min(1000, len(x)), step=100, key=KEY + "rb_n")
-    if st.button("Run", icon=":material/play_arrow:", type="primary", disabled=not (chosen and eps_values)):
-        results = st.session_state[KEY + "curves"] = {}
+    run, stop = st.columns([1, 5])
+    if run.button("Run", icon=":material/play_arrow:", type="primary", disabled=not (chosen and eps_values)):
+        results = {}
+        st.session_state[KEY + "curves"] = (id(model), dataset, results)
+        stop.button("Stop", icon=":material/stop:", help="Keeps the curves already finished.")
         bar = st.progress(0.0, text="Starting…")
         for position, name in enumerate(chosen):
-            # A click anywhere reruns the page, which stops this loop; finished curves are already saved.
+            # Stop (or any click) reruns the page, which ends this loop; finished curves are already saved.
             results[name] = evaluation.robustness_curve(
                 model, x[:n], y[:n], name, sorted(eps_values),
                 progress=lambda f, text, p=position: bar.progress((p + f) / len(chosen), text=text),
             )  # fmt: skip
         bar.empty()
-    curves = st.session_state.get(KEY + "curves")
-    if not curves:
-        return
+    owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
+    if not curves or owner_model != id(model) or owner_dataset != dataset:
+        return  # nothing run yet, or results that belong to another model
     st.plotly_chart(
         plots.robustness_figure([(attacks.get(k).label, c.eps, c.accuracy) for k, c in curves.items()]),
         key=KEY + "rb_curve", **CHART,
