@@ -1,0 +1,34 @@
+"""Adversarial attacks as pure functions over NumPy arrays, plus the registry the UI builds its controls from.
+
+Grouped by threat model:
+
+- gradient attacks within an eps-ball (L-inf or L2): ``fgsm``, ``bim``, ``pgd``, ``mi_fgsm``;
+- minimum-norm attacks, which search for the smallest perturbation (eps is only a budget): ``deepfool``,
+  ``cw_l2``.
+
+Every attack has the signature ``attack(model, x, y=None, *, eps, ..., clip=(0.0, 1.0)) -> np.ndarray``;
+``get(name)`` returns its ``AttackSpec`` (parameters with defaults and ranges, summary, paper) and ``names()``
+lists the registered attacks.
+"""
+
+from playground.attacks.base import AttackSpec, Param, get, names
+from playground.attacks.cw import cw_l2
+from playground.attacks.deepfool import deepfool
+from playground.attacks.fgsm import fgsm
+from playground.attacks.mi_fgsm import mi_fgsm
+from playground.attacks.pgd import PGDTrajectory, bim, pgd, pgd_trajectory
+
+__all__ = [
+    "AttackSpec",
+    "PGDTrajectory",
+    "Param",
+    "bim",
+    "cw_l2",
+    "deepfool",
+    "fgsm",
+    "get",
+    "mi_fgsm",
+    "names",
+    "pgd",
+    "pgd_trajectory",
+]
