@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from playground import data, features, training
+from playground import attacks, data, features, image_models, training
 from playground.models import ACTIVATIONS, MAX_HIDDEN_LAYERS, MAX_NEURONS
 
 
@@ -197,10 +197,10 @@ class TrainPageConfig:
 class AttackPageConfig:
     """The shareable settings of the Attack page (attack-specific parameters use their declared defaults)."""
 
-    dataset: str = _param(Choice(("mnist", "fashion_mnist")), "mnist")
-    model: str = _param(Choice(("cnn", "mlp", "softmax")), "cnn")
+    dataset: str = _param(Choice(tuple(data.DATASET_LABELS)), "mnist")
+    model: str = _param(Choice(tuple(image_models.ARCHITECTURES)), image_models.DEFAULT_ARCHITECTURE)
     image: int = _param(IntRange(0, 9999), 0)
-    attack: str = _param(Choice(("fgsm", "bim", "pgd", "mi_fgsm", "deepfool", "cw_l2")), "fgsm")
+    attack: str = _param(Choice(tuple(attacks.names())), "fgsm")
     eps: float = _param(FloatRange(0.0, 0.5), 0.1)
     norm: str = _param(Choice(("inf", "2")), "inf")
     true_labels: bool = _param(Flag(), False)

@@ -11,12 +11,13 @@ Every attack has the signature ``attack(model, x, y=None, *, eps, ..., clip=(0.0
 lists the registered attacks.
 """
 
-from playground.attacks.base import AttackSpec, Param, get, names
-from playground.attacks.cw import cw_l2
-from playground.attacks.deepfool import deepfool
+# The import order is the registry order, which the UI lists: single step, iterative, then minimum-norm.
+from playground.attacks.base import AttackSpec, Param, get, names  # noqa: I001
 from playground.attacks.fgsm import fgsm
-from playground.attacks.mi_fgsm import mi_fgsm
 from playground.attacks.pgd import PGDTrajectory, bim, pgd, pgd_trajectory
+from playground.attacks.mi_fgsm import mi_fgsm
+from playground.attacks.deepfool import deepfool
+from playground.attacks.cw import cw_l2
 
 __all__ = [
     "AttackSpec",
