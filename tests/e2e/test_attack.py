@@ -1,0 +1,156 @@
+"""Attack in real Chromium: moving ε flips a prediction, uploads and drawings get a verdict, the URL is honoured."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.e2e.helpers import metric, wait_until
+
+pytestmark = pytest.mark.e2e
+
+PAGE = "/attack"
+VERDICT = re.compile(r"^(Fooled|Not fooled): (.+) → (.+)$")
+EPS_SLIDER = re.compile(r"^eps\b")  # not "steps"
+HEATMAPS = ".js-plotly-plot .heatmaplayer image"
+# With the bundled CNN, FGSM keeps test image 4 (a 4) a 4 up to ε = 0.14 and flips it from ε = 0.145 to 0.5
+# (computed with the engine on every step of the slider).
+FLIP_IMAGE = 4
+
+
+def open_attack(page, app_url: str, query: str = "") -> None:
+    page.goto(app_url + PAGE + query)
+    page.locator("h3").filter(has_text=VERDICT).wait_for()
+
+
+def verdict(page) -> str:
+    headings = page.locator("h3").filter(has_text=VERDICT)
+    return headings.first.inner_text().strip() if headings.count() else ""
+
+
+def main_area(page):
+    return page.get_by_test_id("stMain")
+
+
+def heatmap_images(page) -> list[str]:
+    """The data URLs of the attack panels' heatmap images (original, δ, |δ|, adversarial, saliency)."""
+    return page.locator(HEATMAPS).evaluate_all("images => images.map(i => i.getAttribute('href') || '')")
+
+
+def choose_source(page, name: str) -> None:
+    main_area(page).get_by_role("radio", name=name, exact=True).click()
+
+
+def png_of_a_one() -> bytes:
+    """A hand-drawn-looking '1': a thick black vertical stroke on white, as a phone photo of paper would be."""
+    image = Image.new("L", (280, 280), 255)
+    ImageDraw.Draw(image).line([(140, 50), (140, 230)], fill=0, width=24)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
+    open_attack(page, app_url)
+    main_area(page).get_by_role("button", name="Pick", exact=True).nth(FLIP_IMAGE).click()
+    image_number = main_area(page).get_by_label("Test image")
+    wait_until(lambda: image_number.input_value() == str(FLIP_IMAGE), message="image 4 to be picked")
+    wait_until(lambda: verdict(page) == "Not fooled: 4 → 4", message="the verdict on image 4")
+
+    thumb = page.get_by_role("slider", name=EPS_SLIDER)
+    thumb.focus()
+    page.keyboard.press("Home")
+    wait_until(lambda: metric(page, "L∞ ‖δ‖") == "0.000", message="ε = 0 to be attacked")
+    assert verdict(page) == "Not fooled: 4 → 4"
+    clean_panels = heatmap_images(page)
+
+    for _ in range(60):  # 60 steps of 0.005: ε = 0.3
+        page.keyboard.press("ArrowRight")
+    wait_until(lambda: metric(page, "L∞ ‖δ‖") == "0.300", message="ε = 0.3 to be attacked")
+    assert thumb.input_value() == "0.3"
+    wait_until(lambda: verdict(page).startswith("Fooled: 4 → "), message="the prediction to flip")
+    assert not verdict(page).endswith("→ 4")
+
+    # While Streamlit swaps the chart, the old and the new one can both be in the page for a moment.
+    wait_until(lambda: len(heatmap_images(page)) == 5, message="one set of attack panels")
+    panels = heatmap_images(page)
+    assert all(p.startswith("data:image/png;base64,") for p in panels)
+    assert panels[0] == clean_panels[0], "the original image must not change with ε"
+    assert panels[1] != clean_panels[1] and panels[3] != clean_panels[3], "δ and the adversarial image must redraw"
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "attack.png"))
+
+
+def test_corrupt_upload_gives_an_error_and_the_page_keeps_working(page, app_url):
+    open_attack(page, app_url)
+    choose_source(page, "Upload")
+    main_area(page).locator("input[type=file]").set_input_files(
+        {"name": "digit.png", "mimeType": "image/png", "buffer": b"not an image"}
+    )
+    error = page.get_by_test_id("stAlert").filter(has_text="cannot be used")
+    error.wait_for()
+    assert "not an image Pillow can read" in error.inner_text()
+    assert verdict(page) == ""
+
+    choose_source(page, "Test set")
+    wait_until(lambda: verdict(page) == "Not fooled: 7 → 7", message="the test-set verdict to come back")
+    assert error.count() == 0
+
+
+def test_uploaded_digit_gets_a_verdict(page, app_url):
+    open_attack(page, app_url)
+    choose_source(page, "Upload")
+    page.get_by_text("Upload or draw an image to attack it.").wait_for()
+    main_area(page).locator("input[type=file]").set_input_files(
+        {"name": "one.png", "mimeType": "image/png", "buffer": png_of_a_one()}
+    )
+    wait_until(lambda: re.match(r"(Not fooled|Fooled): 1 → ", verdict(page)), message="a verdict on the uploaded 1")
+    assert page.get_by_test_id("stAlert").filter(has_text="cannot be used").count() == 0
+    wait_until(lambda: len(heatmap_images(page)) == 5, message="the attack panels")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: after Upload/Draw (st.stop() unmounts the controls) Chromium shows Attack = Carlini-Wagner L2 and "
+    "eps = 0 while the server attacks with FGSM at 0.1; the next click commits the wrong values",
+)
+def test_controls_show_the_settings_in_use_after_an_upload(page, app_url):
+    open_attack(page, app_url)
+    choose_source(page, "Upload")
+    page.get_by_text("Upload or draw an image to attack it.").wait_for()
+    main_area(page).locator("input[type=file]").set_input_files(
+        {"name": "one.png", "mimeType": "image/png", "buffer": png_of_a_one()}
+    )
+    wait_until(lambda: verdict(page).startswith("Not fooled: 1 → "), message="a verdict on the uploaded 1")
+    assert main_area(page).get_by_text("ε = 0.100 on the [0, 1] scale").count() == 1  # what the server used
+    assert main_area(page).get_by_role("combobox", name="Attack").input_value() == "FGSM"
+    assert page.get_by_role("slider", name=EPS_SLIDER).input_value() == "0.1"
+
+
+def test_drawing_gets_a_verdict(page, app_url):
+    open_attack(page, app_url)
+    choose_source(page, "Draw")
+    page.get_by_text("Upload or draw an image to attack it.").wait_for()
+    canvas = page.locator("[data-testid='draw-canvas']")
+    box = canvas.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.85, steps=20)
+    page.mouse.up()
+    wait_until(lambda: re.match(r"(Not fooled|Fooled): 1 → ", verdict(page)), message="a verdict on the drawn 1")
+    wait_until(lambda: len(heatmap_images(page)) == 5, message="the attack panels")
+
+
+def test_url_settings_are_honoured(page, app_url):
+    open_attack(page, app_url, "?attack=pgd&eps=0.15&image=3")
+    main = main_area(page)
+    assert main.get_by_role("combobox", name="Attack").input_value() == "PGD"
+    assert main.get_by_label("Test image").input_value() == "3"
+    assert page.get_by_role("slider", name=EPS_SLIDER).input_value() == "0.15"
+    assert main.get_by_text("ε = 0.150 on the [0, 1] scale").count() == 1
+    assert VERDICT.match(verdict(page)).group(2) == "0"  # test image 3 is a 0
+    assert page.get_by_test_id("stAlert").filter(has_text="Ignored URL parameter").count() == 0

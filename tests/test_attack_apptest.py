@@ -1,0 +1,194 @@
+"""AppTest checks of the Attack page: it runs with the bundled CNN, ε drives the perturbation, every attack and
+dataset works, bad URLs fall back with a notice, and the many-images run fills its table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from playground import attacks
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/attack.py"
+VERDICT = re.compile(r"^### :(?:red|green)\[(Fooled|Not fooled)\]: (.+) → (.+)$")
+# Fewer steps for the slow attacks, still enough to fool the CNN on image 0 (minimum-norm attacks return the
+# input unchanged when they fail, e.g. C&W with 50 steps in one round).
+QUICK = {
+    "atk_cw_l2_steps": 100,
+    "atk_cw_l2_binary_search_steps": 1,
+    "atk_pgd_steps": 5,
+    "atk_bim_steps": 5,
+    "atk_mi_fgsm_steps": 5,
+}
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def run(at: AppTest) -> None:
+    at.run()
+    assert not at.exception
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def verdict(at: AppTest) -> tuple[str, str, str]:
+    """(outcome, clean class, adversarial class) from the verdict heading."""
+    found = [match.groups() for m in at.markdown if (match := VERDICT.match(m.value))]
+    assert len(found) == 1, f"expected one verdict, found {found}"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return open_page()
+
+
+def test_page_runs_with_the_bundled_cnn(at):
+    caption = next(c.value for c in at.sidebar.caption if "clean accuracy" in c.value)
+    accuracy = float(re.search(r"\*\*([\d.]+)%\*\*", caption).group(1))
+    assert accuracy >= 98.0, caption
+    assert verdict(at) == ("Not fooled", "7", "7")  # image 0 is a 7; ε = 0.1 does not flip it
+    assert at.query_params["attack"] == "fgsm" and at.query_params["eps"] == "0.1"
+
+
+def test_default_fgsm_moves_pixels_by_exactly_eps(at):
+    assert at.slider(key="atk_fgsm_eps").value == pytest.approx(0.1)
+    assert metric(at, "L∞ ‖δ‖") == "0.100"
+    assert float(metric(at, "L2 ‖δ‖")) > 0
+
+
+def test_eps_slider_drives_the_perturbation(at):
+    l2_before = float(metric(at, "L2 ‖δ‖"))
+    at.slider(key="atk_fgsm_eps").set_value(0.25)
+    run(at)
+    assert metric(at, "L∞ ‖δ‖") == "0.250"
+    assert float(metric(at, "L2 ‖δ‖")) > l2_before
+    assert at.query_params["eps"] == "0.25"
+    assert verdict(at)[0] == "Fooled"  # image 0 flips from ε ≈ 0.2 with the bundled CNN
+
+    at.slider(key="atk_fgsm_eps").set_value(0.0)
+    run(at)
+    assert metric(at, "L∞ ‖δ‖") == "0.000"
+    assert verdict(at) == ("Not fooled", "7", "7")
+
+
+@pytest.mark.parametrize("name", attacks.names())
+def test_every_registered_attack_runs(at, name):
+    for key, value in QUICK.items():
+        at.session_state[key] = value
+    bounded = any(p.name == "eps" for p in attacks.get(name).params)
+    if bounded:
+        at.session_state[f"atk_{name}_eps"] = 0.1
+    at.selectbox(key="atk_attack").set_value(name)
+    run(at)
+    assert at.query_params["attack"] == name
+    assert not at.error, [e.value for e in at.error]
+    assert verdict(at)[1] == "7"
+    linf = float(metric(at, "L∞ ‖δ‖"))
+    assert linf > 0, f"{name} did not perturb the image"
+    if bounded:
+        assert linf <= 0.1 + 5e-4, f"{name} left the ε-ball"
+
+
+@pytest.mark.parametrize("name", ["fgsm", "pgd"])
+def test_targeted_attack_reaches_the_chosen_class(name):
+    # At ε = 0.3, untargeted FGSM turns image 0 (a 7) into a 2, and PGD mostly does too (its random start is
+    # unseeded); aimed at 3, both reach 3 (PGD for 40 of 40 seeds, checked with the engine).
+    at = open_page({"attack": name, "eps": "0.3"})
+    assert verdict(at)[:2] == ("Fooled", "7")
+    if name == "fgsm":
+        assert verdict(at)[2] == "2"
+    at.toggle(key="atk_targeted").set_value(True)
+    run(at)
+    at.selectbox(key="atk_target").set_value(3)
+    run(at)
+    assert verdict(at) == ("Fooled", "7", "3")
+    assert at.query_params["targeted"] == "true" and at.query_params["target"] == "3"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a target equal to the clean prediction is reported as 'Fooled: 0 → 0'")
+def test_targeting_the_clean_class_is_not_a_success():
+    at = open_page({"image": "3", "eps": "0", "targeted": "true", "target": "0"})  # image 3 is a 0
+    assert metric(at, "L∞ ‖δ‖") == "0.000"
+    assert verdict(at)[0] == "Not fooled"
+
+
+def test_garbage_query_gives_notices_and_defaults():
+    at = open_page({"eps": "banana", "attack": "nope", "image": "99999"})
+    notices = " ".join(w.value for w in at.warning)
+    for name in ("eps", "attack", "image"):
+        assert f"Ignored URL parameter {name}=" in notices
+    assert at.selectbox(key="atk_attack").value == "fgsm"
+    assert at.slider(key="atk_fgsm_eps").value == pytest.approx(0.1)
+    assert at.number_input(key="atk_image").value == 0
+    assert metric(at, "L∞ ‖δ‖") == "0.100"
+
+
+def test_url_settings_are_honoured():
+    at = open_page({"attack": "pgd", "eps": "0.15", "image": "3", "dataset": "fashion_mnist"})
+    assert not at.warning
+    assert at.selectbox(key="atk_attack").value == "pgd"
+    assert at.slider(key="atk_pgd_eps").value == pytest.approx(0.15)
+    assert at.number_input(key="atk_image").value == 3
+    assert at.selectbox(key="atk_dataset").value == "fashion_mnist"
+
+
+def test_fashion_mnist(at):
+    at.selectbox(key="atk_dataset").set_value("fashion_mnist")
+    run(at)
+    caption = next(c.value for c in at.sidebar.caption if "clean accuracy" in c.value)
+    assert float(re.search(r"\*\*([\d.]+)%\*\*", caption).group(1)) >= 85.0, caption
+    assert at.query_params["dataset"] == "fashion_mnist"
+    assert verdict(at)[1] == "Ankle boot"  # the first Fashion-MNIST test image
+    at.selectbox(key="atk_dataset").set_value("mnist")
+    run(at)
+    assert verdict(at)[1] == "7"
+
+
+def test_many_images_run_fills_the_accuracy_table():
+    at = open_page()
+    at.number_input(key="atk_rb_n").set_value(20)
+    at.multiselect(key="atk_rb_eps").set_value([0.0, 0.3])
+    run(at)
+    assert not at.dataframe, "no table before Run"
+    next(b for b in at.button if b.label == "Run").click()
+    run(at)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["attack", "ε=0", "ε=0.3"]
+    assert list(table["attack"]) == ["FGSM", "PGD"]
+    clean = [float(v.rstrip("%")) for v in table["ε=0"]]
+    attacked = [float(v.rstrip("%")) for v in table["ε=0.3"]]
+    assert clean[0] == clean[1] >= 90.0, "at ε = 0 both attacks leave the images alone"
+    assert all(a < c - 30 for a, c in zip(attacked, clean, strict=True)), table
+
+
+@pytest.mark.xfail(strict=True, reason="bug: st.stop() in choose_image also blanks the Many images tab")
+def test_many_images_tab_works_while_no_image_is_uploaded():
+    at = open_page()
+    at.segmented_control(key="atk_source").set_value("Upload")
+    run(at)
+    assert any(i.value.startswith("Upload or draw") for i in at.info)
+    assert any(b.label == "Run" for b in at.button)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="bug: the page never passes a seed to PGD, so its random start differs per rerun"
+)
+def test_same_settings_give_the_same_pgd_result():
+    at = open_page({"attack": "pgd", "eps": "0.1"})
+    first = metric(at, "L2 ‖δ‖"), metric(at, "mean |δ|")
+    run(at)
+    assert (metric(at, "L2 ‖δ‖"), metric(at, "mean |δ|")) == first
