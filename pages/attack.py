@@ -6,6 +6,7 @@ an upload, or the drawing pad.
 """
 
 import dataclasses
+import inspect
 
 import numpy as np
 import streamlit as st
@@ -19,13 +20,15 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from pages.ui.draw_canvas import draw_canvas
     from pages.ui.image_model_picker import pick_model
     from pages.ui.widgets import param_control, seed_widget
-    from playground import assets, attacks, data, evaluation, image_models, plots, state
+    from playground import assets, attacks, data, evaluation, image_models, plots, state, thumbnails
 
 KEY = "atk_"
 CHART = {"theme": None, "config": {"displayModeBar": False}}
 TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
 ROBUSTNESS_EPS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 GALLERY = 10
+ATTACK_SEED = 0
+PANEL_ZOOM = 6  # 28 px images drawn at 168 px
 
 
 def saved_config() -> state.AttackPageConfig:
@@ -49,8 +52,8 @@ def sidebar(config: state.AttackPageConfig) -> dict:
     return {"dataset": dataset, "model": model}
 
 
-def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:
-    """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}."""
+def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict | None:
+    """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
     source = st.segmented_control(
         "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=KEY + "source"
     )
@@ -69,7 +72,6 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
         index = picker.number_input(f"Test image (0–{len(x) - 1} in the bundled sample)", 0, len(x) - 1,
                                     key=index_key)  # fmt: skip
         return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
-    raw = None
     if source == "Upload":
         upload = st.file_uploader(
             f"An image: PNG, JPEG, GIF, BMP, WebP or TIFF; at most {data.MAX_UPLOAD_BYTES // 2**20} MB and "
@@ -80,15 +82,19 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
         raw = upload.getvalue() if upload is not None else None
     else:
         raw = draw_canvas(key=KEY + "canvas")
-    if raw is not None:
+    # Each source keeps its last good image, so a corrupt upload shows an error and loses nothing.
+    stored = f"{KEY}own_image_{source}"
+    if raw is None:
+        st.session_state.pop(stored, None)  # no file, or a cleared pad
+    else:
         try:
-            st.session_state[KEY + "own_image"] = data.image_from_bytes(raw)[None]
+            st.session_state[stored] = data.image_from_bytes(raw)[None]
         except data.InvalidImageError as error:
             st.error(f"That file cannot be used: {error}", icon=":material/broken_image:")
-    image = st.session_state.get(KEY + "own_image")
+    image = st.session_state.get(stored)
     if image is None:
         st.info("Upload or draw an image to attack it.")
-        st.stop()
+        return None
     return {"image": image, "label": None, "index": config.image}
 
 
@@ -103,7 +109,8 @@ def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool
     columns = st.columns(3)
     for index, param in enumerate(spec.params):
         with columns[index % 3]:
-            from_url = {"eps": config.eps, "norm": config.norm}.get(param.name)
+            # The URL's eps and norm belong to the URL's attack; other attacks start from their own defaults.
+            from_url = {"eps": config.eps, "norm": config.norm}.get(param.name) if name == config.attack else None
             params[param.name] = param_control(param, key=f"{KEY}{name}_{param.name}", initial=from_url)
     if "eps" in params:
         st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
@@ -130,6 +137,8 @@ def attack_one(model, picked: dict, controls: dict, class_names) -> None:
     clean_logits = evaluation.predict(model, x)
     clean_class = int(clean_logits.argmax())
     params = dict(controls["params"])
+    if "seed" in inspect.signature(spec.fn).parameters:
+        params["seed"] = ATTACK_SEED  # the same settings give the same random start, on every rerun and link
     if controls["targeted"]:
         labels, params["targeted"] = np.array([controls["target"]]), True
     elif controls["true_labels"] and picked["label"] is not None:
@@ -145,7 +154,8 @@ def attack_one(model, picked: dict, controls: dict, class_names) -> None:
     adv_class = int(adv_logits.argmax())
     gradient = evaluation.input_gradient(model, x, labels if not controls["targeted"] else None)
     stats = evaluation.perturbation_stats(x, x_adv)
-    success = adv_class == controls["target"] if controls["targeted"] else adv_class != clean_class
+    # Only a changed prediction fools the model: a target equal to the clean class is no success.
+    success = adv_class != clean_class and (not controls["targeted"] or adv_class == controls["target"])
 
     verdict = st.columns([2, 1, 1, 1])
     verdict[0].markdown(
@@ -155,13 +165,7 @@ def attack_one(model, picked: dict, controls: dict, class_names) -> None:
     verdict[1].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
     verdict[2].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
     verdict[3].metric("mean |δ|", f"{stats.mean_abs:.4f}")
-    st.plotly_chart(
-        plots.attack_panels(
-            x[0], x_adv[0], gradient[0], magnify=10,
-            titles=["original", f"δ (±{stats.linf:.3f})", "|δ| × 10", "adversarial", "saliency |∇x loss|"],
-        ),
-        key=KEY + "panels", **CHART,
-    )  # fmt: skip
+    attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
     st.plotly_chart(
         plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names),
         key=KEY + "bars", **CHART,
@@ -169,7 +173,14 @@ def attack_one(model, picked: dict, controls: dict, class_names) -> None:
     if controls["attack"] in ("pgd", "bim"):
         with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
             pgd_scrubber(model, x, labels, params, controls, class_names)
-    with st.expander("Why so easy? The linearity view (Goodfellow et al. 2015, Fig. 4)", icon=":material/show_chart:"):
+    # Stateful expanders report whether they are open, so the sweep is only computed when someone looks.
+    linearity = st.expander(
+        "Why so easy? The linearity view (Goodfellow et al. 2015, Fig. 4)", icon=":material/show_chart:",
+        key=KEY + "linearity_open", on_change="rerun",
+    )  # fmt: skip
+    if not linearity.open:
+        return
+    with linearity:
         eps_values = np.linspace(-0.5, 0.5, 41)
         st.plotly_chart(
             plots.linearity_figure(eps_values, evaluation.linearity_sweep(model, x, eps_values), class_names),
@@ -179,6 +190,22 @@ def attack_one(model, picked: dict, controls: dict, class_names) -> None:
             "Each logit along x + ε·sign(∇x loss), without clipping. Near-straight lines mean the network "
             "behaves almost linearly here, so many tiny aligned changes add up to a large change in the logits."
         )
+
+
+def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray) -> None:
+    """x, the signed perturbation, |δ|, x' and the saliency, side by side as crisp enlarged pixels."""
+    delta = adversarial - original
+    bound = float(np.abs(delta).max())
+    panels = [
+        (thumbnails.gray_rgb(original), "original"),
+        (thumbnails.diverging_rgb(delta), f"δ: orange −, blue +, full at ±{bound:.3f}"),
+        (thumbnails.gray_rgb(np.abs(delta) / (bound or 1.0)), "|δ| scaled to its max"),
+        (thumbnails.gray_rgb(adversarial), "adversarial"),
+        (thumbnails.heat_rgb(np.abs(gradient)), "saliency |∇x loss|"),
+    ]
+    with st.container(key=KEY + "panels", horizontal=True):
+        for rgb, caption in panels:
+            st.image(thumbnails.enlarge(rgb, PANEL_ZOOM), caption=caption, width=28 * PANEL_ZOOM)
 
 
 def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
@@ -274,14 +301,17 @@ def main() -> None:
     one, many = st.tabs(["One image", "Many images"])
     with one:
         picked = choose_image(config, x, y, class_names)
-        controls = attack_controls(config, class_names, picked["label"] is not None)
-        values |= {"image": picked["index"], "attack": controls["attack"], "true_labels": controls["true_labels"],
+        controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
+        values |= {"attack": controls["attack"], "true_labels": controls["true_labels"],
                    "targeted": controls["targeted"], "target": controls["target"] or 0}  # fmt: skip
+        if picked is not None:
+            values["image"] = picked["index"]
         values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
         config = dataclasses.replace(config, **values)
         st.session_state[KEY + "config"] = config
         st.query_params.from_dict(state.to_query(config))
-        attack_one(chosen.model, picked, controls, class_names)
+        if picked is not None:
+            attack_one(chosen.model, picked, controls, class_names)
     with many:
         robustness(chosen.model, values["dataset"], x, y, class_names)
 

@@ -1,7 +1,8 @@
-"""Small RGB images of activation maps, for the per-neuron grid laid out as the network.
+"""Small RGB images of arrays: activation maps laid out as the network, perturbations and saliency maps.
 
-Dozens of these refresh several times a second, so they are plain arrays (shown with st.image), not
-Plotly figures. Colours follow TensorFlow Playground: orange for negative, white for 0, blue for positive.
+These refresh several times a second (while training, or as an ε slider moves), so they are plain uint8
+arrays shown with st.image, which a browser draws far faster than Plotly heatmaps. Diverging colours follow
+TensorFlow Playground: orange for negative, white for 0, blue for positive.
 """
 
 from __future__ import annotations
@@ -37,3 +38,27 @@ def thumbnail_column(maps: np.ndarray, *, size: int = 44, gap: int = 6) -> np.nd
         top = index * (tile + gap)
         column[top : top + tile] = image
     return column
+
+
+# Anchor colours of a perceptually ordered "heat" ramp (black -> purple -> orange -> pale yellow), like inferno.
+_HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], np.float32)
+
+
+def gray_rgb(values: np.ndarray) -> np.ndarray:
+    """Maps values in [0, 1] (clipped) to grey RGB uint8."""
+    level = np.clip(values, 0.0, 1.0)[..., None] * 255.0
+    return np.repeat(level, 3, axis=-1).round().astype(np.uint8)
+
+
+def heat_rgb(values: np.ndarray) -> np.ndarray:
+    """Maps non-negative values, scaled to their own maximum, to a black-to-yellow heat ramp."""
+    scale = float(np.max(values)) or 1.0
+    t = np.clip(values / scale, 0.0, 1.0) * (len(_HEAT) - 1)
+    low = np.floor(t).astype(int).clip(0, len(_HEAT) - 2)
+    fraction = (t - low)[..., None]
+    return (_HEAT[low] * (1 - fraction) + _HEAT[low + 1] * fraction).round().astype(np.uint8)
+
+
+def enlarge(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour upscaling, so each pixel stays a crisp square instead of a browser-smoothed blur."""
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)

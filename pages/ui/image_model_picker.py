@@ -24,6 +24,7 @@ class ChosenModel:
     model: keras.Model
     label: str
     clean_accuracy: float  # on the bundled test sample
+    keras_file: bytes | None = None
 
 
 def _sample_accuracy(model: keras.Model, dataset: str) -> float:
@@ -68,13 +69,15 @@ def pick_model(dataset: str, architecture: str) -> ChosenModel | None:
 
 
 def _download_button(chosen: ChosenModel) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.keras"
-        chosen.model.save(path)
-        st.sidebar.download_button(
-            "Download model (.keras)", path.read_bytes(), file_name="playground_model.keras",
-            mime="application/octet-stream", icon=":material/download:",
-        )  # fmt: skip
+    if chosen.keras_file is None:  # saved once per model, not on every rerun
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.keras"
+            chosen.model.save(path)
+            chosen.keras_file = path.read_bytes()
+    st.sidebar.download_button(
+        "Download model (.keras)", chosen.keras_file, file_name="playground_model.keras",
+        mime="application/octet-stream", icon=":material/download:",
+    )  # fmt: skip
 
 
 def _upload_section(dataset: str) -> ChosenModel | None:

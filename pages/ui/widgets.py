@@ -42,6 +42,7 @@ def param_control(param: Param, *, key: str, initial: Any = None, disabled: bool
         min_value=cast(param.min),
         max_value=cast(param.max),
         step=cast(param.step) if param.step else None,
+        format=None if integral else "%.3f",
         key=key,
         help=param.help,
         disabled=disabled,

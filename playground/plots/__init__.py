@@ -5,7 +5,6 @@ product.
 """
 
 from playground.plots.attack import (
-    attack_panels,
     confusion_figure,
     linearity_figure,
     probability_bars,
@@ -22,7 +21,6 @@ __all__ = [
     "SERIES",
     "activation_figure",
     "activation_map",
-    "attack_panels",
     "base_layout",
     "confusion_figure",
     "gradient_descent_figure",

@@ -1,4 +1,7 @@
-"""Figures for the Attack page: image panels, probabilities, PGD trajectories, linearity and robustness."""
+"""Figures for the Attack page: probabilities, PGD trajectories, linearity, robustness and confusion.
+
+The image panels themselves are plain RGB arrays (playground.thumbnails): they redraw as ε moves.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
-from plotly.subplots import make_subplots
 
 from playground.plots.style import COLORS, SERIES, base_layout
-
-GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
-DIVERGING = [[0.0, COLORS["secondary"]], [0.5, "#ffffff"], [1.0, COLORS["primary"]]]
-HEAT = "Inferno"
-
-
-def _image(values: np.ndarray) -> np.ndarray:
-    """An (H, W) view of an (H, W, 1) or (H, W) image, flipped so row 0 is drawn at the top."""
-    return np.asarray(values).reshape(values.shape[0], values.shape[1])[::-1]
-
-
-def attack_panels(
-    original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray, *, magnify: float, titles: Sequence[str]
-) -> go.Figure:
-    """Five panels side by side: x, the signed perturbation, |delta| magnified, x', and the input-gradient saliency.
-
-    The signed perturbation uses a diverging scale symmetric about 0 (orange negative, blue positive, full
-    colour at max |delta|); |delta| is shown ``magnify`` times brighter (clipped at 1); the saliency is
-    |gradient| scaled to its own maximum. Hovering shows the values.
-    """
-    delta = adversarial - original
-    bound = float(np.abs(delta).max()) or 1e-8
-    saliency = np.abs(gradient)
-    saliency = saliency / (saliency.max() or 1.0)
-    panels = [
-        (original, GRAY, 0.0, 1.0),
-        (delta, DIVERGING, -bound, bound),
-        (np.clip(np.abs(delta) * magnify, 0, 1), GRAY, 0.0, 1.0),
-        (adversarial, GRAY, 0.0, 1.0),
-        (saliency, HEAT, 0.0, 1.0),
-    ]
-    fig = make_subplots(rows=1, cols=5, subplot_titles=list(titles), horizontal_spacing=0.02)
-    for column, (values, scale, low, high) in enumerate(panels, start=1):
-        fig.add_heatmap(
-            z=_image(values), colorscale=scale, zmin=low, zmax=high, showscale=False,
-            hovertemplate="x %{x}, y %{y}: %{z:.3f}<extra></extra>", row=1, col=column,
-        )  # fmt: skip
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor="x", constrain="domain")
-    for column in range(2, 6):
-        fig.update_yaxes(scaleanchor=f"x{column}", row=1, col=column)
-    fig.update_layout(base_layout(height=250) | {"margin": {"l": 4, "r": 4, "t": 36, "b": 4}})
-    return fig
 
 
 def probability_bars(

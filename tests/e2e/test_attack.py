@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 PAGE = "/attack"
 VERDICT = re.compile(r"^(Fooled|Not fooled): (.+) → (.+)$")
 EPS_SLIDER = re.compile(r"^eps\b")  # not "steps"
-HEATMAPS = ".js-plotly-plot .heatmaplayer image"
+PANELS = ".st-key-atk_panels img"
 # With the bundled CNN, FGSM keeps test image 4 (a 4) a 4 up to ε = 0.14 and flips it from ε = 0.145 to 0.5
 # (computed with the engine on every step of the slider).
 FLIP_IMAGE = 4
@@ -35,9 +35,11 @@ def main_area(page):
     return page.get_by_test_id("stMain")
 
 
-def heatmap_images(page) -> list[str]:
-    """The data URLs of the attack panels' heatmap images (original, δ, |δ|, adversarial, saliency)."""
-    return page.locator(HEATMAPS).evaluate_all("images => images.map(i => i.getAttribute('href') || '')")
+def panel_images(page) -> list[str]:
+    """The sources of the attack panels (original, δ, |δ|, adversarial, saliency), once each has loaded."""
+    return page.locator(PANELS).evaluate_all(
+        "images => images.filter(i => i.complete && i.naturalWidth > 0).map(i => i.getAttribute('src') || '')"
+    )
 
 
 def choose_source(page, name: str) -> None:
@@ -65,7 +67,8 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     page.keyboard.press("Home")
     wait_until(lambda: metric(page, "L∞ ‖δ‖") == "0.000", message="ε = 0 to be attacked")
     assert verdict(page) == "Not fooled: 4 → 4"
-    clean_panels = heatmap_images(page)
+    wait_until(lambda: len(panel_images(page)) == 5, message="the panels at ε = 0")
+    clean_panels = panel_images(page)
 
     for _ in range(60):  # 60 steps of 0.005: ε = 0.3
         page.keyboard.press("ArrowRight")
@@ -75,12 +78,12 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     assert not verdict(page).endswith("→ 4")
 
     # While Streamlit swaps the chart, the old and the new one can both be in the page for a moment.
-    wait_until(lambda: len(heatmap_images(page)) == 5, message="one set of attack panels")
-    panels = heatmap_images(page)
-    assert all(p.startswith("data:image/png;base64,") for p in panels)
+    wait_until(lambda: len(panel_images(page)) == 5, message="one set of attack panels")
+    panels = panel_images(page)
+    assert all(p for p in panels)
     assert panels[0] == clean_panels[0], "the original image must not change with ε"
     assert panels[1] != clean_panels[1] and panels[3] != clean_panels[3], "δ and the adversarial image must redraw"
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.locator(PANELS).first.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "attack.png"))
 
 
@@ -109,14 +112,9 @@ def test_uploaded_digit_gets_a_verdict(page, app_url):
     )
     wait_until(lambda: re.match(r"(Not fooled|Fooled): 1 → ", verdict(page)), message="a verdict on the uploaded 1")
     assert page.get_by_test_id("stAlert").filter(has_text="cannot be used").count() == 0
-    wait_until(lambda: len(heatmap_images(page)) == 5, message="the attack panels")
+    wait_until(lambda: len(panel_images(page)) == 5, message="the attack panels")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: after Upload/Draw (st.stop() unmounts the controls) Chromium shows Attack = Carlini-Wagner L2 and "
-    "eps = 0 while the server attacks with FGSM at 0.1; the next click commits the wrong values",
-)
 def test_controls_show_the_settings_in_use_after_an_upload(page, app_url):
     open_attack(page, app_url)
     choose_source(page, "Upload")
@@ -142,7 +140,7 @@ def test_drawing_gets_a_verdict(page, app_url):
     page.mouse.move(x, box["y"] + box["height"] * 0.85, steps=20)
     page.mouse.up()
     wait_until(lambda: re.match(r"(Not fooled|Fooled): 1 → ", verdict(page)), message="a verdict on the drawn 1")
-    wait_until(lambda: len(heatmap_images(page)) == 5, message="the attack panels")
+    wait_until(lambda: len(panel_images(page)) == 5, message="the attack panels")
 
 
 def test_url_settings_are_honoured(page, app_url):
