@@ -78,6 +78,7 @@ class RobustnessCurve:
     """Accuracy of a model under one attack at several budgets, with what is needed to explain it."""
 
     attack: str
+    n_images: int
     eps: list[float]
     accuracy: list[float]
     linf: list[float]
@@ -114,7 +115,7 @@ def robustness_curve(
     if len(x) == 0 or len(x) != len(y):
         raise ValueError(f"Expected x and y of the same non-zero length. Received: {len(x)} and {len(y)}")
     clean = predict(model, x).argmax(-1)
-    curve = RobustnessCurve(attack, [], [], [], [], [], clean_accuracy=float((clean == y).mean()))
+    curve = RobustnessCurve(attack, len(x), [], [], [], [], [], clean_accuracy=float((clean == y).mean()))
     total = len(eps_values) * len(x)
     done = 0
     for eps in eps_values:
@@ -161,6 +162,11 @@ def zero_gradient_fraction(model: keras.Model, x: np.ndarray) -> float:
     return float((np.abs(gradient).max(axis=1) == 0).mean())
 
 
+def _noise_margin(curve: RobustnessCurve) -> float:
+    """Accuracy differences smaller than this are noise: 1 point, or 3 images on a small sample."""
+    return max(0.01, 3 / curve.n_images)
+
+
 def sanity_flags(
     model: keras.Model, x: np.ndarray, curves: Sequence[RobustnessCurve], *, zero_gradient_limit: float = 0.05
 ) -> list[SanityFlag]:
@@ -172,8 +178,7 @@ def sanity_flags(
     if zero > zero_gradient_limit:
         flags.append(SanityFlag("warning", f"{zero:.0%} of inputs have an all-zero gradient: gradient attacks stall."))
     for curve in curves:
-        rises = [b - a for a, b in zip(curve.accuracy, curve.accuracy[1:], strict=False) if b > a + 0.01]
-        if rises:
+        if any(b > a + _noise_margin(curve) for a, b in zip(curve.accuracy, curve.accuracy[1:], strict=False)):
             flags.append(
                 SanityFlag("warning", f"{curve.attack}: accuracy rises as ε grows; the attack is not converging.")
             )
@@ -181,7 +186,7 @@ def sanity_flags(
     if "fgsm" in by_name and "pgd" in by_name:
         fgsm, pgd = by_name["fgsm"], by_name["pgd"]
         for eps, fgsm_acc in zip(fgsm.eps, fgsm.accuracy, strict=True):
-            if eps in pgd.eps and pgd.accuracy[pgd.eps.index(eps)] > fgsm_acc + 0.01:
+            if eps in pgd.eps and pgd.accuracy[pgd.eps.index(eps)] > fgsm_acc + _noise_margin(pgd):
                 flags.append(SanityFlag("warning", f"PGD is weaker than FGSM at ε = {eps:g}: give PGD more steps."))
                 break
     return flags

@@ -265,12 +265,12 @@ def has_softmax_output(model: keras.Model) -> bool:
     of a few seeded random images is non-negative and sums to 1.
 
     Args:
-        model: a model taking ``(n, 28, 28, 1)`` images.
+        model: a model with a fully specified input shape, e.g. ``(n, 28, 28, 1)`` images.
 
     Returns:
         True if the outputs look like probabilities; gradients of the loss then vanish where the model is
         confident, so attacks should use the logits before the softmax.
     """
-    probe = np.random.default_rng(0).uniform(size=(8, *INPUT_SHAPE)).astype(np.float32)
+    probe = np.random.default_rng(0).uniform(size=(8, *model.input_shape[1:])).astype(np.float32)
     outputs = np.asarray(model(probe, training=False), dtype=np.float64)
     return bool(np.all(outputs >= 0.0) and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3))
