@@ -94,8 +94,8 @@ def test_divergence_pauses_and_reset_recovers(page, app_url):
 
     page.get_by_role("button", name="Reset").click()
     wait_until(lambda: error.count() == 0, message="Reset to clear the divergence")
+    wait_until(lambda: page.get_by_role("button", name="Play").is_enabled(), message="Play to be enabled again")
     assert epoch(page) == 0
-    assert page.get_by_role("button", name="Play").is_enabled()
 
 
 def test_linear_model_and_single_neuron(page, app_url):
