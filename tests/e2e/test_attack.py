@@ -152,3 +152,18 @@ def test_url_settings_are_honoured(page, app_url):
     assert main.get_by_text("ε = 0.150 on the [0, 1] scale").count() == 1
     assert VERDICT.match(verdict(page)).group(2) == "0"  # test image 3 is a 0
     assert page.get_by_test_id("stAlert").filter(has_text="Ignored URL parameter").count() == 0
+
+
+def test_training_a_model_live_shows_progress_and_stops(page, app_url):
+    open_attack(page, app_url)
+    page.get_by_test_id("stSidebar").get_by_role("radio", name="Train", exact=True).click()
+    page.get_by_role("button", name="Train from scratch").click()
+    progress = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"^Epoch \d+/\d+ · test accuracy"))
+    progress.wait_for()
+    wait_until(lambda: not progress.inner_text().startswith("Epoch 0/"), message="an epoch to finish")
+    page.get_by_role("button", name="Stop training").click()
+    chosen = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"your Small CNN \(\d+ epochs?\)"))
+    chosen.wait_for()
+    accuracy = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"clean accuracy on the 1000-image"))
+    assert float(re.search(r"(\d+\.\d)%", accuracy.inner_text()).group(1)) > 90
+    wait_until(lambda: VERDICT.match(verdict(page)), message="the trained model to be attacked")
