@@ -268,6 +268,9 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
            for e in sorted({e for c in curves.values() for e in c.eps})},
         hide_index=True,
     )  # fmt: skip
+    zero = evaluation.zero_gradient_fraction(model, x[:200])
+    st.caption(f"Sanity checks: {zero:.1%} of the first 200 images have an all-zero input gradient; the model "
+               f"{'ends in a softmax' if image_models.has_softmax_output(model) else 'outputs logits'}.")  # fmt: skip
     for flag in evaluation.sanity_flags(model, x[:200], list(curves.values())):
         (st.error if flag.level == "error" else st.warning)(flag.message, icon=":material/flag:")
     name = st.selectbox("Inspect", list(curves), format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
