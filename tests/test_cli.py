@@ -1,0 +1,131 @@
+"""The command line, ``python -m playground attack``: its table and JSON, ``--param``, and one-line errors.
+
+Real runs go through a subprocess with the bundled CNN on the first 200 MNIST test images; error cases that
+need no subprocess call ``main`` in-process, which saves TensorFlow's import per case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from playground.__main__ import EXIT_BAD_INPUT, main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("PLAYGROUND_DATA_DIR") or ROOT / ".." / "shared" / "data").resolve()
+N = 200
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PLAYGROUND_DATA_DIR": str(DATA_DIR)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "playground", "attack", "--n", str(N), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _json(*args: str) -> dict:
+    result = _cli("--json", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def fgsm_report() -> dict:
+    return _json("--attack", "fgsm", "--eps", "0", "0.1")
+
+
+def test_json_report_is_complete_and_sane(fgsm_report):
+    assert fgsm_report["n"] == N and fgsm_report["data"] == "test set"
+    assert fgsm_report["attack"] == "fgsm" and fgsm_report["labels"] == "predicted"
+    assert fgsm_report["clean_accuracy"] >= 0.95
+    at_zero, at_tenth = fgsm_report["results"]
+    assert (at_zero["eps"], at_zero["mean_linf"], at_zero["mean_l2"]) == (0.0, 0.0, 0.0)
+    assert at_zero["accuracy"] == fgsm_report["clean_accuracy"]
+    assert at_tenth["eps"] == 0.1
+    assert at_tenth["mean_linf"] == pytest.approx(0.1, abs=1e-6)
+    assert 0 < at_tenth["mean_l2"] <= 0.1 * 28
+    assert at_tenth["accuracy"] < at_zero["accuracy"]
+    assert all(row["seconds"] >= 0 for row in fgsm_report["results"])
+
+
+def test_table_shows_pgd_accuracy_falling_with_eps():
+    result = _cli("--attack", "pgd", "--eps", "0", "0.05", "0.15", "--param", "steps=10", "--param", "step_size=0.02")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("pgd(") and "steps=10" in lines[0] and "step_size=0.02" in lines[0]
+    clean = float(lines[1].removeprefix("clean accuracy:"))
+    assert clean >= 0.95
+    assert lines[2].split() == ["eps", "accuracy", "mean", "L-inf", "mean", "L2", "seconds"]
+    rows = [[float(cell) for cell in line.split()] for line in lines[3:]]
+    assert [row[0] for row in rows] == [0.0, 0.05, 0.15]
+    accuracy = [row[1] for row in rows]
+    assert accuracy[0] == clean
+    assert accuracy[0] > accuracy[1] > accuracy[2]
+    assert [row[2] for row in rows] == pytest.approx([0.0, 0.05, 0.15], abs=1e-4)
+
+
+def test_param_reaches_the_attack(fgsm_report):
+    # One step of size eps from x itself is FGSM: only parameters that really reach PGD can make them agree.
+    steps = ["--param", "steps=1", "--param", "step_size=0.1", "--param", "random_start=false"]
+    report = _json("--attack", "pgd", "--eps", "0.1", *steps)
+    params = report["params"]
+    assert (params["steps"], params["step_size"], params["random_start"]) == (1, 0.1, False)
+    assert report["results"][0]["accuracy"] == fgsm_report["results"][1]["accuracy"]
+    assert report["results"][0]["mean_l2"] == pytest.approx(fgsm_report["results"][1]["mean_l2"], rel=1e-5)
+
+
+def test_garbage_model_file_exits_2_with_one_line(tmp_path):
+    garbage = tmp_path / "model.keras"
+    garbage.write_bytes(b"not a keras archive" * 10)
+    result = _cli("--model", str(garbage))
+    assert result.returncode == EXIT_BAD_INPUT
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --model") and "zip archive" in last
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--attack", "nope"], "unknown attack"),
+        (["--eps", "0.1", "-0.1"], "eps >= 0"),
+        (["--n", "0"], "integer >= 1"),
+        (["--model", "no/such/model.keras"], "no such file"),
+        (["--attack", "pgd", "--param", "stepz=3"], "has no such parameter"),
+        (["--attack", "pgd", "--param", "steps=many"], "expected a value of type int"),
+        (["--attack", "pgd", "--param", "steps"], "expected name=value"),
+        (["--attack", "pgd", "--param", "norm=1"], "expected one of"),
+        (["--attack", "pgd", "--param", "steps=0"], "steps >= 1"),  # rejected by the attack itself
+        (["--param", "eps=0.1"], "--eps"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, message, capsys, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_DATA_DIR", str(DATA_DIR))
+    assert main(["attack", "--n", "20", *args]) == EXIT_BAD_INPUT
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert lines[-1].startswith("error: ") and message in lines[-1]
+
+
+def test_missing_data_falls_back_to_the_sample_and_says_so(tmp_path, capsys):
+    code = main(["attack", "--n", "1500", "--eps", "0.1", "--json", "--true-labels", "--data-dir", str(tmp_path)])
+    assert code == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["data"] == "bundled sample" and report["n"] == 1000 and report["labels"] == "true"
+    assert "bundled 1000-image sample" in captured.err
+    assert "using all 1000" in captured.err
