@@ -1,0 +1,59 @@
+"""Defences against adversarial examples, and the attacks that see through them.
+
+- ``transforms``: input transforms (bit depth, median filter, JPEG, blur, noise) as a registry of small
+  frozen dataclasses, each with a NumPy/Pillow and a TensorFlow implementation, and ``Stack`` to chain them;
+- ``threat_models``: the defended system (``defended_predict``), the defence-aware models an attack runs on
+  (``BPDA``, ``EOT``) and ``robust_accuracy`` under the three threat models of Athalye, Carlini & Wagner 2018.
+
+Example:
+
+```python
+from playground.defences import Stack, JPEG, robust_accuracy
+
+robust_accuracy(model, Stack.of(JPEG(quality=30)), x, y, threat="bpda", eps=0.1, seed=0)
+```
+"""
+
+from playground.defences.threat_models import (
+    BPDA,
+    EOT,
+    SAMPLES,
+    THREATS,
+    as_stack,
+    defended_predict,
+    robust_accuracy,
+)
+from playground.defences.transforms import (
+    JPEG,
+    MAX_STACK,
+    TRANSFORMS,
+    BitDepth,
+    GaussianBlur,
+    GaussianNoise,
+    MedianFilter,
+    Stack,
+    Transform,
+    get,
+    names,
+)
+
+__all__ = [
+    "BPDA",
+    "EOT",
+    "JPEG",
+    "MAX_STACK",
+    "SAMPLES",
+    "THREATS",
+    "TRANSFORMS",
+    "BitDepth",
+    "GaussianBlur",
+    "GaussianNoise",
+    "MedianFilter",
+    "Stack",
+    "Transform",
+    "as_stack",
+    "defended_predict",
+    "get",
+    "names",
+    "robust_accuracy",
+]
