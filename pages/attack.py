@@ -205,7 +205,10 @@ def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.nd
     ]
     with st.container(key=KEY + "panels", horizontal=True):
         for rgb, caption in panels:
-            st.image(thumbnails.enlarge(rgb, PANEL_ZOOM), caption=caption, width=28 * PANEL_ZOOM)
+            # Inline data URLs: a moved slider's new images arrive with the rerun, with no media round trip.
+            st.image(
+                thumbnails.png_data_url(thumbnails.enlarge(rgb, PANEL_ZOOM)), caption=caption, width=28 * PANEL_ZOOM
+            )
 
 
 def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
@@ -289,6 +292,20 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
             st.image(list(images[:, :, :, 0]), caption=captions, width=96)
 
 
+@st.fragment
+def attack_section(config: state.AttackPageConfig, model, picked: dict | None, class_names) -> None:
+    """The attack's controls and results. A fragment: moving ε reruns only this, not the sidebar and gallery."""
+    controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
+    values = {"attack": controls["attack"], "true_labels": controls["true_labels"],
+              "targeted": controls["targeted"], "target": controls["target"] or 0}  # fmt: skip
+    values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
+    config = dataclasses.replace(config, **values)
+    st.session_state[KEY + "config"] = config
+    st.query_params.from_dict(state.to_query(config))
+    if picked is not None:
+        attack_one(model, picked, controls, class_names)
+
+
 def main() -> None:
     st.title("Attack")
     st.caption("Fool an image classifier. Pick a model and an image, then move ε and watch the prediction flip.")
@@ -304,17 +321,9 @@ def main() -> None:
     one, many = st.tabs(["One image", "Many images"])
     with one:
         picked = choose_image(config, x, y, class_names)
-        controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
-        values |= {"attack": controls["attack"], "true_labels": controls["true_labels"],
-                   "targeted": controls["targeted"], "target": controls["target"] or 0}  # fmt: skip
         if picked is not None:
             values["image"] = picked["index"]
-        values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
-        config = dataclasses.replace(config, **values)
-        st.session_state[KEY + "config"] = config
-        st.query_params.from_dict(state.to_query(config))
-        if picked is not None:
-            attack_one(chosen.model, picked, controls, class_names)
+        attack_section(dataclasses.replace(config, **values), chosen.model, picked, class_names)
     with many:
         robustness(chosen.model, values["dataset"], x, y, class_names)
 

@@ -7,7 +7,11 @@ TensorFlow Playground: orange for negative, white for 0, blue for positive.
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
+from PIL import Image
 
 NEGATIVE = np.array([245, 147, 34], np.float32)  # #f59322
 POSITIVE = np.array([8, 119, 189], np.float32)  # #0877bd
@@ -62,3 +66,10 @@ def heat_rgb(values: np.ndarray) -> np.ndarray:
 def enlarge(rgb: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour upscaling, so each pixel stays a crisp square instead of a browser-smoothed blur."""
     return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    """An RGB uint8 image as an inline PNG data URL: the browser draws it without a second request."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -13,6 +13,7 @@ ATTACK_TARGETS = {
     "art_over_ours_pgd20": ">= 2.0",
     "pgd20_over_20_fgsm": "<= 1.0",
     "fgsm_over_forward": "<= 2.6",
+    "slider_to_image_ms_median": "<= 300",
 }
 ATTACK_EPS, PGD_STEP_SIZE, PGD_STEPS = 0.1, 0.01, 20
 ATTACK_BATCH_SIZE = 500  # evaluation.robustness_curve's default
@@ -223,3 +224,39 @@ def attack_figures(
         "load_average_1min_after": round(os.getloadavg()[0], 2),
         "cpu_count": os.cpu_count(),
     }
+
+
+_PANELS = ".st-key-atk_panels img"
+_SHOWN = """([linf, previous]) => {
+  const images = [...document.querySelectorAll('.st-key-atk_panels img')];
+  const metric = [...document.querySelectorAll('[data-testid=stMetric]')].find(m => m.innerText.includes('L∞'));
+  const value = metric && metric.querySelector('[data-testid=stMetricValue]').innerText.trim();
+  const adversarial = images[3];
+  return value === linf && adversarial && adversarial.complete && adversarial.naturalWidth > 0
+    && adversarial.getAttribute('src') !== previous;
+}"""
+
+
+def slider_figures(moves: int = 10) -> dict[str, object]:
+    """Milliseconds from an ε-slider key press to the new adversarial image and L∞ being drawn in Chromium."""
+    import re
+
+    from playground import browser
+
+    latencies = []
+    with browser.chromium() as chromium, browser.streamlit_server() as url:
+        page = chromium.new_page(viewport={"width": 1500, "height": 1000})
+        page.goto(url + "/attack?image=4&eps=0.1")
+        page.locator(_PANELS).nth(4).wait_for(timeout=120_000)
+        time.sleep(2.0)
+        page.get_by_role("slider", name=re.compile("^eps")).focus()
+        eps = 0.1
+        for _ in range(moves):
+            previous = page.locator(_PANELS).nth(3).get_attribute("src")
+            eps = round(eps + 0.005, 3)
+            started = time.perf_counter()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(_SHOWN, arg=[f"{eps:.3f}", previous], polling="raf", timeout=30_000)
+            latencies.append(round((time.perf_counter() - started) * 1000))
+            time.sleep(0.5)  # one move at a time, as a student drags and looks
+    return {"slider_to_image_ms_median": statistics.median(latencies), "slider_to_image_ms": latencies}

@@ -123,7 +123,8 @@ def test_controls_show_the_settings_in_use_after_an_upload(page, app_url):
         {"name": "one.png", "mimeType": "image/png", "buffer": png_of_a_one()}
     )
     wait_until(lambda: verdict(page).startswith("Not fooled: 1 → "), message="a verdict on the uploaded 1")
-    assert main_area(page).get_by_text("ε = 0.100 on the [0, 1] scale").count() == 1  # what the server used
+    caption = main_area(page).get_by_text("ε = 0.100 on the [0, 1] scale")  # what the server used
+    wait_until(lambda: caption.count() == 1, message="one ε caption once the page settles")
     assert main_area(page).get_by_role("combobox", name="Attack").input_value() == "FGSM"
     assert page.get_by_role("slider", name=EPS_SLIDER).input_value() == "0.1"
 
