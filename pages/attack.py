@@ -19,7 +19,7 @@ keras_guard.install()
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from pages.ui.draw_canvas import draw_canvas
     from pages.ui.image_model_picker import pick_model
-    from pages.ui.widgets import param_control, seed_widget
+    from pages.ui.widgets import param_control, save_config, seed_widget, url_config
     from playground import assets, attacks, data, evaluation, image_models, plots, state, thumbnails
 
 KEY = "atk_"
@@ -29,14 +29,6 @@ ROBUSTNESS_EPS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 GALLERY = 10
 ATTACK_SEED = 0
 PANEL_ZOOM = 6  # 28 px images drawn at 168 px
-
-
-def saved_config() -> state.AttackPageConfig:
-    if KEY + "config" not in st.session_state:
-        config, notices = state.from_query(state.AttackPageConfig, st.query_params.to_dict())
-        st.session_state[KEY + "config"] = config
-        st.session_state[KEY + "notices"] = notices
-    return st.session_state[KEY + "config"]
 
 
 def sidebar(config: state.AttackPageConfig) -> dict:
@@ -300,8 +292,7 @@ def attack_section(config: state.AttackPageConfig, model, picked: dict | None, c
               "targeted": controls["targeted"], "target": controls["target"] or 0}  # fmt: skip
     values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
     config = dataclasses.replace(config, **values)
-    st.session_state[KEY + "config"] = config
-    st.query_params.from_dict(state.to_query(config))
+    save_config(KEY, config)
     if picked is not None:
         attack_one(model, picked, controls, class_names)
 
@@ -309,9 +300,7 @@ def attack_section(config: state.AttackPageConfig, model, picked: dict | None, c
 def main() -> None:
     st.title("Attack")
     st.caption("Fool an image classifier. Pick a model and an image, then move ε and watch the prediction flip.")
-    config = saved_config()
-    for notice in st.session_state.pop(KEY + "notices", []):
-        st.warning(notice, icon=":material/link_off:")
+    config = url_config(KEY, state.AttackPageConfig)
     values = sidebar(config)
     chosen = pick_model(values["dataset"], values["model"])
     if chosen is None:

@@ -18,6 +18,7 @@ keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from pages.ui.boundary_view import boundary_view
+    from pages.ui.widgets import save_config, seed_widget, url_config
     from playground import data, experiment, features, models, plots, state, thumbnails, training
 
 KEY = "bt_"  # prefix of this page's session-state keys
@@ -31,23 +32,6 @@ MAX_TICK_S = 1.0  # after a stall, do not catch up with a burst of epochs
 CHART = {"theme": None, "config": {"displayModeBar": False}}
 
 
-def saved_config() -> state.TrainPageConfig:
-    """The page's config: from the URL on the first visit of this session, else the last one used."""
-    if KEY + "config" not in st.session_state:
-        config, notices = state.from_query(state.TrainPageConfig, st.query_params.to_dict())
-        st.session_state[KEY + "config"] = config
-        st.session_state[KEY + "notices"] = notices
-    return st.session_state[KEY + "config"]
-
-
-def seed_widget(name: str, value) -> str:
-    """Gives a widget its starting value once (Streamlit drops the state of widgets it did not render)."""
-    key = KEY + name
-    if key not in st.session_state:
-        st.session_state[key] = value
-    return key
-
-
 def options_with(options: tuple[float, ...], value: float) -> list[float]:
     """A select-slider's options, including a value that came from the URL and is not a preset."""
     return sorted(set(options) | {value})
@@ -59,17 +43,17 @@ def data_controls(config: state.TrainPageConfig) -> dict:
         "Dataset",
         list(data.DATASETS),
         format_func=lambda k: data.DATASETS[k].label,
-        key=seed_widget("dataset", config.dataset),
+        key=seed_widget(KEY + "dataset", config.dataset),
     )
     blobs = config.blobs
     if data.DATASETS[dataset].multiclass:
-        blobs = st.slider("Classes", data.MIN_BLOBS, data.MAX_BLOBS, key=seed_widget("blobs", config.blobs))
-    samples = st.slider("Samples", 100, 2000, step=50, key=seed_widget("samples", config.samples))
-    noise = st.slider("Noise (%)", 0, 50, step=5, key=seed_widget("noise", config.noise))
+        blobs = st.slider("Classes", data.MIN_BLOBS, data.MAX_BLOBS, key=seed_widget(KEY + "blobs", config.blobs))
+    samples = st.slider("Samples", 100, 2000, step=50, key=seed_widget(KEY + "samples", config.samples))
+    noise = st.slider("Noise (%)", 0, 50, step=5, key=seed_widget(KEY + "noise", config.noise))
     train_percent = st.slider(
-        "Training data (%)", 10, 90, step=10, key=seed_widget("train_percent", config.train_percent)
+        "Training data (%)", 10, 90, step=10, key=seed_widget(KEY + "train_percent", config.train_percent)
     )
-    seed_key = seed_widget("data_seed", config.data_seed)
+    seed_key = seed_widget(KEY + "data_seed", config.data_seed)
     if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)"):
         st.session_state[seed_key] = random.randrange(1_000_000)
     data_seed = st.number_input("Data seed", 0, 999_999, key=seed_key)
@@ -89,34 +73,34 @@ def training_controls(config: state.TrainPageConfig) -> dict:
         "Loss",
         list(training.LOSSES),
         format_func=lambda k: training.LOSSES[k].label,
-        key=seed_widget("loss", config.loss),
+        key=seed_widget(KEY + "loss", config.loss),
     )
     optimizer = st.selectbox(
         "Optimiser",
         list(training.OPTIMIZERS),
         format_func=lambda k: training.OPTIMIZERS[k][0],
-        key=seed_widget("optimizer", config.optimizer),
+        key=seed_widget(KEY + "optimizer", config.optimizer),
     )
     lr = st.select_slider(
         "Learning rate",
         options_with(LEARNING_RATES, config.lr),
         format_func=lambda v: f"{v:g}",
-        key=seed_widget("lr", config.lr),
+        key=seed_widget(KEY + "lr", config.lr),
     )
     batch = st.slider(
-        "Batch size", training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE, key=seed_widget("batch", config.batch)
+        "Batch size", training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE, key=seed_widget(KEY + "batch", config.batch)
     )
     reg = st.selectbox(
         "Regularisation",
         list(training.REGULARIZATIONS),
         format_func=lambda k: training.REGULARIZATIONS[k],
-        key=seed_widget("reg", config.reg),
+        key=seed_widget(KEY + "reg", config.reg),
     )
     reg_rate = st.select_slider(
         "Regularisation rate",
         options_with(REGULARIZATION_RATES, config.reg_rate),
         format_func=lambda v: f"{v:g}",
-        key=seed_widget("reg_rate", config.reg_rate),
+        key=seed_widget(KEY + "reg_rate", config.reg_rate),
         disabled=reg == "none",
     )
     return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate)
@@ -127,7 +111,7 @@ def feature_controls(config: state.TrainPageConfig) -> dict:
     chosen = tuple(
         name
         for name, feature in features.FEATURES.items()
-        if st.toggle(feature.label, key=seed_widget(f"feature_{name}", name in config.features))
+        if st.toggle(feature.label, key=seed_widget(f"{KEY}feature_{name}", name in config.features))
     )
     if not chosen:
         st.warning("Pick at least one input; using x₁, x₂.")
@@ -139,9 +123,11 @@ def network_controls(config: state.TrainPageConfig) -> dict:
     columns = st.columns([1.3] + [1] * models.MAX_HIDDEN_LAYERS)
     with columns[0]:
         depth = st.number_input(
-            "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget("depth", len(config.layers))
+            "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget(KEY + "depth", len(config.layers))
         )
-        init_seed = st.number_input("Initialiser seed", 0, 999_999, key=seed_widget("init_seed", config.init_seed))
+        init_seed = st.number_input(
+            "Initialiser seed", 0, 999_999, key=seed_widget(KEY + "init_seed", config.init_seed)
+        )
     layers, activations = [], []
     for index in range(int(depth)):
         present = index < len(config.layers)
@@ -152,7 +138,7 @@ def network_controls(config: state.TrainPageConfig) -> dict:
                         f"Layer {index + 1} neurons",
                         1,
                         models.MAX_NEURONS,
-                        key=seed_widget(f"neurons_{index}", config.layers[index] if present else 4),
+                        key=seed_widget(f"{KEY}neurons_{index}", config.layers[index] if present else 4),
                     )
                 )
             )
@@ -161,7 +147,7 @@ def network_controls(config: state.TrainPageConfig) -> dict:
                     f"Layer {index + 1} activation",
                     list(models.ACTIVATIONS),
                     format_func=lambda k: models.ACTIVATIONS[k],
-                    key=seed_widget(f"activation_{index}", config.activations[index] if present else "tanh"),
+                    key=seed_widget(f"{KEY}activation_{index}", config.activations[index] if present else "tanh"),
                 )
             )
     return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))
@@ -183,7 +169,7 @@ def speed_control(config: state.TrainPageConfig) -> dict:
         list(experiment.SPEEDS),
         format_func=lambda k: experiment.SPEEDS[k][0],
         required=True,
-        key=seed_widget("speed", config.speed),
+        key=seed_widget(KEY + "speed", config.speed),
         help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.",
     )
     return {"speed": chosen}
@@ -307,9 +293,7 @@ def main() -> None:
         "Pick a dataset, shape a network, press Play and watch the decision boundary form. "
         "Every setting lives in the URL: copy it to share this exact experiment, seeds included."
     )
-    config = saved_config()
-    for notice in st.session_state.pop(KEY + "notices", []):
-        st.warning(notice, icon=":material/link_off:")
+    config = url_config(KEY, state.TrainPageConfig)
 
     with st.sidebar:
         values = data_controls(config) | feature_controls(config) | training_controls(config)
@@ -318,12 +302,13 @@ def main() -> None:
         values |= speed_control(config)
     values |= network_controls(config)
     st.sidebar.header("View")
-    values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget("show_test", config.show_test))
-    values["discretize"] = st.sidebar.toggle("Discretise output", key=seed_widget("discretize", config.discretize))
+    values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget(KEY + "show_test", config.show_test))
+    values["discretize"] = st.sidebar.toggle(
+        "Discretise output", key=seed_widget(KEY + "discretize", config.discretize)
+    )
 
     config = dataclasses.replace(config, **values)
-    st.session_state[KEY + "config"] = config
-    st.query_params.from_dict(state.to_query(config))
+    save_config(KEY, config)
 
     exp = current_experiment(config)
     if exp.trainer.diverged:

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
+from playground import state
 from playground.attacks.base import Param
 
+Config = TypeVar("Config")
+
 NORM_LABELS = {"inf": "L∞", "2": "L2"}
+
+
+def url_config(prefix: str, config_type: type[Config]) -> Config:
+    """A page's config: from the URL on this session's first visit, else the last one the page saved.
+
+    Notices about ignored URL values are shown once, as warnings.
+    """
+    if prefix + "config" not in st.session_state:
+        config, notices = state.from_query(config_type, st.query_params.to_dict())
+        st.session_state[prefix + "config"] = config
+        for notice in notices:
+            st.warning(notice, icon=":material/link_off:")
+    return st.session_state[prefix + "config"]
+
+
+def save_config(prefix: str, config: Any) -> None:
+    """Remembers the page's config for this session and mirrors it in the URL, so the link reproduces it."""
+    st.session_state[prefix + "config"] = config
+    st.query_params.from_dict(state.to_query(config))
 
 
 def seed_widget(key: str, value: Any) -> str:
