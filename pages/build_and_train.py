@@ -224,7 +224,8 @@ def neuron_grid(exp: experiment.ToyExperiment) -> None:
         (f"layer {index + 1}", layer_maps) for index, layer_maps in enumerate(exp.neuron_maps())
     ]
     for column, (caption, layer_maps) in zip(st.columns(len(maps)), maps, strict=True):
-        column.image(thumbnails.thumbnail_column(layer_maps), caption=caption, width=48)
+        # Inline PNGs: these refresh every frame, and a media URL would cost the browser a request each time.
+        column.image(thumbnails.png_data_url(thumbnails.thumbnail_column(layer_maps)), caption=caption, width=48)
     st.caption("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.")
 
 
@@ -274,12 +275,17 @@ def inspect_neuron(exp: experiment.ToyExperiment) -> None:
             "inspect. Its boundary is a straight line in the chosen features."
         )
         return
-    layer, neuron = st.selectbox(
+    picked = st.selectbox(
         "Inspect a neuron",
         choices,
+        index=None,
+        placeholder="Pick a neuron to see its map large",
         format_func=lambda c: f"Layer {c[0] + 1} · neuron {c[1] + 1}",
         key=KEY + "inspect",
     )
+    if picked is None:
+        return  # nothing large to redraw on every frame
+    layer, neuron = picked
     st.plotly_chart(
         plots.activation_map(maps[layer][neuron], extent=data.EXTENT, title=f"Layer {layer + 1} · neuron {neuron + 1}"),
         key=KEY + "neuron",

@@ -90,3 +90,11 @@ def test_every_dataset_builds(at):
         at.selectbox(key="bt_dataset").set_value(dataset).run()
         assert not at.exception, dataset
         assert metric(at, "Epoch") == "0"
+
+
+def test_selecting_a_neuron_shows_its_map_large():
+    at = open_page()
+    charts_before = len(at.get("plotly_chart"))
+    at.selectbox(key="bt_inspect").set_value((1, 0)).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == charts_before + 1
