@@ -8,6 +8,7 @@ import dataclasses
 import random
 import time
 
+import numpy as np
 import streamlit as st
 
 from pages.ui import keras_guard, routing
@@ -218,10 +219,10 @@ def metrics_row(exp: experiment.ToyExperiment) -> None:
     test_acc.metric("Test accuracy", f"{latest.test_accuracy:.1%}")
 
 
-def neuron_grid(exp: experiment.ToyExperiment) -> None:
+def neuron_grid(exp: experiment.ToyExperiment, neuron_maps: list[np.ndarray]) -> None:
     """The network drawn as TensorFlow Playground does: one column of activation maps per layer."""
     maps = [("inputs", exp.feature_maps())] + [
-        (f"layer {index + 1}", layer_maps) for index, layer_maps in enumerate(exp.neuron_maps())
+        (f"layer {index + 1}", layer_maps) for index, layer_maps in enumerate(neuron_maps)
     ]
     for column, (caption, layer_maps) in zip(st.columns(len(maps)), maps, strict=True):
         # Inline PNGs: these refresh every frame, and a media URL would cost the browser a request each time.
@@ -243,9 +244,10 @@ def live_view(config: state.TrainPageConfig) -> None:
         st.session_state[KEY + "running"] = False
         st.rerun(scope="app")
     metrics_row(exp)
+    neuron_maps = exp.neuron_maps()  # once per frame: the grid and the inspector share it
     network, boundary = st.columns([1, 1], gap="medium")
     with network:
-        neuron_grid(exp)
+        neuron_grid(exp, neuron_maps)
     with boundary:
         boundary_view(
             frames,
@@ -263,11 +265,10 @@ def live_view(config: state.TrainPageConfig) -> None:
     with curves:
         st.plotly_chart(plots.training_curves(exp.trainer.history), key=KEY + "curves", **CHART)
     with neuron:
-        inspect_neuron(exp)
+        inspect_neuron(neuron_maps)
 
 
-def inspect_neuron(exp: experiment.ToyExperiment) -> None:
-    maps = exp.neuron_maps()
+def inspect_neuron(maps: list[np.ndarray]) -> None:
     choices = [(layer, neuron) for layer, m in enumerate(maps) for neuron in range(len(m))]
     if not choices:
         st.caption(
