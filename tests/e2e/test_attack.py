@@ -148,7 +148,9 @@ def test_url_settings_are_honoured(page, app_url):
     open_attack(page, app_url, "?attack=pgd&eps=0.15&image=3")
     main = main_area(page)
     assert main.get_by_role("combobox", name="Attack").input_value() == "PGD"
-    assert main.get_by_label("Test image").input_value() == "3"
+    # The number input can paint its default for a moment before the session's value arrives.
+    image_box = main.get_by_label("Test image")
+    wait_until(lambda: image_box.input_value() == "3", timeout=15, message="the URL's test image in the picker")
     assert page.get_by_role("slider", name=EPS_SLIDER).input_value() == "0.15"
     assert main.get_by_text("ε = 0.150 on the [0, 1] scale").count() == 1
     assert VERDICT.match(verdict(page)).group(2) == "0"  # test image 3 is a 0
