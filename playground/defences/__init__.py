@@ -2,6 +2,10 @@
 
 - ``transforms``: input transforms (bit depth, median filter, JPEG, blur, noise) as a registry of small
   frozen dataclasses, each with a NumPy/Pillow and a TensorFlow implementation, and ``Stack`` to chain them;
+- ``adversarial_training``: the Goodfellow, Madry, fast-FGSM and Gaussian-noise training presets, with
+  catastrophic-overfitting detection;
+- ``smoothing``: randomized smoothing's CERTIFY and PREDICT (Cohen, Rosenfeld & Kolter 2019);
+- ``detector``: the feature-squeezing detector (Xu, Evans & Qi 2018);
 - ``threat_models``: the defended system (``defended_predict``), the defence-aware models an attack runs on
   (``BPDA``, ``EOT``) and ``robust_accuracy`` under the three threat models of Athalye, Carlini & Wagner 2018.
 
@@ -14,6 +18,7 @@ robust_accuracy(model, Stack.of(JPEG(quality=30)), x, y, threat="bpda", eps=0.1,
 ```
 """
 
+from playground.defences import adversarial_training, detector, smoothing
 from playground.defences.threat_models import (
     BPDA,
     EOT,
@@ -51,9 +56,12 @@ __all__ = [
     "MedianFilter",
     "Stack",
     "Transform",
+    "adversarial_training",
     "as_stack",
     "defended_predict",
+    "detector",
     "get",
     "names",
     "robust_accuracy",
+    "smoothing",
 ]

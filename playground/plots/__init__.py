@@ -11,6 +11,8 @@ from playground.plots.attack import (
     robustness_figure,
     trajectory_figure,
 )
+from playground.plots.detection import roc_figure, score_histogram_figure
+from playground.plots.smoothing import certificate_figure, certified_accuracy_figure, radius_vs_n_figure
 from playground.plots.style import COLORS, SERIES, base_layout
 from playground.plots.theory import activation_figure, gradient_descent_figure, loss_figure
 from playground.plots.training import MAX_CURVE_POINTS, activation_map, training_curves
@@ -22,12 +24,17 @@ __all__ = [
     "activation_figure",
     "activation_map",
     "base_layout",
+    "certificate_figure",
+    "certified_accuracy_figure",
     "confusion_figure",
     "gradient_descent_figure",
     "linearity_figure",
     "loss_figure",
     "probability_bars",
+    "radius_vs_n_figure",
     "robustness_figure",
+    "roc_figure",
+    "score_histogram_figure",
     "training_curves",
     "trajectory_figure",
 ]
