@@ -1,8 +1,9 @@
 """The offline assets: a 1000-image test sample and small pretrained classifiers per dataset.
 
 ``python -m playground.assets build [--data-dir DIR]`` makes them from the full datasets (see
-``assets/LICENSES.md``); the app then works offline from what ``assets/`` ships. Reading a sample needs only
-NumPy, so the pages that show images paint before TensorFlow is imported.
+``assets/LICENSES.md``), and ``build-variants`` the adversarially trained and noise-trained CNNs; the app then
+works offline from what ``assets/`` ships. Reading a sample needs only NumPy, so the pages that show images paint
+before TensorFlow is imported.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ SAMPLE_SIZE = 1000
 # Fixed epochs and seeds, never "best epoch on the test set": the bundled accuracy is an honest held-out figure.
 BUILD_EPOCHS = 10
 BUILD_SEED = 0
+# Robust variants of the CNN for the Defend page: variant -> (adversarial_training preset, its settings, epochs).
+# They hold out the last VALIDATION_SIZE training images to pick their best epoch; the test set stays unseen.
+VARIANTS = {
+    "fast_at": ("fast", {"eps": 0.1}, 5),
+    "gaussian": ("gaussian", {"sigma": 0.25}, 5),
+}
+VARIANT_ARCHITECTURE = "cnn"
+VALIDATION_SIZE = 1000
 
 
 def _check_dataset(dataset: str) -> None:
@@ -33,10 +42,17 @@ def _check_dataset(dataset: str) -> None:
         raise ValueError(f"Expected dataset in {list(DATASETS)}. Received: dataset={dataset!r}")
 
 
-def model_path(dataset: str, architecture: str) -> Path:
-    """Where the bundled model for ``dataset`` and ``architecture`` lives: ``assets/models/<dataset>_<arch>.keras``."""
+def model_path(dataset: str, architecture: str, variant: str = "standard") -> Path:
+    """Where a bundled model lives: ``assets/models/<dataset>_<arch>[_<variant>].keras``.
+
+    ``variant`` is ``"standard"`` (plain training) or a key of ``VARIANTS`` (robust CNNs).
+    """
     _check_dataset(dataset)
-    return MODELS_DIR / f"{dataset}_{architecture}.keras"
+    if variant == "standard":
+        return MODELS_DIR / f"{dataset}_{architecture}.keras"
+    if variant not in VARIANTS:
+        raise ValueError(f"Expected variant 'standard' or one of {list(VARIANTS)}. Received: variant={variant!r}")
+    return MODELS_DIR / f"{dataset}_{architecture}_{variant}.keras"
 
 
 def sample_path(dataset: str) -> Path:
@@ -145,16 +161,64 @@ def build(data_dir: str | os.PathLike | None = None) -> list[dict[str, object]]:
     return rows
 
 
+def build_variants(data_dir: str | os.PathLike | None = None) -> list[dict[str, object]]:
+    """Makes the robust CNN variants (``VARIANTS``) with ``defences.adversarial_training``; returns summary rows.
+
+    Each keeps its best epoch by held-out robust accuracy on the last ``VALIDATION_SIZE`` training images.
+    """
+    from playground import data, image_models, training
+    from playground.defences import adversarial_training
+
+    rows = []
+    for dataset in DATASETS:
+        images = data.load_images(dataset, data_dir=data_dir)
+        split = len(images.x_train) - VALIDATION_SIZE
+        for variant, (preset, settings, epochs) in VARIANTS.items():
+            started = time.perf_counter()
+            spec = image_models.ImageModelSpec(VARIANT_ARCHITECTURE, seed=BUILD_SEED)
+            model = image_models.build_image_model(spec)
+            trainer = adversarial_training.AdversarialTrainer(
+                model, images.x_train[:split], images.y_train[:split], images.x_train[split:],
+                images.y_train[split:], preset=preset, seed=BUILD_SEED, **settings,
+            )  # fmt: skip
+            while trainer.epoch < epochs and trainer.stopped is None:
+                trainer.run(time_budget=5.0)
+            trainer.restore_best()
+            path = model_path(dataset, VARIANT_ARCHITECTURE, variant)
+            model.save(path)
+            test_logits = training.predict_logits(model, images.x_test)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "variant": variant,
+                    "best_epoch": trainer.best.epoch,
+                    "test_accuracy": round(float(np.mean(test_logits.argmax(-1) == images.y_test)), 4),
+                    "held_out_robust_accuracy": round(trainer.best.robust_accuracy, 4),
+                    "seconds": round(time.perf_counter() - started, 1),
+                }
+            )
+            print(
+                "{dataset:>13} {variant:>9}  best epoch {best_epoch}  test {test_accuracy:.2%}  held-out robust "
+                "{held_out_robust_accuracy:.2%}  {seconds:5.1f} s".format(**rows[-1]),
+                flush=True,
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m playground.assets", description=__doc__)
-    parser.add_argument("command", choices=["build"], help="build: make the samples and models in assets/")
+    parser.add_argument(
+        "command",
+        choices=["build", "build-variants"],
+        help="build: make the samples and standard models in assets/; build-variants: the robust CNNs",
+    )
     parser.add_argument(
         "--data-dir",
         default=None,
         help="folder holding mnist/ and fashion/ IDX .gz files (default: $PLAYGROUND_DATA_DIR, else the Keras cache)",
     )
     args = parser.parse_args(argv)
-    build(args.data_dir)
+    (build if args.command == "build" else build_variants)(args.data_dir)
 
 
 if __name__ == "__main__":

@@ -155,23 +155,25 @@ def build_image_model(spec: ImageModelSpec) -> keras.Model:
     return keras.Model(inputs, logits, name=f"{spec.architecture}_classifier")
 
 
-def load_bundled_model(dataset: str, architecture: str) -> keras.Model:
+def load_bundled_model(dataset: str, architecture: str, variant: str = "standard") -> keras.Model:
     """Loads a pretrained model shipped in ``assets/models`` (made by ``python -m playground.assets build``).
 
     Args:
         dataset: one of ``assets.DATASETS`` (``"mnist"``, ``"fashion_mnist"``).
         architecture: a key of ``ARCHITECTURES``.
+        variant: ``"standard"``, or a robust CNN variant (``assets.VARIANTS``: ``"fast_at"``, ``"gaussian"``,
+            made by ``python -m playground.assets build-variants``).
 
     Returns:
         A fresh, uncompiled model returning logits; each call loads a new copy, so a session may train it.
 
     Raises:
-        ValueError: for an unknown dataset or architecture.
+        ValueError: for an unknown dataset, architecture or variant.
         FileNotFoundError: if the asset has not been built.
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"Expected architecture in {list(ARCHITECTURES)}. Received: architecture={architecture!r}")
-    path = assets.model_path(dataset, architecture)
+    path = assets.model_path(dataset, architecture, variant)
     if not path.is_file():
         raise FileNotFoundError(
             f"Expected the bundled model {path}. Received: no such file; build it with `python -m playground.assets "

@@ -129,6 +129,18 @@ def test_bundled_models_load_in_safe_mode_and_are_accurate(monkeypatch, dataset,
     assert _accuracy(model, x, y) >= minimum
 
 
+@pytest.mark.parametrize(
+    ("dataset", "variant", "minimum"),
+    [("mnist", "fast_at", 0.97), ("mnist", "gaussian", 0.97), ("fashion_mnist", "fast_at", 0.7),
+     ("fashion_mnist", "gaussian", 0.8)],
+)  # fmt: skip
+def test_bundled_robust_variants_load_and_are_accurate(dataset, variant, minimum):
+    model = image_models.load_bundled_model(dataset, "cnn", variant)
+    x, y, _ = assets.load_sample(dataset)
+    assert _accuracy(model, x, y) >= minimum
+    assert assets.model_path(dataset, "cnn", variant).name == f"{dataset}_cnn_{variant}.keras"
+
+
 def test_bundled_cnn_is_small():
     assert assets.model_path("mnist", "cnn").stat().st_size < 2 * 2**20
 
@@ -138,6 +150,8 @@ def test_load_bundled_model_rejects_unknown_names():
         image_models.load_bundled_model("cifar10", "cnn")
     with pytest.raises(ValueError, match="Expected architecture"):
         image_models.load_bundled_model("mnist", "resnet")
+    with pytest.raises(ValueError, match="Expected variant"):
+        image_models.load_bundled_model("mnist", "cnn", "armoured")
 
 
 def test_load_uploaded_model_round_trip(tmp_path, mnist_sample):
