@@ -15,6 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from playground import attacks, data, features, image_models, training
+from playground.defences import (
+    MAX_STACK,
+    SAMPLES,
+    THREATS,
+    TRANSFORMS,
+    Stack,
+    Transform,
+    adversarial_training,
+    smoothing,
+)
+from playground.defences import get as get_transform
 from playground.models import ACTIVATIONS, MAX_HIDDEN_LAYERS, MAX_NEURONS
 
 
@@ -209,3 +220,51 @@ class AttackPageConfig:
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
         return []
+
+
+DEFEND_MODELS = ("standard", "adversarial", "smoothed")
+DEFEND_TABS = ("transforms", "training", "smoothing", "detector")
+# URL key of each transform's single parameter.
+TRANSFORM_KEYS = {"bit_depth": "bits", "median": "median", "jpeg": "quality", "blur": "blur", "noise": "noise"}
+
+
+def _transform_param(name: str) -> Any:
+    """A URL field for a transform's one declared parameter, with its declared range and default."""
+    (param,) = get_transform(name).params
+    codec = IntRange(param.min, param.max) if isinstance(param.default, int) else FloatRange(param.min, param.max)
+    return _param(codec, param.default)
+
+
+@dataclass(frozen=True)
+class DefendPageConfig:
+    """The shareable settings of the Defend page: the model, the defence stack and the attack it faces."""
+
+    tab: str = _param(Choice(DEFEND_TABS), "transforms")
+    dataset: str = _param(Choice(tuple(data.DATASET_LABELS)), "mnist")
+    model: str = _param(Choice(DEFEND_MODELS), "standard")
+    defences: tuple[str, ...] = _param(ListOf(Choice(tuple(TRANSFORMS)), 0, MAX_STACK, unique=True), ("jpeg",))
+    bits: int = _transform_param("bit_depth")
+    median: int = _transform_param("median")
+    quality: int = _transform_param("jpeg")
+    blur: float = _transform_param("blur")
+    noise: float = _transform_param("noise")
+    threat: str = _param(Choice(tuple(THREATS)), "bpda")
+    attack: str = _param(Choice(("fgsm", "pgd")), "pgd")
+    eps: float = _param(FloatRange(0.0, 0.5), 0.1)
+    n: int = _param(IntRange(10, 1000), 100)
+    samples: int = _param(IntRange(SAMPLES.min, SAMPLES.max), SAMPLES.default)
+    preset: str = _param(Choice(tuple(adversarial_training.PRESETS)), "fast")
+    sigma: float = _param(FloatRange(smoothing.SIGMA.min, smoothing.SIGMA.max), 0.25)
+    cert_n: int = _param(IntRange(smoothing.N.min, smoothing.N.max), smoothing.N.default)
+
+    def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
+        return []
+
+    def stack(self) -> Stack:
+        """The chosen transforms, in order, with their parameters."""
+        return Stack.of(*(self.transform(name) for name in self.defences))
+
+    def transform(self, name: str) -> Transform:
+        """One transform with this config's setting of its parameter."""
+        cls = get_transform(name)
+        return cls(**{cls.params[0].name: getattr(self, TRANSFORM_KEYS[name])})

@@ -23,6 +23,7 @@ from playground.defences import (
     JPEG,
     MAX_STACK,
     SAMPLES,
+    THREATS,
     TRANSFORMS,
     BitDepth,
     GaussianBlur,
@@ -30,6 +31,7 @@ from playground.defences import (
     MedianFilter,
     Stack,
     Transform,
+    compare_threats,
     defended_predict,
     get,
     names,
@@ -444,3 +446,24 @@ def test_eot_sees_through_random_noise_that_fools_the_unaware_attack(cnn_and_200
     unaware = robust_accuracy(model, noise, x, y, threat="unaware", eps=0.1, params=PGD_20, seed=0)
     eot = robust_accuracy(model, noise, x, y, threat="eot", eps=0.1, params=PGD_20, samples=8, seed=0)
     assert unaware - eot > 0.05, (unaware, eot)
+
+
+def test_compare_threats_lays_every_defence_side_by_side(cnn_and_200_images):
+    model, x, y = cnn_and_200_images
+    x, y = x[:60], y[:60]
+    stack = Stack.of(MedianFilter(size=2), GaussianNoise(sigma=0.3))
+    steps = []
+    rows = compare_threats(model, stack, x, y, eps=0.1, params=PGD_20, samples=2, seed=0,
+                           progress=lambda fraction, text: steps.append((fraction, text)))  # fmt: skip
+    assert [r.label for r in rows] == ["No defence", "Median filter", "Random noise", "All together"]
+    none, median, noise, together = rows
+    assert none.robust["unaware"] == none.robust["bpda"] == none.robust["eot"] < none.clean
+    assert median.eot_is_bpda and median.robust["eot"] == median.robust["bpda"]
+    assert not noise.eot_is_bpda and not together.eot_is_bpda
+    # Each row's numbers are exactly what robust_accuracy measures for that defence alone.
+    for row, part in ((median, Stack.of(MedianFilter(size=2))), (noise, Stack.of(GaussianNoise(sigma=0.3)))):
+        for threat in THREATS:
+            expected = robust_accuracy(model, part, x, y, threat=threat, eps=0.1, params=PGD_20, samples=2, seed=0)
+            assert row.robust[threat] == expected, (row.label, threat)
+    assert [f for f, _ in steps] == sorted(f for f, _ in steps) and steps[-1] == (1.0, "Done.")
+    assert len(steps) == 1 + 1 + 2 + 2 + 1  # bare, median BPDA, noise BPDA+EOT, together BPDA+EOT, done

@@ -21,7 +21,8 @@ from __future__ import annotations
 import inspect
 import numbers
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -268,15 +269,27 @@ def robust_accuracy(
         raise ValueError(f"Expected threat in {list(THREATS)}. Received: threat={threat!r}")
     spec = attacks.get(attack)
     stack = as_stack(stack)
+    x, y = _check_batch(x, y)
+    seed = _fresh_seed(seed)
+    x_adv = _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size)
+    logits = defended_predict(model, stack, x_adv, np.random.default_rng(seed), batch_size=batch_size)
+    return float((logits.argmax(-1) == y).mean())
+
+
+def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = check_images(x)
     y = np.asarray(y)
     if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"Expected y as {len(x)} integer labels. Received: shape={y.shape}, dtype={y.dtype}")
-    seed = _fresh_seed(seed)
+    return x, y
+
+
+def _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size) -> np.ndarray:
+    """The attack's examples under one threat model (validated arguments; see ``robust_accuracy``)."""
     kwargs = dict(params or {}) | {"eps": eps}
     if "seed" in inspect.signature(spec.fn).parameters:
         kwargs["seed"] = seed
-    if threat == "unaware":
+    if threat == "unaware" or not len(stack):
         target, step = model, batch_size
     else:
         # The attacks only see the wrapper, whose last layer is the whole classifier: check the bare model.
@@ -286,6 +299,89 @@ def robust_accuracy(
         else:
             target = EOT(model, stack, samples=samples, seed=seed)
         step = max(1, batch_size // target.samples)
-    x_adv = np.concatenate([spec(target, x[i : i + step], y[i : i + step], **kwargs) for i in range(0, len(x), step)])
-    logits = defended_predict(model, stack, x_adv, np.random.default_rng(seed), batch_size=batch_size)
-    return float((logits.argmax(-1) == y).mean())
+    return np.concatenate([spec(target, x[i : i + step], y[i : i + step], **kwargs) for i in range(0, len(x), step)])
+
+
+@dataclass(frozen=True)
+class ThreatRow:
+    """One defence's accuracies: on clean images, and on attacks crafted under each threat model.
+
+    ``robust`` maps each key of ``THREATS`` to the defended system's accuracy; for no defence, every threat
+    model is the same attack. ``eot_is_bpda`` marks deterministic defences, where EOT has nothing to average.
+    """
+
+    label: str
+    clean: float
+    robust: dict[str, float]
+    eot_is_bpda: bool
+
+
+def compare_threats(
+    model: keras.Model,
+    stack: Stack | Transform | Iterable[Transform],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    attack: str = "pgd",
+    eps: float,
+    params: dict | None = None,
+    samples: int = SAMPLES.default,
+    seed: int = 0,
+    batch_size: int = 500,
+    progress: Callable[[float, str], None] | None = None,
+) -> list[ThreatRow]:
+    """The side-by-side table: no defence, each transform alone and (for two or more) the whole stack, each
+    under the three threat models.
+
+    The defence-unaware attack is crafted once, on the bare model, and shared by every row; BPDA and EOT are
+    crafted per row. Arguments are as for ``robust_accuracy``; ``progress(fraction, text)`` is called
+    before each attack.
+
+    Example:
+
+    ```python
+    rows = compare_threats(model, Stack.of(JPEG(quality=30)), x[:100], y[:100], eps=0.1)
+    rows[1].robust["unaware"], rows[1].robust["bpda"]
+    ```
+    """
+    spec = attacks.get(attack)
+    stack = as_stack(stack)
+    x, y = _check_batch(x, y)
+    parts = [("No defence", Stack())] + [(t.label, Stack.of(t)) for t in stack.transforms]
+    if len(stack) > 1:
+        parts.append(("All together", stack))
+    jobs = 1 + sum(1 if not part.randomised else 2 for _, part in parts[1:])
+    done = 0
+
+    def report(text: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done / jobs, text)
+        done += 1
+
+    def accuracy(part: Stack, images: np.ndarray) -> float:
+        logits = defended_predict(model, part, images, np.random.default_rng(seed), batch_size=batch_size)
+        return float((logits.argmax(-1) == y).mean())
+
+    report("Attacking the bare model…")
+    x_bare = _craft(model, Stack(), x, y, "unaware", spec, eps, params, samples, seed, batch_size)
+    rows = []
+    for label, part in parts:
+        robust = {"unaware": accuracy(part, x_bare)}
+        if not len(part):
+            robust |= {"bpda": robust["unaware"], "eot": robust["unaware"]}
+        else:
+            report(f"BPDA through {label.lower()}…")
+            robust["bpda"] = accuracy(
+                part, _craft(model, part, x, y, "bpda", spec, eps, params, samples, seed, batch_size)
+            )
+            if part.randomised:
+                report(f"EOT through {label.lower()}…")
+                x_eot = _craft(model, part, x, y, "eot", spec, eps, params, samples, seed, batch_size)
+                robust["eot"] = accuracy(part, x_eot)
+            else:
+                robust["eot"] = robust["bpda"]
+        rows.append(ThreatRow(label, accuracy(part, x), robust, not part.randomised))
+    if progress is not None:
+        progress(1.0, "Done.")
+    return rows
