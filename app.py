@@ -11,6 +11,7 @@ navigation = st.navigation(
         # direct visit whose path differs from the file name.
         st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:"),
         st.Page("pages/attack.py", title="Attack", icon=":material/bolt:"),
+        st.Page("pages/defend.py", title="Defend", icon=":material/shield:"),
     ]
 )
 navigation.run()

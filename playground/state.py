@@ -242,7 +242,7 @@ class DefendPageConfig:
     tab: str = _param(Choice(DEFEND_TABS), "transforms")
     dataset: str = _param(Choice(tuple(data.DATASET_LABELS)), "mnist")
     model: str = _param(Choice(DEFEND_MODELS), "standard")
-    defences: tuple[str, ...] = _param(ListOf(Choice(tuple(TRANSFORMS)), 0, MAX_STACK, unique=True), ("jpeg",))
+    defences: tuple[str, ...] = _param(ListOf(Choice(tuple(TRANSFORMS)), 0, MAX_STACK, unique=True), ("median",))
     bits: int = _transform_param("bit_depth")
     median: int = _transform_param("median")
     quality: int = _transform_param("jpeg")

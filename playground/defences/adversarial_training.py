@@ -242,6 +242,11 @@ class AdversarialTrainer:
         return math.ceil(len(self.x_train) / BATCH_SIZE)
 
     @property
+    def epochs_done(self) -> float:
+        """Epochs trained so far, with the current epoch's finished fraction."""
+        return self.epoch + (0.0 if self._batches is None else self._cursor / len(self._batches))
+
+    @property
     def best(self) -> AdversarialEpoch:
         return self._best[0]
 

@@ -11,6 +11,7 @@ from playground.plots.attack import (
     robustness_figure,
     trajectory_figure,
 )
+from playground.plots.defence import adversarial_training_figure
 from playground.plots.detection import roc_figure, score_histogram_figure
 from playground.plots.smoothing import certificate_figure, certified_accuracy_figure, radius_vs_n_figure
 from playground.plots.style import COLORS, SERIES, base_layout
@@ -23,6 +24,7 @@ __all__ = [
     "SERIES",
     "activation_figure",
     "activation_map",
+    "adversarial_training_figure",
     "base_layout",
     "certificate_figure",
     "certified_accuracy_figure",

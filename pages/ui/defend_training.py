@@ -1,0 +1,172 @@
+"""The Defend page's adversarial-training tab: train a robust CNN live, then compare it with the standard one."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pages.ui import defend_models
+from pages.ui.widgets import seed_widget
+from playground import attacks, data, evaluation, image_models, plots, state, thumbnails
+from playground.defences import adversarial_training as at
+
+KEY = "def_at_"
+CHART = {"theme": None, "config": {"displayModeBar": False}}
+COMPARE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+COMPARE_IMAGES = 6
+LARGE_EPS = 0.3
+
+
+def slider(param, key: str, value=None):
+    cast = int if isinstance(param.default, int) else float
+    return st.slider(param.name.replace("_", " "), cast(param.min), cast(param.max), step=cast(param.step),
+                     key=seed_widget(key, param.default if value is None else value), help=param.help)  # fmt: skip
+
+
+def settings(config: state.DefendPageConfig) -> dict:
+    preset = st.selectbox("Recipe", list(at.PRESETS), format_func=lambda p: at.PRESETS[p].label,
+                          key=seed_widget(KEY + "preset", config.preset))  # fmt: skip
+    spec = at.PRESETS[preset]
+    st.caption(f"{spec.summary} — *{spec.reference}*")
+    columns = st.columns(3)
+    chosen = {"preset": preset}
+    with columns[0]:
+        if spec.perturbation == "noise":
+            chosen["sigma"] = slider(at.SIGMA, KEY + "sigma")
+        else:
+            chosen["eps"] = slider(at.EPS, KEY + "eps")
+    with columns[1]:
+        chosen["epochs"] = slider(at.EPOCHS, KEY + "epochs")
+    if spec.perturbation == "pgd":
+        with columns[2]:
+            chosen["pgd_steps"] = slider(at.PGD_STEPS, KEY + "pgd_steps")
+    return chosen
+
+
+def start(dataset: str, chosen: dict) -> None:
+    try:
+        images = data.load_images(dataset)
+    except data.DataUnavailableError as error:
+        st.error(f"{error} The bundled robust models stay available.", icon=":material/cloud_off:")
+        return
+    split = len(images.x_train) - 1000  # the last 1000 training images pick the best epoch
+    model = image_models.build_image_model(image_models.ImageModelSpec("cnn"))
+    options = {k: v for k, v in chosen.items() if k in ("eps", "sigma", "pgd_steps")}
+    trainer = at.AdversarialTrainer(model, images.x_train[:split], images.y_train[:split], images.x_train[split:],
+                                    images.y_train[split:], preset=chosen["preset"], **options)  # fmt: skip
+    st.session_state[KEY + "job"] = (trainer, chosen["epochs"], dataset)
+    st.session_state.pop(KEY + "outcome", None)
+
+
+def progress() -> None:
+    """Trains for half a second per run; the timer reruns only this fragment, so Stop is seen at once."""
+    trainer, epochs, dataset = st.session_state[KEY + "job"]
+    stop = st.button("Stop training", icon=":material/stop:", key=KEY + "stop")
+    if not stop and trainer.epoch < epochs and trainer.stopped is None:
+        trainer.run(time_budget=0.5)
+    best = trainer.best
+    st.progress(min(trainer.epochs_done / epochs, 1.0),
+                text=f"Epoch {trainer.epoch}/{epochs} · held-out clean {trainer.history[-1].clean_accuracy:.1%}, "
+                f"{trainer.spec.robust_metric} {trainer.history[-1].robust_accuracy:.1%}")  # fmt: skip
+    st.plotly_chart(plots.adversarial_training_figure(trainer.history, robust_label(trainer), best.epoch),
+                    key=KEY + "live_curves", **CHART)  # fmt: skip
+    if stop or trainer.epoch >= epochs or trainer.stopped:
+        trainer.restore_best()
+        label = (f"your CNN ({trainer.spec.label}, best of {trainer.epoch} epochs: epoch {best.epoch}, held-out "
+                 f"{trainer.spec.robust_metric} accuracy {best.robust_accuracy:.1%})")  # fmt: skip
+        sigma = trainer.sigma if trainer.spec.perturbation == "noise" else None
+        defend_models.remember_trained(dataset, trainer.preset, trainer.model, label, sigma)
+        st.session_state[KEY + "outcome"] = (trainer.history, robust_label(trainer), best.epoch, trainer.stopped, label)
+        del st.session_state[KEY + "job"]
+        st.rerun(scope="app")
+
+
+def robust_label(trainer: at.AdversarialTrainer) -> str:
+    if trainer.spec.perturbation == "noise":
+        return f"noisy (σ = {trainer.sigma:g})"
+    return f"PGD-{at.VALIDATION_PGD_STEPS} at ε = {trainer.eps:g}"
+
+
+def outcome() -> None:
+    history, label, best_epoch, stopped, model_label = st.session_state[KEY + "outcome"]
+    if stopped:
+        st.warning(stopped, icon=":material/warning:")
+    st.success(f"Now in use as the sidebar's model of its kind: {model_label}.", icon=":material/check_circle:")
+    st.plotly_chart(plots.adversarial_training_figure(history, label, best_epoch), key=KEY + "curves", **CHART)
+
+
+def compare(dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
+    standard = defend_models.choose(dataset, "standard")
+    robust = defend_models.choose(dataset, "adversarial")
+    st.subheader("Standard vs adversarially trained")
+    st.caption(f"Standard: {standard.label}. Robust: {robust.label}.")
+    images, labels = x[:COMPARE_IMAGES], y[:COMPARE_IMAGES]
+    st.markdown("**Input-gradient saliency.** Robust models' gradients look like strokes of the digit; standard "
+                "ones like noise (Tsipras et al. 2019, *Robustness may be at odds with accuracy*).")  # fmt: skip
+    for chosen in (standard, robust):
+        saliency = np.abs(evaluation.input_gradient(chosen.model, images, labels))
+        row(chosen.label, [thumbnails.heat_rgb(s[:, :, 0]) for s in saliency], KEY + "saliency_" + chosen.kind)
+    st.markdown(f"**PGD at a large ε = {LARGE_EPS}.** What it takes to fool each model: against the robust one, "
+                "the perturbation starts to draw features of the target class.")  # fmt: skip
+    for chosen in (standard, robust):
+        x_adv, predicted = large_eps_attack(chosen.model, images, labels)
+        captions = [f"{class_names[t]} → {class_names[p]}" for t, p in zip(labels, predicted, strict=True)]
+        row(chosen.label, [thumbnails.gray_rgb(a[:, :, 0]) for a in x_adv], KEY + "large_" + chosen.kind, captions)
+    curves(dataset, standard, robust, x, y)
+
+
+def large_eps_attack(model, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PGD-100 at ``LARGE_EPS``, remembered per model: it takes a second and every rerun would repeat it."""
+    store = st.session_state.setdefault(KEY + "large_store", {})
+    key = (id(model), images.tobytes())
+    if key not in store:
+        x_adv = attacks.pgd(model, images, labels, eps=LARGE_EPS, step_size=0.01, steps=100, seed=0)
+        store[key] = (x_adv, evaluation.predict(model, x_adv).argmax(-1))
+    return store[key]
+
+
+def row(title: str, rgbs: list[np.ndarray], key: str, captions: list[str] | None = None) -> None:
+    st.caption(title)
+    with st.container(key=key, horizontal=True):
+        for i, rgb in enumerate(rgbs):
+            st.image(thumbnails.png_data_url(thumbnails.enlarge(rgb, 4)), width=112,
+                     caption=captions[i] if captions else None)  # fmt: skip
+
+
+def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None:
+    n = st.number_input("Images for the curves (10–1000)", 10, 1000, 200, step=50, key=KEY + "curve_n")
+    key = (id(standard.model), id(robust.model), dataset, int(n))
+    store = st.session_state.setdefault(KEY + "curve_store", {})
+    if key not in store:
+        if not st.button("Draw accuracy-vs-ε curves (PGD-20)", icon=":material/show_chart:", key=KEY + "curve_go"):
+            return
+        bar = st.progress(0.0, text="Attacking…")
+        results = []
+        for i, chosen in enumerate((standard, robust)):
+            accuracies = []
+            for j, eps in enumerate(COMPARE_EPS):
+                bar.progress((i * len(COMPARE_EPS) + j) / (2 * len(COMPARE_EPS)), text=f"{chosen.kind}, ε = {eps:g}…")
+                x_adv = attacks.pgd(chosen.model, x[:n], y[:n], eps=eps, step_size=max(2.5 * eps / 20, 1e-3),
+                                    steps=20, seed=0)  # fmt: skip
+                accuracies.append(float((evaluation.predict(chosen.model, x_adv).argmax(-1) == y[:n]).mean()))
+            results.append((defend_models.KIND_LABELS[chosen.kind], list(COMPARE_EPS), accuracies))
+        bar.empty()
+        store[key] = results
+    st.plotly_chart(plots.robustness_figure(store[key]), key=KEY + "compare_curves", **CHART)
+
+
+def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:
+    st.markdown("Train the default CNN on adversarial examples, live. Held-out clean and robust accuracy are measured "
+                "after every epoch, and the best epoch is kept.")  # fmt: skip
+    chosen = settings(config)
+    if KEY + "job" in st.session_state:
+        st.fragment(run_every=0.2)(progress)()
+    else:
+        if st.button("Train", icon=":material/model_training:", type="primary", key=KEY + "train",
+                     help="Needs the full training set (PLAYGROUND_DATA_DIR or a Keras download)."):  # fmt: skip
+            start(config.dataset, chosen)
+            st.rerun()
+        if KEY + "outcome" in st.session_state:
+            outcome()
+        compare(config.dataset, x, y, class_names)
+    return {"preset": chosen["preset"]}

@@ -1,0 +1,164 @@
+"""The Defend page's input-transform tab: stack transforms, then attack them under three threat models."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import streamlit as st
+
+from pages.ui.defend_models import DefendModel
+from pages.ui.widgets import seed_widget
+from playground import defences, plots, state
+
+KEY = "def_tf_"
+CHART = {"theme": None, "config": {"displayModeBar": False}}
+ATTACKS = {"pgd": "PGD-20", "fgsm": "FGSM"}
+THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
+CURVE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+SEED = 0
+
+
+def attack_params(attack: str, eps: float) -> dict:
+    """PGD-20 from a random start with Madry et al.'s step of 2.5ε/steps, so every ε reaches the ball's edge."""
+    return {"steps": 20, "step_size": max(2.5 * eps / 20, 1e-3)} if attack == "pgd" else {}
+
+
+def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]:
+    names = st.multiselect(
+        f"Defences, applied in this order (at most {defences.MAX_STACK})", list(defences.TRANSFORMS),
+        format_func=lambda n: defences.get(n).label, max_selections=defences.MAX_STACK,
+        key=seed_widget(KEY + "stack", list(config.defences)),
+        help="Each one costs a pass over the batch at every step of a defence-aware attack, hence the cap.",
+    )  # fmt: skip
+    values = {}
+    columns = st.columns(max(len(names), 1))
+    for column, name in zip(columns, names, strict=False):
+        cls = defences.get(name)
+        (param,) = cls.params
+        url_key = state.TRANSFORM_KEYS[name]
+        cast = int if isinstance(param.default, int) else float
+        with column:
+            values[url_key] = st.slider(
+                f"{cls.label}: {param.name}", cast(param.min), cast(param.max), step=cast(param.step),
+                key=seed_widget(KEY + url_key, getattr(config, url_key)), help=param.help,
+            )  # fmt: skip
+            st.caption(cls.summary)
+    return names, values
+
+
+def attack_controls(config: state.DefendPageConfig) -> dict:
+    columns = st.columns([2, 1, 2, 1, 1])
+    threat = columns[0].segmented_control(
+        "Threat model for the curve", list(defences.THREATS), format_func=THREAT_LABELS.get, required=True,
+        key=seed_widget(KEY + "threat", config.threat),
+    )  # fmt: skip
+    attack = columns[1].selectbox("Attack", list(ATTACKS), format_func=ATTACKS.get,
+                                  key=seed_widget(KEY + "attack", config.attack))  # fmt: skip
+    eps = columns[2].slider("ε (L∞)", 0.01, 0.5, step=0.01, format="%.2f", key=seed_widget(KEY + "eps", config.eps))
+    columns[2].caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+    n = columns[3].number_input("Images (10–1000)", 10, 1000, step=50, key=seed_widget(KEY + "n", config.n),
+                                help="From the bundled test sample; more is slower and more precise.")  # fmt: skip
+    samples = columns[4].number_input(
+        f"EOT draws ({defences.SAMPLES.min}–{defences.SAMPLES.max})", defences.SAMPLES.min, defences.SAMPLES.max,
+        key=seed_widget(KEY + "samples", config.samples), help=defences.SAMPLES.help,
+    )  # fmt: skip
+    return {"threat": threat, "attack": attack, "eps": float(eps), "n": int(n), "samples": int(samples)}
+
+
+def cached(name: str, key: tuple, compute):
+    """A result from this session's cache, else computed (with its own progress bar) and stored."""
+    store = st.session_state.setdefault(KEY + name, {})
+    if key not in store:
+        bar = st.progress(0.0, text="Starting…")
+        stop = st.empty()
+        stop.button("Stop", icon=":material/stop:", key=KEY + name + "_stop",
+                    help="Stops the evaluation; the page keeps everything else.")  # fmt: skip
+        try:
+            store[key] = compute(lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
+        finally:
+            bar.empty()
+            stop.empty()
+    return store[key]
+
+
+def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
+    def cell(row: defences.ThreatRow, threat: str) -> str:
+        same_as_bpda = threat == "eot" and row.eot_is_bpda and row.label != "No defence"
+        return f"{row.robust[threat]:.1%}" + (" (= BPDA: nothing random to average)" if same_as_bpda else "")
+
+    table = {"Defence": [r.label for r in rows], "Clean": [f"{r.clean:.1%}" for r in rows]}
+    table |= {("▶ " if t == selected else "") + THREAT_LABELS[t]: [cell(r, t) for r in rows] for t in defences.THREATS}
+    st.dataframe(table, hide_index=True, key=KEY + "table")
+
+
+def verdict(rows: list[defences.ThreatRow]) -> None:
+    """One honest sentence per transform: did it hold once the attacker knew about it?"""
+    baseline = rows[0].robust["unaware"]
+    for row in rows[1:]:
+        unaware, aware = row.robust["unaware"], min(row.robust["bpda"], row.robust["eot"])
+        text = (f"**{row.label}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
+                f"knows about it (no defence: {baseline:.1%}).")  # fmt: skip
+        if unaware - aware >= 0.05:
+            st.warning(text + " Most of its apparent strength was the attacker's ignorance.",
+                       icon=":material/lock_open:")  # fmt: skip
+        else:
+            st.info(text + " Here the defence-aware attack gains little.", icon=":material/lock:")
+
+
+def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> dict:
+    st.markdown(
+        "Put input transforms in front of the model and attack the whole system three ways. **Defence-unaware**: "
+        "attack the bare model and hope the perturbation survives. **BPDA**: attack through the transforms, with a "
+        "straight-through gradient where they have none. **EOT**: also average over the defence's randomness."
+    )
+    names, values = transform_controls(config)
+    settings = attack_controls(config)
+    config = dataclasses.replace(config, **values, defences=tuple(names), **settings)
+    stack = config.stack()
+    model, n = chosen.model, settings["n"]
+    params = attack_params(settings["attack"], settings["eps"])
+    key = (id(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
+    try:
+        rows = cached("rows", key, lambda progress: defences.compare_threats(
+            model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
+            samples=settings["samples"], seed=SEED, progress=progress,
+        ))  # fmt: skip
+    except ValueError as error:
+        st.error(f"These settings do not work together: {error}")
+        return values | {"defences": tuple(names)} | settings
+    st.markdown(f"**{ATTACKS[settings['attack']]} at ε = {settings['eps']:.2f} on {n} test images**, model: "
+                f"{chosen.label}. Accuracy against the true labels.")  # fmt: skip
+    results_table(rows, settings["threat"])
+    verdict(rows)
+    with st.expander("What each threat model means", icon=":material/help:"):
+        st.markdown("\n".join(f"- {text}" for text in defences.THREATS.values()))
+    curve(config, chosen, stack, x[:n], y[:n])
+    return values | {"defences": tuple(names)} | settings
+
+
+def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.Stack, x, y) -> None:
+    threat = config.threat
+    st.subheader("Accuracy as ε grows")
+    key = (id(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
+    done = KEY + "curves"
+    if key not in st.session_state.get(done, {}) and not st.button(
+        f"Draw the curves under {THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
+    ):
+        st.caption(f"Runs the attack at ε = {', '.join(f'{e:g}' for e in CURVE_EPS)} with and without the defence.")
+        return
+
+    def compute(progress):
+        curves = []
+        for i, (label, part) in enumerate((("No defence", defences.Stack()), ("With the defence", stack))):
+            accuracies = []
+            for j, eps in enumerate(CURVE_EPS):
+                progress((i * len(CURVE_EPS) + j) / (2 * len(CURVE_EPS)), f"{label}, ε = {eps:g}…")
+                accuracies.append(defences.robust_accuracy(
+                    chosen.model, part, x, y, threat=threat, attack=config.attack, eps=eps,
+                    params=attack_params(config.attack, eps), samples=config.samples, seed=SEED,
+                ))  # fmt: skip
+            curves.append((f"{label} ({THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
+        return curves
+
+    st.plotly_chart(plots.robustness_figure(cached("curves", key, compute)), key=KEY + "curve", **CHART)
