@@ -342,3 +342,9 @@ def test_radius_vs_n_figure_uses_a_log_axis_and_survives_abstentions(constant):
 
 def test_the_module_docstring_states_the_speed_trade_off():
     assert "100 000" in smoothing.__doc__ and "Example" in smoothing.__doc__
+
+
+def test_max_radius_is_the_radius_of_a_unanimous_vote():
+    for sigma, n, alpha in ((0.25, 1000, 0.001), (0.5, 100_000, 0.001), (1.0, 10, 0.05)):
+        expected = sigma * stats.norm.ppf(alpha ** (1 / n))
+        assert smoothing.max_radius(sigma, n, alpha) == pytest.approx(expected, abs=1e-9)

@@ -374,6 +374,16 @@ class Certificate:
         return hash((self.prediction, self.p_lower, self.radius, self.n, self.sigma, self.alpha))
 
 
+def max_radius(sigma: float, n: int, alpha: float) -> float:
+    """The largest radius CERTIFY can return with ``n`` draws: all votes agree, so p̲A = alpha^(1/n).
+
+    Example:
+    >>> round(max_radius(0.25, 1000, 0.001), 3)
+    0.616
+    """
+    return sigma * NormalDist().inv_cdf(clopper_pearson_lower(n, n, alpha))
+
+
 def _certificate(counts: np.ndarray, selected: int, sigma: float, alpha: float) -> Certificate:
     n = int(counts.sum())
     p_lower = clopper_pearson_lower(int(counts[selected]), n, alpha)

@@ -1,0 +1,96 @@
+"""AppTest checks of the Defend page: every tab runs, the threat table follows the defence stack and the threat
+model, bad URLs fall back with a notice, and the settings round-trip through the URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGE = "pages/defend.py"
+# A small, fast evaluation: 20 images, FGSM, 2 EOT draws.
+QUICK = {"n": "20", "attack": "fgsm", "samples": "2"}
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def threat_table(at: AppTest) -> dict[str, dict[str, str]]:
+    """Rows of the threat table by defence, each {column: cell}."""
+    (table,) = at.table
+    frame = table.value
+    return {row["Defence"]: dict(row) for _, row in frame.iterrows()}
+
+
+def test_the_transform_tab_lays_out_no_defence_and_the_median_filter_side_by_side():
+    at = open_page(QUICK)
+    rows = threat_table(at)
+    assert list(rows) == ["No defence", "Median filter"]
+    assert set(rows["Median filter"]) == {"Defence", "Clean", "Defence-unaware", "▶ BPDA", "EOT"}
+    assert rows["Median filter"]["EOT"].endswith("(= BPDA: nothing random to average)")
+    verdicts = [m.value for m in (*at.warning, *at.info) if "Median filter" in m.value]
+    assert len(verdicts) == 1 and "once the attack knows about it" in verdicts[0]
+
+
+def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
+    at = open_page(QUICK)
+    at.multiselect(key="def_tf_stack").set_value(["median", "noise"])
+    at.run()
+    assert not at.exception
+    rows = threat_table(at)
+    assert list(rows) == ["No defence", "Median filter", "Random noise", "All together"]
+    assert "=" not in rows["Random noise"]["EOT"] and rows["Random noise"]["EOT"].endswith("%")
+    assert at.query_params["defences"] == "median,noise"
+
+
+def test_the_threat_model_marks_its_column_and_reaches_the_url():
+    at = open_page(QUICK)
+    at.segmented_control(key="def_tf_threat").set_value("eot")
+    at.run()
+    assert "▶ EOT" in threat_table(at)["No defence"]
+    assert at.query_params["threat"] == "eot"
+
+
+def test_absurd_urls_fall_back_with_notices_and_the_page_still_works():
+    at = open_page(QUICK | {"defences": "jpeg,median,blur,noise,bit_depth", "quality": "0", "sigma": "0",
+                            "cert_n": "0", "samples": "99", "tab": "nope"})  # fmt: skip
+    notices = " ".join(w.value for w in at.warning)
+    for key in ("defences", "quality", "sigma", "cert_n", "samples", "tab"):
+        assert f"Ignored URL parameter {key}=" in notices
+    assert list(threat_table(at)) == ["No defence", "Median filter"]  # the defaults
+    assert "0 to 4 comma-separated values" in notices  # the cap is stated
+
+
+def test_no_defence_at_all_is_allowed():
+    at = open_page(QUICK | {"defences": ""})
+    assert list(threat_table(at)) == ["No defence"]
+
+
+@pytest.mark.parametrize("tab", ["training", "smoothing", "detector"])
+def test_every_tab_opens_from_the_url(tab):
+    at = open_page({"tab": tab})
+    assert at.query_params["tab"] == tab
+    assert not at.error
+
+
+@pytest.mark.parametrize("model", ["adversarial", "smoothed"])
+def test_the_robust_bundled_models_are_selectable(model):
+    at = open_page(QUICK | {"model": model})
+    caption = " ".join(c.value for c in at.sidebar.caption)
+    assert {"adversarial": "adversarial training", "smoothed": "Gaussian noise"}[model] in caption
+    assert "Median filter" in threat_table(at)
+
+
+def test_fashion_mnist_works():
+    at = open_page(QUICK | {"dataset": "fashion_mnist"})
+    assert at.query_params["dataset"] == "fashion_mnist"
+    assert list(threat_table(at)) == ["No defence", "Median filter"]
