@@ -1,0 +1,96 @@
+"""Defend in real Chromium: toggling a defence and a threat model updates the numbers; training runs and stops."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.helpers import wait_until
+
+pytestmark = pytest.mark.e2e
+
+PAGE = "/defend"
+QUICK = "?n=30&attack=fgsm&samples=2"
+TABLE = ".st-key-def_tf_table table"
+
+
+def table_rows(page) -> dict[str, list[str]]:
+    """The threat table as {defence: [clean, unaware, bpda, eot]}, as the user reads it."""
+    rows = page.locator(TABLE + " tbody tr").all_inner_texts()
+    cells = [row.split("\t") for row in rows]
+    return {c[0].strip(): [x.strip() for x in c[1:]] for c in cells if c}
+
+
+def headers(page) -> list[str]:
+    return [h.strip() for h in page.locator(TABLE + " thead th").all_inner_texts()]
+
+
+def wait_for_rows(page, expected: list[str]) -> dict[str, list[str]]:
+    wait_until(lambda: list(table_rows(page)) == expected, timeout=120, message=f"table rows {expected}")
+    return table_rows(page)
+
+
+def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url, artifacts):
+    page.goto(app_url + PAGE + QUICK)
+    rows = wait_for_rows(page, ["No defence", "Median filter"])
+    percent = re.compile(r"^\d+\.\d%")
+    assert all(percent.match(cell) for cell in rows["Median filter"])
+    assert "▶ BPDA" in headers(page)
+
+    # Add a randomised defence: two new rows, and an EOT column that is no longer a copy of BPDA.
+    page.locator(".st-key-def_tf_stack input").click()
+    page.get_by_role("option", name="Random noise").click()
+    page.keyboard.press("Escape")
+    rows = wait_for_rows(page, ["No defence", "Median filter", "Random noise", "All together"])
+    assert percent.match(rows["Random noise"][3]) and "BPDA" not in rows["Random noise"][3]
+    wait_until(lambda: "defences=median%2Cnoise" in page.url or "defences=median,noise" in page.url,
+               message="the stack in the URL")  # fmt: skip
+
+    # Switch the threat model: its column is marked and the URL follows.
+    page.get_by_role("radio", name="EOT", exact=True).click()
+    wait_until(lambda: "▶ EOT" in headers(page), message="the EOT column to be marked")
+    wait_until(lambda: "threat=eot" in page.url, message="the threat model in the URL")
+    verdicts = page.get_by_test_id("stAlert").filter(has_text="once the attack knows about it")
+    assert verdicts.count() == 3  # one per transform row and the stack
+    page.screenshot(path=str(artifacts / "defend_transforms.png"), full_page=True)
+
+    # The curves under the chosen threat model draw a plot.
+    page.get_by_role("button", name="Draw the curves under EOT").click()
+    page.locator(".st-key-def_tf_curve, [data-testid='stPlotlyChart']").first.wait_for(timeout=180_000)
+    wait_until(lambda: page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 2, timeout=180,
+               message="two accuracy-vs-eps curves")  # fmt: skip
+
+
+def test_a_link_reproduces_the_defence_and_threat(page, app_url):
+    page.goto(app_url + PAGE + QUICK + "&defences=jpeg&quality=30&threat=unaware")
+    rows = wait_for_rows(page, ["No defence", "JPEG compression"])
+    assert "▶ Defence-unaware" in headers(page)
+    assert page.locator(".st-key-def_tf_quality [data-testid='stSliderThumbValue']").inner_text() == "30"
+    assert rows["JPEG compression"][0].endswith("%")
+
+
+def test_adversarial_training_runs_live_and_stops(page, app_url, artifacts):
+    page.goto(app_url + PAGE + "?tab=training")
+    page.get_by_role("button", name="Train", exact=True).click()
+    progress = page.get_by_text(re.compile(r"^Epoch \d+/\d+ · held-out clean"))
+    progress.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Stop training").click()
+    done = page.get_by_text(re.compile(r"Now in use as the sidebar's model of its kind: your CNN \(Fast FGSM"))
+    done.wait_for(timeout=120_000)
+    page.get_by_test_id("stSidebar").get_by_text("Adversarially trained").click()
+    wait_until(lambda: "your CNN" in page.get_by_test_id("stSidebar").inner_text(),
+               message="the sidebar to use the trained model")  # fmt: skip
+    page.screenshot(path=str(artifacts / "defend_training.png"), full_page=True)
+
+
+@pytest.mark.parametrize(("tab", "button", "result"), [
+    ("smoothing", "Certify", re.compile(r"certified accuracy", re.I)),
+    ("detector", "Run detector", re.compile(r"false-positive rate", re.I)),
+])  # fmt: skip
+def test_smoothing_and_detector_tabs_compute_on_request(page, app_url, tab, button, result):
+    page.goto(app_url + PAGE + f"?tab={tab}")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("button", name=button, exact=True).click()
+    wait_until(lambda: main.get_by_text(result).count() > 0, timeout=180, message=f"{tab} results")
+    wait_until(lambda: page.locator(".js-plotly-plot").count() >= 1, timeout=60, message=f"a {tab} plot")
