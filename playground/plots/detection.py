@@ -16,6 +16,10 @@ from playground.plots.style import COLORS, SERIES, base_layout
 HISTOGRAM_BINS = 40
 
 
+# Below the plot: at half the page's width, a legend of three long labels on top would cover the title.
+LEGEND_BELOW = {"orientation": "h", "x": 0.0, "xanchor": "left", "y": -0.28, "yanchor": "top"}
+
+
 def roc_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], operating_fpr: float | None = 0.05) -> go.Figure:
     """One ROC curve per attack, the chance diagonal, and the false-positive rate the detector runs at.
 
@@ -32,7 +36,7 @@ def roc_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], operating_f
     roc_figure([(f"PGD (AUC {r.auc:.2f})", *r.roc) for r in results], operating_fpr=detector.fpr_target)
     ```
     """
-    fig = go.Figure(layout=base_layout("Detection ROC: clean vs adversarial", height=360))
+    fig = go.Figure(layout=base_layout("Detection ROC: clean vs adversarial", height=440))
     fig.add_scatter(
         x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"color": COLORS["muted"], "dash": "dash"},
         hoverinfo="skip",
@@ -51,6 +55,7 @@ def roc_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], operating_f
     fig.update_layout(
         xaxis={"title": "false-positive rate (clean flagged)", "range": [0, 1], "tickformat": ".0%"},
         yaxis={"title": "detection rate (adversarial flagged)", "range": [0, 1.02], "tickformat": ".0%"},
+        legend=LEGEND_BELOW, margin={"b": 120},
     )
     return fig
 
@@ -77,7 +82,7 @@ def score_histogram_figure(
     score_histogram_figure(clean_scores, [("PGD", r.scores) for r in results], detector.threshold)
     ```
     """
-    fig = go.Figure(layout=base_layout("Squeezing scores", height=320))
+    fig = go.Figure(layout=base_layout("Squeezing scores", height=440))
     series = [("clean", np.asarray(clean_scores, np.float64).ravel(), COLORS["muted"])]
     series += [
         (label, np.asarray(scores, np.float64).ravel(), SERIES[index % len(SERIES)])
@@ -102,5 +107,6 @@ def score_histogram_figure(
         barmode="overlay",
         xaxis={"title": "score: max L1 distance between softmax outputs", "range": [0, top]},
         yaxis={"title": "fraction of images", "tickformat": ".0%"},
+        legend=LEGEND_BELOW, margin={"b": 120},
     )
     return fig
