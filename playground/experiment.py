@@ -50,6 +50,7 @@ def train_config(config: TrainPageConfig) -> training.TrainConfig:
         batch_size=config.batch,
         regularization=config.reg,
         regularization_rate=config.reg_rate,
+        adversarial_eps=config.adv_eps if config.adv_train else 0.0,
     )
 
 
@@ -93,6 +94,9 @@ class ToyExperiment:
             split.y_test,
             train_config(config),
             seed=config.init_seed,
+            raw_train=split.x_train,
+            feature_names=tuple(config.features),
+            raw_clip=(-data.EXTENT, data.EXTENT),
         )
         return cls(
             config=config,

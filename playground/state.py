@@ -188,6 +188,14 @@ class TrainPageConfig:
     speed: str = _param(Choice(("slow", "normal", "fast", "max")), "normal")
     show_test: bool = _param(Flag(), False)
     discretize: bool = _param(Flag(), False)
+    # Adversarial training in the live trainer, and the attack lens (distances in the data's units: [-6, 6]^2).
+    adv_train: bool = _param(Flag(), False)
+    adv_eps: float = _param(FloatRange(0.05, 3.0), 0.5)
+    lens: bool = _param(Flag(), False)
+    lens_attack: str = _param(Choice(("fgsm", "pgd")), "fgsm")
+    lens_norm: str = _param(Choice(("inf", "2")), "inf")
+    lens_eps: float = _param(FloatRange(0.0, 3.0), 0.5)
+    lens_steps: int = _param(IntRange(1, 50), 10)
 
     def __post_init__(self) -> None:
         # One activation per layer: a short list is padded with tanh, a long one trimmed.

@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from playground import features
+
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 256
 MAX_REGULARIZATION_RATE = 10.0
@@ -76,6 +78,8 @@ class TrainConfig:
     batch_size: int = 10
     regularization: str = "none"
     regularization_rate: float = 0.0
+    # > 0: half of every batch's loss is on adversarial versions of its raw points (needs Trainer.raw_train).
+    adversarial_eps: float = 0.0
 
     def __post_init__(self) -> None:
         for name, registry in (
@@ -94,6 +98,8 @@ class TrainConfig:
             raise ValueError(
                 f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. Received: batch_size={self.batch_size}"
             )
+        if not (math.isfinite(self.adversarial_eps) and self.adversarial_eps >= 0.0):
+            raise ValueError(f"Expected adversarial_eps >= 0. Received: adversarial_eps={self.adversarial_eps}")
         if not 0.0 <= self.regularization_rate <= MAX_REGULARIZATION_RATE:
             raise ValueError(
                 f"Expected 0 <= regularization_rate <= {MAX_REGULARIZATION_RATE}. "
@@ -128,6 +134,40 @@ def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, reg
         index = batches[row]
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(per_example(model(tf.gather(x, index), training=True), tf.gather(y, index)))
+            objective = loss + regularization_rate * _penalty(model, regularization)
+        gradients = tape.gradient(objective, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        total += loss
+    return total / tf.cast(tf.shape(batches)[0], tf.float32)
+
+
+@tf.function(reduce_retracing=True)
+def _adversarial_train_chunk(
+    model, optimizer, raw, y, batches, feature_names, loss_name, regularization, regularization_rate, eps, low, high,
+    seed,
+):  # fmt: skip
+    """As ``_train_chunk``, on raw points: each batch's loss is half clean, half on FGSM points from a random start
+    in the L∞ ball (Goodfellow et al. 2015's mix; Wong et al. 2020's start and step of 1.25 eps), moved in the
+    raw plane and then mapped to the features, so the boundary itself is pushed away from the data."""
+    per_example = LOSSES[loss_name].per_example
+    total = tf.constant(0.0)
+    for row in tf.range(tf.shape(batches)[0]):
+        index = batches[row]
+        points, labels = tf.gather(raw, index), tf.gather(y, index)
+        start = points + tf.random.stateless_uniform(tf.shape(points), tf.stack([seed, tf.cast(row, tf.int64)]),
+                                                     minval=-eps, maxval=eps)  # fmt: skip
+        with tf.GradientTape() as input_tape:
+            input_tape.watch(start)
+            attack_loss = per_example(model(features.tf_feature_matrix(start, feature_names)), labels)
+        step = 1.25 * eps * tf.sign(input_tape.gradient(attack_loss, start))
+        adversarial = tf.clip_by_value(points + tf.clip_by_value(start + step - points, -eps, eps), low, high)
+        adversarial = tf.stop_gradient(adversarial)
+        with tf.GradientTape() as tape:
+            clean_loss = per_example(model(features.tf_feature_matrix(points, feature_names), training=True), labels)
+            adversarial_loss = per_example(
+                model(features.tf_feature_matrix(adversarial, feature_names), training=True), labels
+            )
+            loss = tf.reduce_mean(0.5 * clean_loss + 0.5 * adversarial_loss)
             objective = loss + regularization_rate * _penalty(model, regularization)
         gradients = tape.gradient(objective, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
@@ -197,6 +237,11 @@ class Trainer:
     config: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
     train_eval_size: int | None = None
+    # For adversarial training (config.adversarial_eps > 0): the raw points behind x_train, the features that map
+    # them to x_train, and the box the adversarial points must stay in.
+    raw_train: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
+    raw_clip: tuple[float, float] = (-math.inf, math.inf)
     epoch: int = 0
     steps: int = 0
     history: list[EpochRecord] = field(default_factory=list)
@@ -207,6 +252,7 @@ class Trainer:
             raise ValueError(f"Expected train_eval_size >= 1 or None. Received: train_eval_size={self.train_eval_size}")
         self._rng = np.random.default_rng(self.seed)
         self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
+        self._raw = None if self.raw_train is None else tf.convert_to_tensor(self.raw_train, tf.float32)
         self._train_eval = self._train_eval_subset()
         self._optimizer = self._make_optimizer()
         self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
@@ -285,18 +331,7 @@ class Trainer:
                     affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
                     count = max(1, min(count, affordable))
             started = time.perf_counter()
-            loss = float(
-                _train_chunk(
-                    self.model,
-                    self._optimizer,
-                    x,
-                    y,
-                    tf.constant(self._epoch_batches[self._cursor : self._cursor + count]),
-                    self.config.loss,
-                    self.config.regularization,
-                    self._regularization_rate,
-                )
-            )
+            loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
             elapsed = time.perf_counter() - started
             if self._warm:
                 previous = self._seconds_per_step
@@ -320,6 +355,19 @@ class Trainer:
             if deadline is not None and time.perf_counter() >= deadline:
                 break
         return taken
+
+    def _train(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor) -> tf.Tensor:
+        if self.config.adversarial_eps > 0 and self.raw_train is not None:
+            return _adversarial_train_chunk(
+                self.model, self._optimizer, self._raw, y, batches, self.feature_names, self.config.loss,
+                self.config.regularization, self._regularization_rate, tf.constant(self.config.adversarial_eps),
+                tf.constant(self.raw_clip[0], tf.float32), tf.constant(self.raw_clip[1], tf.float32),
+                tf.constant(self.seed * 1_000_003 + self.steps, tf.int64),
+            )  # fmt: skip
+        return _train_chunk(
+            self.model, self._optimizer, x, y, batches, self.config.loss, self.config.regularization,
+            self._regularization_rate,
+        )  # fmt: skip
 
     def run_epochs(self, epochs: int) -> int:
         """Trains until ``epochs`` more epochs have ended (or training diverges); returns the steps taken."""
