@@ -32,6 +32,13 @@ CHANGED = TrainPageConfig(
     speed="slow",
     show_test=True,
     discretize=True,
+    adv_train=True,
+    adv_eps=1.25,
+    lens=True,
+    lens_attack="pgd",
+    lens_norm="2",
+    lens_eps=2.5,
+    lens_steps=33,
 )
 
 GARBAGE = {
@@ -54,6 +61,13 @@ GARBAGE = {
     "speed": "ludicrous",
     "show_test": "yes",
     "discretize": "2",
+    "adv_train": "on",
+    "adv_eps": "0",
+    "lens": "maybe",
+    "lens_attack": "cw",
+    "lens_norm": "1",
+    "lens_eps": "nan",
+    "lens_steps": "51",
 }
 
 
