@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m playground.bench train | images | attacks`` prints JSON figures and their targets.
+"""Benchmarks: ``python -m playground.bench train | images | attacks | defences`` prints JSON figures and their targets.
 
 Figures are measured, not asserted: this machine is shared and noisy, so tests never time anything.
 """
@@ -9,27 +9,51 @@ import argparse
 import json
 
 from playground.bench.attacks import ATTACK_TARGETS, attack_figures, slider_figures
+from playground.bench.defences import DEFENCE_TARGETS, defence_figures
 from playground.bench.images import IMAGE_TARGETS, image_figures
 from playground.bench.train import TARGETS, browser_figures, engine_figures
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m playground.bench", description=__doc__)
-    parser.add_argument("suite", choices=["train", "images", "attacks"], help="which benchmark suite to run")
+    parser.add_argument(
+        "suite", choices=["train", "images", "attacks", "defences"], help="which benchmark suite to run"
+    )
     parser.add_argument("--no-browser", action="store_true", help="train, attacks: skip the figures that need Chromium")
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="images, attacks: folder with mnist/ IDX files (default: $PLAYGROUND_DATA_DIR)",
+        help="images, attacks, defences: folder with mnist/ IDX files (default: $PLAYGROUND_DATA_DIR)",
     )
-    parser.add_argument("--n", type=int, default=10_000, help="attacks: how many MNIST test images to attack")
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="attacks, defences: how many MNIST test images to attack (default: 10000 for attacks, 1000 for defences)",
+    )
+    parser.add_argument(
+        "--cert-images",
+        type=int,
+        default=200,
+        help="defences: how many of the --n images the smoothed model certifies at n = 1000",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="defences: at most 200 images (50 certified), and skip the adversarial-training figures",
+    )
     args = parser.parse_args(argv)
     if args.suite == "images":
         figures, targets = image_figures(data_dir=args.data_dir), IMAGE_TARGETS
     elif args.suite == "attacks":
-        figures, targets = attack_figures(n=args.n, data_dir=args.data_dir), ATTACK_TARGETS
+        n = 10_000 if args.n is None else args.n
+        figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS
         if not args.no_browser:
             figures |= slider_figures()
+    elif args.suite == "defences":
+        n = 1000 if args.n is None else args.n
+        figures = defence_figures(n=n, data_dir=args.data_dir, cert_images=args.cert_images, quick=args.quick)
+        targets = DEFENCE_TARGETS
     else:
         figures, targets = engine_figures(), TARGETS
         if not args.no_browser:
