@@ -18,6 +18,7 @@ routing.ensure_router()
 keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
+    from pages.ui.attack_lens import lens_section
     from pages.ui.boundary_view import boundary_view
     from pages.ui.widgets import save_config, seed_widget, url_config
     from playground import data, experiment, features, models, plots, state, thumbnails, training
@@ -104,7 +105,15 @@ def training_controls(config: state.TrainPageConfig) -> dict:
         key=seed_widget(KEY + "reg_rate", config.reg_rate),
         disabled=reg == "none",
     )
-    return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate)
+    adv_train = st.toggle(
+        "Adversarial training", key=seed_widget(KEY + "adv_train", config.adv_train),
+        help="Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
+        "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data.",
+    )  # fmt: skip
+    adv_eps = st.slider("Adversarial ε (plane units)", 0.05, 3.0, step=0.05, format="%.2f", disabled=not adv_train,
+                        key=seed_widget(KEY + "adv_eps", config.adv_eps))  # fmt: skip
+    return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate, adv_train=adv_train,
+                adv_eps=float(adv_eps))  # fmt: skip
 
 
 def feature_controls(config: state.TrainPageConfig) -> dict:
@@ -230,6 +239,10 @@ def neuron_grid(exp: experiment.ToyExperiment, neuron_maps: list[np.ndarray]) ->
     st.caption("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.")
 
 
+def class_colors(exp: experiment.ToyExperiment) -> list[str]:
+    return BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes]
+
+
 def live_view(config: state.TrainPageConfig) -> None:
     exp = st.session_state[KEY + "experiment"]
     running = st.session_state.get(KEY + "running", False)
@@ -256,7 +269,7 @@ def live_view(config: state.TrainPageConfig) -> None:
             x_test=exp.split.x_test,
             y_test=exp.split.y_test,
             extent=data.EXTENT,
-            class_colors=BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes],
+            class_colors=class_colors(exp),
             discretize=config.discretize,
             show_test=config.show_test,
             key=KEY + "boundary",
@@ -313,6 +326,10 @@ def main() -> None:
     values["discretize"] = st.sidebar.toggle(
         "Discretise output", key=seed_widget(KEY + "discretize", config.discretize)
     )
+    values["lens"] = st.sidebar.toggle(
+        "Attack lens", key=seed_widget(KEY + "lens", config.lens),
+        help="Attack the network in the plane: arrows, ε-balls, the points that cross, and the minimum-ε map.",
+    )  # fmt: skip
 
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)
@@ -325,6 +342,9 @@ def main() -> None:
     transport_controls(exp, play, step, reset)
     running = st.session_state.get(KEY + "running", False)
     st.fragment(run_every=0.05 if running else None)(live_view)(config)
+    if config.lens:
+        config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
+        save_config(KEY, config)
 
 
 main()

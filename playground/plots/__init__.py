@@ -13,6 +13,7 @@ from playground.plots.attack import (
 )
 from playground.plots.defence import adversarial_training_figure
 from playground.plots.detection import roc_figure, score_histogram_figure
+from playground.plots.lens import lens_figure, min_eps_figure
 from playground.plots.smoothing import certificate_figure, certified_accuracy_figure, radius_vs_n_figure
 from playground.plots.style import COLORS, SERIES, base_layout
 from playground.plots.theory import activation_figure, gradient_descent_figure, loss_figure
@@ -30,8 +31,10 @@ __all__ = [
     "certified_accuracy_figure",
     "confusion_figure",
     "gradient_descent_figure",
+    "lens_figure",
     "linearity_figure",
     "loss_figure",
+    "min_eps_figure",
     "probability_bars",
     "radius_vs_n_figure",
     "robustness_figure",

@@ -54,12 +54,14 @@ def linearity_figure(eps_values: np.ndarray, logits: np.ndarray, class_names: Se
     return fig
 
 
-def robustness_figure(curves: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> go.Figure:
+def robustness_figure(
+    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]], eps_title: str = "ε (L∞, [0, 1] scale)"
+) -> go.Figure:
     """Accuracy against eps, one line per (name, eps, accuracy)."""
     fig = go.Figure(layout=base_layout("Accuracy under attack", height=320))
     for index, (name, eps, accuracy) in enumerate(curves):
         fig.add_scatter(x=eps, y=accuracy, name=name, mode="lines+markers", line={"color": SERIES[index % 5]})
-    fig.update_layout(xaxis={"title": "ε (L∞, [0, 1] scale)"}, yaxis={"title": "accuracy", "range": [0, 1.02]})
+    fig.update_layout(xaxis={"title": eps_title}, yaxis={"title": "accuracy", "range": [0, 1.02]})
     return fig
 
 
