@@ -36,7 +36,7 @@ CLIP = (-data.EXTENT, data.EXTENT)
 MAP_RESOLUTION = 50
 MAP_EPS_MAX = 3.0
 MAP_BISECTIONS = 10  # resolution MAP_EPS_MAX / 2**10 ≈ 0.003
-MAP_PGD_STEPS = 10
+MAP_PGD_STEPS = 20
 
 
 class PlaneModel(keras.Model):
@@ -165,11 +165,15 @@ def _margin(logits, labels):
 def _flips(model, x, labels, eps, steps, norm):
     """PGD from each point with its own eps (shape (n, 1)); whether the prediction left ``labels``.
 
-    PGD here climbs the logit margin (Carlini & Wagner's f6) rather than the cross-entropy: a confident toy
-    network saturates the softmax, its cross-entropy gradient underflows to exactly zero, and the search would
-    report a point as unflippable only because the attack could not see the way.
+    PGD here starts from a random point of the ball and climbs the logit margin (Carlini & Wagner's f6) rather
+    than the cross-entropy: a confident toy network saturates the softmax, its cross-entropy gradient underflows
+    to exactly zero, and the search would report a point as unflippable only because the attack could not see
+    the way.
     """
-    x_adv = x
+    # A random start in the ball: where every ReLU of a layer is off, the logits are flat and the gradient at x
+    # itself is zero.
+    start = base.project(tf.random.stateless_uniform(tf.shape(x), [0, 0], minval=-1.0, maxval=1.0) * eps, eps, norm)
+    x_adv = tf.clip_by_value(x + start, CLIP[0], CLIP[1])
     step_size = 2.5 * eps / tf.cast(steps, tf.float32)
     for _ in tf.range(steps):
         with tf.GradientTape() as tape:
@@ -221,15 +225,18 @@ def min_eps_map(
     steps_t = tf.constant(steps)
     low = np.zeros((len(points), 1), np.float32)
     high = np.full((len(points), 1), eps_max, np.float32)
-    reachable = _flips(model, x, labels, tf.constant(high), steps_t, norm).numpy()
+    # A point is flippable within eps_max if any probe flipped it: PGD is a heuristic, and a probe at eps_max
+    # with its long steps can miss a boundary that a smaller probe finds.
+    found = _flips(model, x, labels, tf.constant(high), steps_t, norm).numpy()
     for i in range(bisections):
         if progress is not None:
             progress(i / bisections, f"Bisection {i + 1}/{bisections}…")
         middle = (low + high) / 2
-        flipped = _flips(model, x, labels, tf.constant(middle), steps_t, norm).numpy()[:, None]
-        high = np.where(flipped, middle, high)
-        low = np.where(flipped, low, middle)
-    eps = np.where(reachable, high[:, 0], np.inf).reshape(resolution, resolution)
+        flipped = _flips(model, x, labels, tf.constant(middle), steps_t, norm).numpy()
+        found |= flipped
+        high = np.where(flipped[:, None], middle, high)
+        low = np.where(flipped[:, None], low, middle)
+    eps = np.where(found, high[:, 0], np.inf).reshape(resolution, resolution)
     method = (f"Bisection on ε ({bisections} probes, to ±{eps_max / 2**bisections:.3f}), each probe a "
               f"PGD-{steps} attack on the logit margin of the point's predicted class: an upper bound on the true "
               "minimum, found by example.")  # fmt: skip
