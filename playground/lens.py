@@ -162,18 +162,17 @@ def _margin(logits, labels):
 
 
 @tf.function(reduce_retracing=True)
-def _flips(model, x, labels, eps, steps, norm):
+def _pgd_flips(model, x, labels, eps, steps, norm, random_start):
     """PGD from each point with its own eps (shape (n, 1)); whether the prediction left ``labels``.
 
-    PGD here starts from a random point of the ball and climbs the logit margin (Carlini & Wagner's f6) rather
-    than the cross-entropy: a confident toy network saturates the softmax, its cross-entropy gradient underflows
-    to exactly zero, and the search would report a point as unflippable only because the attack could not see
-    the way.
+    PGD here climbs the logit margin (Carlini & Wagner's f6) rather than the cross-entropy: a confident toy
+    network saturates the softmax, its cross-entropy gradient underflows to exactly zero, and the search would
+    report a point as unflippable only because the attack could not see the way.
     """
-    # A random start in the ball: where every ReLU of a layer is off, the logits are flat and the gradient at x
-    # itself is zero.
-    start = base.project(tf.random.stateless_uniform(tf.shape(x), [0, 0], minval=-1.0, maxval=1.0) * eps, eps, norm)
-    x_adv = tf.clip_by_value(x + start, CLIP[0], CLIP[1])
+    x_adv = x
+    if random_start:
+        start = tf.random.stateless_uniform(tf.shape(x), [0, 0], minval=-1.0, maxval=1.0) * eps
+        x_adv = tf.clip_by_value(x + base.project(start, eps, norm), CLIP[0], CLIP[1])
     step_size = 2.5 * eps / tf.cast(steps, tf.float32)
     for _ in tf.range(steps):
         with tf.GradientTape() as tape:
@@ -183,6 +182,17 @@ def _flips(model, x, labels, eps, steps, norm):
         delta = base.project(x_adv + step_size * base.normalized_step(gradient, norm) - x, eps, norm)
         x_adv = tf.clip_by_value(x + delta, CLIP[0], CLIP[1])
     return tf.argmax(model(x_adv, training=False), axis=-1) != labels
+
+
+def _flips(model, x, labels, eps, steps, norm) -> np.ndarray:
+    """Whether PGD flips each point, from the point itself or from a random start in its ball.
+
+    The random start finds the way where every ReLU of a layer is off and the gradient at x is zero; the start
+    at x keeps L2 steps exact (from an off-centre start, projected L2 steps only approach the ball's edge).
+    """
+    eps = tf.constant(eps)
+    return (_pgd_flips(model, x, labels, eps, steps, norm, False) | _pgd_flips(model, x, labels, eps, steps, norm,
+                                                                               True)).numpy()  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -227,12 +237,12 @@ def min_eps_map(
     high = np.full((len(points), 1), eps_max, np.float32)
     # A point is flippable within eps_max if any probe flipped it: PGD is a heuristic, and a probe at eps_max
     # with its long steps can miss a boundary that a smaller probe finds.
-    found = _flips(model, x, labels, tf.constant(high), steps_t, norm).numpy()
+    found = _flips(model, x, labels, high, steps_t, norm)
     for i in range(bisections):
         if progress is not None:
             progress(i / bisections, f"Bisection {i + 1}/{bisections}…")
         middle = (low + high) / 2
-        flipped = _flips(model, x, labels, tf.constant(middle), steps_t, norm).numpy()
+        flipped = _flips(model, x, labels, middle, steps_t, norm)
         found |= flipped
         high = np.where(flipped[:, None], middle, high)
         low = np.where(flipped[:, None], low, middle)
