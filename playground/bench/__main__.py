@@ -1,4 +1,5 @@
-"""Benchmarks: ``python -m playground.bench train | images | attacks | defences`` prints JSON figures and their targets.
+"""Benchmarks: ``python -m playground.bench train | images | attacks | defences | lens`` prints JSON figures and
+their targets.
 
 Figures are measured, not asserted: this machine is shared and noisy, so tests never time anything.
 """
@@ -11,13 +12,14 @@ import json
 from playground.bench.attacks import ATTACK_TARGETS, attack_figures, slider_figures
 from playground.bench.defences import DEFENCE_TARGETS, defence_figures
 from playground.bench.images import IMAGE_TARGETS, image_figures
+from playground.bench.lens import LENS_TARGETS, lens_figures
 from playground.bench.train import TARGETS, browser_figures, engine_figures
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m playground.bench", description=__doc__)
     parser.add_argument(
-        "suite", choices=["train", "images", "attacks", "defences"], help="which benchmark suite to run"
+        "suite", choices=["train", "images", "attacks", "defences", "lens"], help="which benchmark suite to run"
     )
     parser.add_argument("--no-browser", action="store_true", help="train, attacks: skip the figures that need Chromium")
     parser.add_argument(
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> None:
         figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS
         if not args.no_browser:
             figures |= slider_figures()
+    elif args.suite == "lens":
+        figures, targets = lens_figures(), LENS_TARGETS
     elif args.suite == "defences":
         n = 1000 if args.n is None else args.n
         figures = defence_figures(n=n, data_dir=args.data_dir, cert_images=args.cert_images, quick=args.quick)
