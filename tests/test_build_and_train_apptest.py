@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,29 @@ def test_selecting_a_neuron_shows_its_map_large():
     at.selectbox(key="bt_inspect").set_value((1, 0)).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == charts_before + 1
+
+
+def test_the_attack_lens_reads_robust_accuracy_and_maps_the_minimum_eps():
+    at = open_page({"lens": "true", "lens_eps": "0.8", "dataset": "moons"})
+    for _ in range(3):
+        click(at, "Step")
+    clean = float(metric(at, "Clean accuracy").rstrip("%"))
+    robust = float(metric(at, "Robust accuracy").rstrip("%"))
+    assert robust <= clean
+    assert re.match(r"^\d+ of \d+$", metric(at, "Pushed across the boundary"))
+    assert any("Bisection on ε" in c.value for c in at.caption)  # a hidden layer: the map is searched, not exact
+    assert len(at.table) == 1 and list(at.table[0].value["FGSM on"]) == ["Cross-entropy", "Mean squared error", "Hinge"]
+
+
+def test_a_linear_network_gets_the_exact_minimum_eps_map():
+    at = open_page({"lens": "true", "layers": "", "activations": ""})
+    assert any(c.value.startswith("Exact: the network is linear") for c in at.caption)
+
+
+def test_lens_settings_and_adversarial_training_round_trip_through_the_url():
+    at = open_page({"lens": "true", "lens_attack": "pgd", "lens_norm": "2", "lens_eps": "1.5", "adv_train": "true"})
+    assert at.query_params["lens_attack"] == "pgd" and at.query_params["lens_norm"] == "2"
+    assert at.query_params["lens_eps"] == "1.5" and at.query_params["adv_train"] == "true"
+    assert at.session_state["bt_experiment"].trainer.config.adversarial_eps == 0.5
+    at.toggle(key="bt_adv_train").set_value(False).run()
+    assert at.session_state["bt_experiment"].trainer.config.adversarial_eps == 0.0
