@@ -108,3 +108,22 @@ def test_linear_model_and_single_neuron(page, app_url):
     open_trainer(page, app_url, "?layers=1&activations=relu")
     page.get_by_role("button", name="Step").click()
     wait_until(lambda: epoch(page) == 1, message="a one-neuron network to train")
+
+
+def test_the_attack_lens_shows_arrows_crossings_and_the_minimum_eps_map(page, app_url, artifacts):
+    open_trainer(page, app_url, "?dataset=moons&noise=20&lens=true&lens_eps=0.8&speed=max")
+    page.get_by_role("button", name="Play").click()
+    wait_until(lambda: epoch(page) >= 20, message="some training")
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    wait_until(lambda: metric(page, "Robust accuracy").endswith("%"), message="the lens's robust accuracy")
+    lens_plot = page.locator(".st-key-bt_lens_plot .js-plotly-plot")
+    lens_plot.wait_for()
+    # The arrows trace and the crossed points are drawn; the picked point's eps-ball is a layout shape.
+    assert lens_plot.locator(".scatterlayer .trace").count() >= 5
+    crossed = int(metric(page, "Pushed across the boundary").split(" of ")[0])
+    assert crossed == 0 or lens_plot.locator(".shapelayer path").count() >= 1
+    page.locator(
+        ".st-key-bt_lens_map .js-plotly-plot .heatmaplayer, .st-key-bt_lens_map .js-plotly-plot image"
+    ).first.wait_for()
+    page.locator(".st-key-bt_lens_plot").screenshot(path=str(artifacts / "lens.png"))
