@@ -17,13 +17,14 @@ routing.ensure_router()
 keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
+    from pages.ui import export
     from pages.ui.draw_canvas import draw_canvas
     from pages.ui.image_model_picker import pick_model
     from pages.ui.widgets import param_control, save_config, seed_widget, url_config
-    from playground import assets, attacks, data, evaluation, image_models, plots, state, thumbnails
+    from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
 
 KEY = "atk_"
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
 ROBUSTNESS_EPS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
 GALLERY = 10
@@ -123,7 +124,7 @@ def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool
     return {"attack": name, "params": params, "true_labels": true_labels, "targeted": targeted, "target": target}
 
 
-def attack_one(model, picked: dict, controls: dict, class_names) -> None:
+def attack_one(model, picked: dict, controls: dict, class_names, figures: list) -> None:
     spec = attacks.get(controls["attack"])
     x = picked["image"]
     clean_logits = evaluation.predict(model, x)
@@ -158,10 +159,9 @@ def attack_one(model, picked: dict, controls: dict, class_names) -> None:
     verdict[2].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
     verdict[3].metric("mean |δ|", f"{stats.mean_abs:.4f}")
     attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
-    st.plotly_chart(
-        plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names),
-        key=KEY + "bars", **CHART,
-    )  # fmt: skip
+    bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names)
+    st.plotly_chart(bars, key=KEY + "bars", **CHART)
+    figures.append(("Class probabilities", bars))
     if controls["attack"] in ("pgd", "bim"):
         with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
             pgd_scrubber(model, x, labels, params, controls, class_names)
@@ -294,7 +294,17 @@ def attack_section(config: state.AttackPageConfig, model, picked: dict | None, c
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)
     if picked is not None:
-        attack_one(model, picked, controls, class_names)
+        figures = []
+        attack_one(model, picked, controls, class_names, figures)
+        from_test_set = picked["label"] is not None
+        bundled = st.session_state.get("model_source", "Bundled") == "Bundled"  # pages/ui/image_model_picker
+        export.export_panel(
+            KEY + "export_", config=config, figures=figures, snippet_file=f"attack_{controls['attack']}.py",
+            snippet=snippets.attack_snippet(config, controls["params"],
+                                            model_file=None if bundled else "playground_model.keras")
+            if from_test_set else None,
+            note=None if from_test_set else "The script needs a test-set image: uploads and drawings stay here.",
+        )  # fmt: skip
 
 
 def main() -> None:

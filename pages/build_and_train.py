@@ -18,10 +18,11 @@ routing.ensure_router()
 keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
+    from pages.ui import export
     from pages.ui.attack_lens import lens_section
     from pages.ui.boundary_view import boundary_view
     from pages.ui.widgets import save_config, seed_widget, url_config
-    from playground import data, experiment, features, models, plots, state, thumbnails, training
+    from playground import data, experiment, features, models, plots, snippets, state, thumbnails, training
 
 KEY = "bt_"  # prefix of this page's session-state keys
 LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -31,7 +32,7 @@ MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
 FRAME_BUDGET_S = 0.2  # training time per fragment run; the client animates the frames captured during it
 FRAMES_PER_RUN = 8
 MAX_TICK_S = 1.0  # after a stall, do not catch up with a burst of epochs
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 
 
 def options_with(options: tuple[float, ...], value: float) -> list[float]:
@@ -345,6 +346,16 @@ def main() -> None:
     if config.lens:
         config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
         save_config(KEY, config)
+    if running:
+        st.caption("Pause to export this experiment: settings, script, model and charts.")
+    else:
+        export.export_panel(
+            KEY + "export_", config=config, snippet=snippets.train_snippet(config, exp.trainer.epoch),
+            snippet_file="build_and_train.py", model=exp.trainer.model,
+            figures=[("Loss and accuracy", lambda: plots.training_curves(exp.trainer.history))],
+            note="The script trains from the start with these settings. If you changed a training setting "
+            "part-way, press Reset and train again to get numbers that match.",
+        )  # fmt: skip
 
 
 main()

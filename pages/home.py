@@ -5,14 +5,14 @@ Only NumPy-backed modules are imported here, so the page paints before TensorFlo
 
 import streamlit as st
 
-from pages.ui import routing
+from pages.ui import export, routing
 from playground import plots, theory
 
 routing.ensure_router()
 
 TRAINER_PAGE = "pages/build_and_train.py"
 # Streamlit's own theme would restyle the figures; the shared white layout lives in playground.plots.
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 
 REGIME_BOX = {
     "converges": st.success,

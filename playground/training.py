@@ -154,8 +154,9 @@ def _adversarial_train_chunk(
     for row in tf.range(tf.shape(batches)[0]):
         index = batches[row]
         points, labels = tf.gather(raw, index), tf.gather(y, index)
-        start = points + tf.random.stateless_uniform(tf.shape(points), tf.stack([seed, tf.cast(row, tf.int64)]),
-                                                     minval=-eps, maxval=eps)  # fmt: skip
+        # Keyed by the step's global index, so how training is chunked never changes the draws.
+        step_seed = tf.stack([seed[0], seed[1] + tf.cast(row, tf.int64)])
+        start = points + tf.random.stateless_uniform(tf.shape(points), step_seed, minval=-eps, maxval=eps)
         with tf.GradientTape() as input_tape:
             input_tape.watch(start)
             attack_loss = per_example(model(features.tf_feature_matrix(start, feature_names)), labels)
@@ -362,7 +363,7 @@ class Trainer:
                 self.model, self._optimizer, self._raw, y, batches, self.feature_names, self.config.loss,
                 self.config.regularization, self._regularization_rate, tf.constant(self.config.adversarial_eps),
                 tf.constant(self.raw_clip[0], tf.float32), tf.constant(self.raw_clip[1], tf.float32),
-                tf.constant(self.seed * 1_000_003 + self.steps, tf.int64),
+                tf.constant([self.seed, self.steps], tf.int64),
             )  # fmt: skip
         return _train_chunk(
             self.model, self._optimizer, x, y, batches, self.config.loss, self.config.regularization,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from pages.ui import export
 from pages.ui.widgets import seed_widget
 from playground import data, lens, plots, state, training
 from playground.experiment import ToyExperiment
 
 KEY = "bt_"  # the lens's widgets share the page's prefix, so a URL flag like lens_eps_hide finds them
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 CURVE_EPS = tuple(np.round(np.linspace(0.0, 3.0, 13), 2))
 NORMS = {"inf": "L∞ (square)", "2": "L2 (disc)"}
 

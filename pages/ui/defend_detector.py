@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from pages.ui import export
 from pages.ui.defend_models import DefendModel
 from pages.ui.widgets import seed_widget
 from playground import attacks
@@ -17,7 +18,7 @@ from playground.defences import detector as squeezing
 from playground.plots.detection import roc_figure, score_histogram_figure
 
 KEY = "def_det_"
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 SPLIT_SEED = 0  # the MNIST test set is ordered by writers: fit and test on a seeded random split, not slices
 ATTACK_SEED = 0
 BATCH = 50  # images attacked per progress update: Stop takes effect at the next one

@@ -8,13 +8,14 @@ import time
 import numpy as np
 import streamlit as st
 
+from pages.ui import export
 from pages.ui.defend_models import DefendModel
 from pages.ui.widgets import seed_widget
 from playground import plots, state
 from playground.defences import smoothing
 
 KEY = "def_sm_"
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 SEED = 0  # the same settings give the same votes, on every rerun and link
 RADIUS_NS = (100, 300, 1000, 3000, 10_000)
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)

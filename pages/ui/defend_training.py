@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages.ui import defend_models
+from pages.ui import defend_models, export
 from pages.ui.widgets import seed_widget
 from playground import attacks, data, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
 
 KEY = "def_at_"
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 COMPARE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 COMPARE_IMAGES = 6
 LARGE_EPS = 0.3

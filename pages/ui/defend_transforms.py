@@ -7,12 +7,13 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from pages.ui.defend_models import DefendModel
+from pages.ui import export
+from pages.ui.defend_models import BUNDLED_LABELS, DefendModel
 from pages.ui.widgets import seed_widget
-from playground import defences, plots, state
+from playground import defences, plots, snippets, state
 
 KEY = "def_tf_"
-CHART = {"theme": None, "config": {"displayModeBar": False}}
+CHART = export.CHART
 ATTACKS = {"pgd": "PGD-20", "fgsm": "FGSM"}
 THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
 CURVE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
@@ -134,11 +135,17 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     verdict(rows)
     with st.expander("What each threat model means", icon=":material/help:"):
         st.markdown("\n".join(f"- {text}" for text in defences.THREATS.values()))
-    curve(config, chosen, stack, x[:n], y[:n])
+    figures = curve(config, chosen, stack, x[:n], y[:n])
+    bundled = chosen.label == BUNDLED_LABELS[config.model]
+    export.export_panel(
+        KEY + "export_", config=config, model=chosen.model, figures=figures, snippet_file="defend_transforms.py",
+        snippet=snippets.defend_snippet(config, model_file=None if bundled else export.model_file_name(config)),
+    )  # fmt: skip
     return values | {"defences": tuple(names)} | settings
 
 
-def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.Stack, x, y) -> None:
+def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.Stack, x, y) -> list:
+    """Draws the accuracy-vs-ε curves once asked; returns them as [(name, figure)] for export (empty until drawn)."""
     threat = config.threat
     st.subheader("Accuracy as ε grows")
     key = (id(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
@@ -147,7 +154,7 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
         f"Draw the curves under {THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
     ):
         st.caption(f"Runs the attack at ε = {', '.join(f'{e:g}' for e in CURVE_EPS)} with and without the defence.")
-        return
+        return []
 
     def compute(progress):
         curves = []
@@ -162,4 +169,6 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
             curves.append((f"{label} ({THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
         return curves
 
-    st.plotly_chart(plots.robustness_figure(cached("curves", key, compute)), key=KEY + "curve", **CHART)
+    fig = plots.robustness_figure(cached("curves", key, compute))
+    st.plotly_chart(fig, key=KEY + "curve", **CHART)
+    return [(f"Accuracy vs eps ({THREAT_LABELS[threat]})", fig)]

@@ -152,12 +152,12 @@ def perturb(model, x, y, *, perturbation, eps, sigma, pgd_steps, seed, low, high
 
 @tf.function(reduce_retracing=True)
 def _train_chunk(model, optimizer, x_all, y_all, batches, perturbation, eps, sigma, pgd_steps, seed, low, high):
-    """``len(batches)`` optimiser steps; batch ``i`` draws its randomness from ``(seed, i)``."""
+    """``len(batches)`` optimiser steps; batch ``i`` draws its randomness from ``(seed[0], seed[1] + i)``."""
     loss = tf.constant(0.0)
     for i in tf.range(tf.shape(batches)[0]):
         x = tf.gather(x_all, batches[i])
         y = tf.gather(y_all, batches[i])
-        step_seed = tf.stack([seed, tf.cast(i, tf.int64)])
+        step_seed = tf.stack([seed[0], seed[1] + tf.cast(i, tf.int64)])  # the step's global index: chunking-proof
         x_train = perturb(
             model, x, y, perturbation=perturbation, eps=eps, sigma=sigma, pgd_steps=pgd_steps, seed=step_seed,
             low=low, high=high,
@@ -271,7 +271,7 @@ class AdversarialTrainer:
             tf.constant(self._batches[self._cursor : self._cursor + count]),
             self.spec.perturbation,
             tf.constant(self.eps, tf.float32), tf.constant(self.sigma, tf.float32),
-            tf.constant(self.pgd_steps, tf.int32), tf.constant(self.seed * 1_000_003 + self.steps, tf.int64),
+            tf.constant(self.pgd_steps, tf.int32), tf.constant([self.seed, self.steps], tf.int64),
             tf.constant(self.clip[0], tf.float32), tf.constant(self.clip[1], tf.float32),
         )  # fmt: skip
         elapsed = time.perf_counter() - started
