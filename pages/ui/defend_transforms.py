@@ -95,17 +95,22 @@ def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
 
 
 def verdict(rows: list[defences.ThreatRow]) -> None:
-    """One honest sentence per transform: did it hold once the attacker knew about it?"""
+    """One honest sentence per transform: how much of its apparent gain survives an attacker who knows of it?"""
     baseline = rows[0].robust["unaware"]
     for row in rows[1:]:
         unaware, aware = row.robust["unaware"], min(row.robust["bpda"], row.robust["eot"])
         text = (f"**{row.label}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
                 f"knows about it (no defence: {baseline:.1%}).")  # fmt: skip
-        if unaware - aware >= 0.05:
-            st.warning(text + " Most of its apparent strength was the attacker's ignorance.",
-                       icon=":material/lock_open:")  # fmt: skip
+        gain = unaware - baseline
+        if gain <= 0.01:
+            st.info(text + " It shows no gain to begin with.", icon=":material/lock_open:")
+            continue
+        lost = min(1.0, (unaware - aware) / gain)
+        text += f" {lost:.0%} of its apparent gain of {gain * 100:.0f} points disappears."
+        if lost >= 0.5:
+            st.warning(text + " Most of its strength was the attacker's ignorance.", icon=":material/lock_open:")
         else:
-            st.info(text + " Here the defence-aware attack gains little.", icon=":material/lock:")
+            st.info(text + " Most of it holds against this attack at this ε.", icon=":material/lock:")
 
 
 def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> dict:
