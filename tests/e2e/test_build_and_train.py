@@ -118,7 +118,8 @@ def test_the_attack_lens_shows_arrows_crossings_and_the_minimum_eps_map(page, ap
     page.get_by_role("button", name="Play").wait_for()
     wait_until(lambda: metric(page, "Robust accuracy").endswith("%"), message="the lens's robust accuracy")
     lens_plot = page.locator(".st-key-bt_lens_plot .js-plotly-plot")
-    lens_plot.wait_for()
+    # While a rerun replaces the figure, Streamlit briefly shows the old one beside the new.
+    wait_until(lambda: lens_plot.count() == 1, message="one lens plot")
     # The arrows trace and the crossed points are drawn; the picked point's eps-ball is a layout shape.
     assert lens_plot.locator(".scatterlayer .trace").count() >= 5
     crossed = int(metric(page, "Pushed across the boundary").split(" of ")[0])
@@ -126,4 +127,4 @@ def test_the_attack_lens_shows_arrows_crossings_and_the_minimum_eps_map(page, ap
     page.locator(
         ".st-key-bt_lens_map .js-plotly-plot .heatmaplayer, .st-key-bt_lens_map .js-plotly-plot image"
     ).first.wait_for()
-    page.locator(".st-key-bt_lens_plot").screenshot(path=str(artifacts / "lens.png"))
+    page.screenshot(path=str(artifacts / "lens.png"), full_page=True)

@@ -44,8 +44,12 @@ def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url
     page.keyboard.press("Escape")
     rows = wait_for_rows(page, ["No defence", "Median filter", "Random noise", "All together"])
     assert percent.match(rows["Random noise"][3]) and "BPDA" not in rows["Random noise"][3]
-    wait_until(lambda: "defences=median%2Cnoise" in page.url or "defences=median,noise" in page.url,
-               message="the stack in the URL")  # fmt: skip
+    try:
+        wait_until(lambda: "defences=median%2Cnoise" in page.url or "defences=median,noise" in page.url,
+                   message="the stack in the URL")  # fmt: skip
+    except AssertionError:
+        page.screenshot(path=str(artifacts / "defend_url_failure.png"), full_page=True)
+        raise AssertionError(f"the URL kept {page.url}") from None
 
     # Switch the threat model: its column is marked and the URL follows.
     page.get_by_role("radio", name="EOT", exact=True).click()
