@@ -12,6 +12,7 @@ navigation = st.navigation(
         st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:"),
         st.Page("pages/attack.py", title="Attack", icon=":material/bolt:"),
         st.Page("pages/defend.py", title="Defend", icon=":material/shield:"),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/co_present:"),
     ]
 )
 navigation.run()

@@ -11,9 +11,25 @@ import inspect
 import numpy as np
 import streamlit as st
 
-from pages.ui import keras_guard, routing
+from pages.ui import classroom, keras_guard, routing
 
 routing.ensure_router()
+# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
+classroom.apply(
+    "pages/attack.py",
+    {
+        "dataset": "atk_dataset",
+        "model": "atk_model",
+        "image": ("atk_image", "atk_source", "atk_random", "atk_pick_*"),
+        "attack": "atk_attack",
+        "eps": ("atk_fgsm_eps", "atk_pgd_eps", "atk_bim_eps", "atk_mi_fgsm_eps"),
+        "norm": ("atk_fgsm_norm", "atk_pgd_norm", "atk_bim_norm", "atk_mi_fgsm_norm", "atk_deepfool_norm"),
+        "true_labels": "atk_true_labels",
+        "targeted": "atk_targeted",
+        "target": "atk_target",
+    },
+    config_key="atk_config",
+)
 keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
@@ -60,7 +76,7 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
                 st.session_state[index_key] = i
                 st.rerun()
         picker, random_button = st.columns([3, 1], vertical_alignment="bottom")
-        if random_button.button("Random image", icon=":material/casino:", width="stretch"):
+        if random_button.button("Random image", icon=":material/casino:", width="stretch", key=KEY + "random"):
             st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
         index = picker.number_input(f"Test image (0–{len(x) - 1} in the bundled sample)", 0, len(x) - 1,
                                     key=index_key)  # fmt: skip

@@ -11,9 +11,42 @@ import time
 import numpy as np
 import streamlit as st
 
-from pages.ui import keras_guard, routing
+from pages.ui import classroom, keras_guard, routing
 
 routing.ensure_router()
+# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
+classroom.apply(
+    "pages/build_and_train.py",
+    {
+        "dataset": "bt_dataset",
+        "samples": "bt_samples",
+        "noise": "bt_noise",
+        "train_percent": "bt_train_percent",
+        "data_seed": ("bt_data_seed", "bt_regenerate"),
+        "blobs": "bt_blobs",
+        "features": tuple(f"bt_feature_{name}" for name in ("x1", "x2", "x1sq", "x2sq", "x1x2", "sin_x1", "sin_x2")),
+        "layers": ("bt_depth", *(f"bt_neurons_{i}" for i in range(6))),
+        "activations": tuple(f"bt_activation_{i}" for i in range(6)),
+        "init_seed": "bt_init_seed",
+        "loss": "bt_loss",
+        "optimizer": "bt_optimizer",
+        "lr": "bt_lr",
+        "batch": "bt_batch",
+        "reg": "bt_reg",
+        "reg_rate": "bt_reg_rate",
+        "speed": "bt_speed",
+        "show_test": "bt_show_test",
+        "discretize": "bt_discretize",
+        "adv_train": "bt_adv_train",
+        "adv_eps": "bt_adv_eps",
+        "lens": "bt_lens",
+        "lens_attack": "bt_lens_attack",
+        "lens_norm": "bt_lens_norm",
+        "lens_eps": "bt_lens_eps",
+        "lens_steps": "bt_lens_steps",
+    },
+    config_key="bt_config",
+)
 
 keras_guard.install()
 
@@ -57,7 +90,8 @@ def data_controls(config: state.TrainPageConfig) -> dict:
         "Training data (%)", 10, 90, step=10, key=seed_widget(KEY + "train_percent", config.train_percent)
     )
     seed_key = seed_widget(KEY + "data_seed", config.data_seed)
-    if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)"):
+    if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
+                 key=KEY + "regenerate"):
         st.session_state[seed_key] = random.randrange(1_000_000)
     data_seed = st.number_input("Data seed", 0, 999_999, key=seed_key)
     return dict(

@@ -8,9 +8,33 @@ import dataclasses
 
 import streamlit as st
 
-from pages.ui import keras_guard, routing
+from pages.ui import classroom, keras_guard, routing
 
 routing.ensure_router()
+# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
+classroom.apply(
+    "pages/defend.py",
+    {
+        "dataset": "def_dataset",
+        "model": "def_model",
+        "defences": "def_tf_stack",
+        "bits": "def_tf_bits",
+        "median": "def_tf_median",
+        "quality": "def_tf_quality",
+        "blur": "def_tf_blur",
+        "noise": "def_tf_noise",
+        "threat": "def_tf_threat",
+        "attack": "def_tf_attack",
+        "eps": "def_tf_eps",
+        "n": "def_tf_n",
+        "samples": "def_tf_samples",
+        "preset": "def_at_preset",
+        "sigma": "def_sm_sigma",
+        "cert_n": "def_sm_n",
+    },
+    config_key="def_config",
+    reset_keys=("def_tab",),  # the open tab: set by the URL's tab, but not hideable (hiding it hides its content)
+)
 keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):

@@ -5,10 +5,11 @@ Only NumPy-backed modules are imported here, so the page paints before TensorFlo
 
 import streamlit as st
 
-from pages.ui import export, routing
+from pages.ui import classroom, export, routing
 from playground import plots, theory
 
 routing.ensure_router()
+classroom.apply("pages/home.py")
 
 TRAINER_PAGE = "pages/build_and_train.py"
 # Streamlit's own theme would restyle the figures; the shared white layout lives in playground.plots.

@@ -22,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT / "playground"
 FORBIDDEN_CALLS = {"clear_session", "set_random_seed"}
-LIGHT_MODULES = ["playground", "playground.theory", "playground.plots"]
+LIGHT_MODULES = ["playground", "playground.theory", "playground.plots", "playground.lessons"]
 
 
 def _python_files(*roots: Path) -> list[Path]:

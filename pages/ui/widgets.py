@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from pages.ui import classroom
 from playground import state
 from playground.attacks.base import Param
 
@@ -30,7 +31,7 @@ def url_config(prefix: str, config_type: type[Config]) -> Config:
 def save_config(prefix: str, config: Any) -> None:
     """Remembers the page's config for this session and mirrors it in the URL, so the link reproduces it."""
     st.session_state[prefix + "config"] = config
-    st.query_params.from_dict(state.to_query(config))
+    classroom.set_query(state.to_query(config))  # keeps lesson, presenter and *_hide in the URL
 
 
 def seed_widget(key: str, value: Any) -> str:
