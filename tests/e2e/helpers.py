@@ -21,3 +21,12 @@ def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.25, mess
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
         time.sleep(interval)
+
+
+def address(page) -> str:
+    """The address bar as the user sees it.
+
+    Not ``page.url``: Playwright can miss a same-document ``history.pushState`` (Streamlit's way of updating
+    the query string), leaving ``page.url`` one change behind while ``location.href`` is current.
+    """
+    return page.evaluate("location.href")

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e.helpers import epoch, metric, wait_until
+from tests.e2e.helpers import address, epoch, metric, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_url_parameters_are_honoured(page, app_url):
     assert page.get_by_label("Initialiser seed").input_value() == "42"
     assert page.get_by_role("combobox", name="Layer 2 activation").input_value() == "ELU"
     # The URL is rewritten with every setting, so the link can be shared as it stands.
-    shared = parse_qs(urlparse(page.url).query)
+    shared = parse_qs(urlparse(address(page)).query)
     assert shared["layers"] == ["8,6,5"] and shared["activations"] == ["relu,elu,gelu"]
     assert shared["features"] == ["x1,x2,sin_x1"] and shared["init_seed"] == ["42"]
 

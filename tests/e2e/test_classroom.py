@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from playground import browser, lessons
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import address, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +96,10 @@ def test_every_lesson_url_opens_its_page_with_its_settings_and_narrative(page, a
     assert page.locator(BANNER).get_by_text(narrative_start(lesson_id, 0)).count() == 1
     CHECKS[lesson_id](page)
     assert page.get_by_test_id("stAlert").filter(has_text="Ignored").count() == 0
-    wait_until(lambda: f"lesson={lesson_id}" in page.url and "step=0" in page.url, message="the lesson kept in the URL")
+    wait_until(
+        lambda: f"lesson={lesson_id}" in address(page) and "step=0" in address(page),
+        message="the lesson kept in the URL",
+    )
 
 
 def test_start_on_the_lessons_page_opens_the_first_step(page, app_url):
@@ -112,7 +115,7 @@ def test_next_and_previous_move_through_the_steps_on_one_page(page, app_url, art
     page.get_by_role("button", name="Next step →").click()
     wait_for_step(page, "linear", 1)
     wait_until(lambda: combobox(page, "Architecture") == "Small CNN", message="step 2's model")
-    wait_until(lambda: "step=1" in page.url and "model=cnn" in page.url, message="step 2 in the URL")
+    wait_until(lambda: "step=1" in address(page) and "model=cnn" in address(page), message="step 2 in the URL")
     page.screenshot(path=str(artifacts / "classroom_lesson.png"))
     page.get_by_role("button", name="← Previous").click()
     wait_for_step(page, "linear", 0)
@@ -128,7 +131,7 @@ def test_next_crosses_pages_and_finish_returns_to_the_lessons(page, app_url):
     page.get_by_role("tab", name="Adversarial training", selected=True).wait_for()
     page.get_by_role("button", name="Finish lesson").click()
     page.get_by_role("heading", name="Lessons").wait_for()
-    assert page.locator(BANNER).count() == 0 and "lesson=" not in page.url
+    assert page.locator(BANNER).count() == 0 and "lesson=" not in address(page)
 
 
 def test_end_lesson_hides_the_banner_and_keeps_the_settings(page, app_url):
@@ -137,7 +140,10 @@ def test_end_lesson_hides_the_banner_and_keeps_the_settings(page, app_url):
     page.get_by_role("button", name="End lesson").click()
     wait_until(lambda: page.locator(BANNER).count() == 0, message="the banner to go")
     assert combobox(page, "Architecture") == "Softmax regression"
-    wait_until(lambda: "lesson=" not in page.url and "model=softmax" in page.url, message="the URL without the lesson")
+    wait_until(
+        lambda: "lesson=" not in address(page) and "model=softmax" in address(page),
+        message="the URL without the lesson",
+    )
 
 
 def test_hide_flags_hide_their_controls_and_keep_their_values(page, app_url):
@@ -153,7 +159,9 @@ def test_hide_flags_hide_their_controls_and_keep_their_values(page, app_url):
     samples = page.locator(".st-key-bt_samples")
     wait_until(lambda: not noise.is_visible(), timeout=15, message="the noise slider to be hidden")
     assert samples.is_visible() and noise.count() == 1
-    wait_until(lambda: "noise_hide=true" in page.url and "noise=20" in page.url, message="the flag kept in the URL")
+    wait_until(
+        lambda: "noise_hide=true" in address(page) and "noise=20" in address(page), message="the flag kept in the URL"
+    )
     assert page.get_by_test_id("stAlert").filter(has_text="Ignored").count() == 0
 
 
@@ -175,11 +183,11 @@ def test_presenter_mode_enlarges_the_font(page, app_url, artifacts):
     sidebar = open_classroom_tools(page)
     sidebar.get_by_text("Presenter mode", exact=True).click()
     wait_until(lambda: markdown_font_px(page) >= normal * 1.25, message="larger text in presenter mode")
-    wait_until(lambda: "presenter=true" in page.url, message="the presenter flag in the URL")
+    wait_until(lambda: "presenter=true" in address(page), message="the presenter flag in the URL")
     page.screenshot(path=str(artifacts / "classroom_presenter.png"))
     sidebar.get_by_text("Presenter mode", exact=True).click()
     wait_until(lambda: markdown_font_px(page) == normal, message="normal text again")
-    assert "presenter" not in page.url
+    assert "presenter" not in address(page)
 
 
 def test_presenter_mode_from_a_link_thickens_plot_lines_and_lasts_across_pages(page, app_url):
@@ -211,5 +219,5 @@ def test_share_link_shows_the_current_url_with_its_settings(page, app_url):
     caption = page.get_by_test_id("stMain").get_by_text(f"ε = {float(moved):.3f} on the [0, 1] scale")
     wait_until(lambda: caption.count() == 1, message=f"the attack at ε = {moved}")
     wait_until(lambda: f"eps={moved}&" in shared(), message=f"eps={moved} in the shared link")
-    wait_until(lambda: f"eps={moved}&" in page.url, message=f"eps={moved} in the URL")
+    wait_until(lambda: f"eps={moved}&" in address(page), message=f"eps={moved} in the URL")
     assert "attack=pgd" in shared()

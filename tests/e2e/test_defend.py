@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import address, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -45,16 +45,16 @@ def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url
     rows = wait_for_rows(page, ["No defence", "Median filter", "Random noise", "All together"])
     assert percent.match(rows["Random noise"][3]) and "BPDA" not in rows["Random noise"][3]
     try:
-        wait_until(lambda: "defences=median%2Cnoise" in page.url or "defences=median,noise" in page.url,
+        wait_until(lambda: "defences=median%2Cnoise" in address(page) or "defences=median,noise" in address(page),
                    message="the stack in the URL")  # fmt: skip
     except AssertionError:
         page.screenshot(path=str(artifacts / "defend_url_failure.png"), full_page=True)
-        raise AssertionError(f"the URL kept {page.url}") from None
+        raise AssertionError(f"the URL kept {address(page)}") from None
 
     # Switch the threat model: its column is marked and the URL follows.
     page.get_by_role("radio", name="EOT", exact=True).click()
     wait_until(lambda: "▶ EOT" in headers(page), message="the EOT column to be marked")
-    wait_until(lambda: "threat=eot" in page.url, message="the threat model in the URL")
+    wait_until(lambda: "threat=eot" in address(page), message="the threat model in the URL")
     verdicts = page.get_by_test_id("stAlert").filter(has_text="once the attack knows about it")
     assert verdicts.count() == 3  # one per transform row and the stack
     page.screenshot(path=str(artifacts / "defend_transforms.png"), full_page=True)
