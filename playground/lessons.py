@@ -90,9 +90,12 @@ def _defend(**query: str) -> dict[str, str]:
 
 
 def _train(**query: str) -> dict[str, str]:
+    # Noisy circles and a wide net over every feature: it overfits the noise into islands that a push of 0.5
+    # reaches (measured: PGD robust accuracy 0.75 standard, 0.87 adversarially trained, at 150 epochs).
     return {
-        "dataset": "circle", "noise": "0", "layers": "8,8", "activations": "relu,relu", "lens": "true",
-        "lens_attack": "fgsm", "lens_norm": "inf", "lens_eps": "0.5", "adv_train": "false", "adv_eps": "0.5",
+        "dataset": "circle", "noise": "30", "features": "x1,x2,x1sq,x2sq,x1x2,sin_x1,sin_x2", "layers": "16,16,16",
+        "activations": "relu,relu,relu", "lr": "0.01", "speed": "max", "lens": "true", "lens_attack": "pgd",
+        "lens_norm": "inf", "lens_eps": "0.5", "adv_train": "false", "adv_eps": "0.5",
     } | query  # fmt: skip
 
 
@@ -215,19 +218,20 @@ _LESSONS = (
                 TRAIN_PAGE,
                 _train(adv_train="false"),
                 "A standard network under the attack lens",
-                "Press Play and let the network learn the circle until the test loss stops falling. The attack "
-                "lens pushes every test point by up to ε = 0.5 (L∞, in the data's units) against its true "
-                "class. Look at how many points cross the boundary: the network is accurate, yet its boundary "
-                "runs close to the data, so small pushes flip many points.",
+                "Press Play for a few hundred epochs, then Pause. This wide network fits the noisy circle "
+                "closely: its boundary wraps around single noisy points. The attack lens pushes every test point "
+                "by up to ε = 0.5 (L∞, in the data's units) with PGD against its true class. Count the points "
+                "that cross, read the robust accuracy, and look at the minimum-ε map: dark means safe, bright "
+                "means one small push flips the decision.",
             ),
             Step(
                 TRAIN_PAGE,
                 _train(adv_train="true"),
                 "The same network, trained adversarially",
-                "Now half of every batch's loss is on FGSM points at ε = 0.5. Press Play again: training "
-                "continues from the current weights (Reset starts over from the same initial ones). Watch the "
-                "boundary move away from the points until a margin of about ε surrounds the data, and count "
-                "the points the lens still pushes across. Clean accuracy may dip a little.",
+                "Now half of every batch's loss is on FGSM points at ε = 0.5. Press Reset, then Play: the same "
+                "network from the same initial weights, trained on attacks. Watch the boundary smooth out and "
+                "back away from the points, then Pause and compare the lens: fewer crossings and a higher robust "
+                "accuracy (about 0.87 against 0.75 in our runs), the minimum-ε map dark further from the data.",
             ),
             Step(
                 DEFEND_PAGE,
