@@ -133,6 +133,19 @@ def check_schedule(*, step_size: float, steps: int) -> None:
         raise ValueError(f"Expected an integer steps >= 1. Received: steps={steps!r}")
 
 
+def check_seed(seed: int | None) -> None:
+    """Raises ValueError unless ``seed`` is None or an integer >= 0."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"Expected seed None or an integer >= 0. Received: seed={seed!r}")
+
+
+def resolve_seed(seed: int | None) -> int:
+    """``seed`` checked, or a fresh one for None, drawn from a private generator: seed=None must not read or
+    advance any global random state."""
+    check_seed(seed)
+    return int(np.random.default_rng().integers(2**62)) if seed is None else int(seed)
+
+
 def check_model(model: keras.Model, y: np.ndarray | None) -> None:
     """Warns if ``model`` ends in a softmax; raises if a label in ``y`` is not one of its classes.
 

@@ -122,16 +122,6 @@ def sample_start(x: tf.Tensor, eps: tf.Tensor, norm: str, seed: int, clip: tuple
     return tf.clip_by_value(x + noise, clip[0], clip[1])
 
 
-def _check_seed(seed: int | None) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"Expected seed None or an integer >= 0. Received: seed={seed!r}")
-
-
-def _fresh_seed(seed: int | None) -> int:
-    # A private generator: seed=None must not read or advance any global random state.
-    return int(np.random.default_rng().integers(2**62)) if seed is None else int(seed)
-
-
 def run_iterations(
     model: keras.Model,
     x: np.ndarray,
@@ -164,7 +154,7 @@ def run_iterations(
         low=tf.constant(clip[0], tf.float32),
         high=tf.constant(clip[1], tf.float32),
     )
-    seed = _fresh_seed(seed) if random_start else 0
+    seed = base.resolve_seed(seed) if random_start else 0
 
     def attempt(r: int, index: np.ndarray | None) -> tf.Tensor:
         start = sample_start(x_t, eps_t, norm, seed + r, clip) if random_start else x_t
@@ -266,7 +256,7 @@ def pgd(
     base.check_schedule(step_size=step_size, steps=steps)
     if isinstance(restarts, bool) or not isinstance(restarts, numbers.Integral) or restarts < 1:
         raise ValueError(f"Expected an integer restarts >= 1. Received: restarts={restarts!r}")
-    _check_seed(seed)
+    base.check_seed(seed)
     base.check_targeted(y, targeted)
     base.check_model(model, y)
     if restarts > 1 and not random_start:
@@ -372,13 +362,13 @@ def pgd_trajectory(
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
     base.check_schedule(step_size=step_size, steps=steps)
-    _check_seed(seed)
+    base.check_seed(seed)
     base.check_targeted(y, targeted)
     base.check_model(model, y)
     x_t = tf.constant(x)
     labels = base.labels_or_predictions(model, x_t, y)
     eps_t = tf.constant(eps, tf.float32)
-    start = sample_start(x_t, eps_t, norm, _fresh_seed(seed), clip) if random_start else x_t
+    start = sample_start(x_t, eps_t, norm, base.resolve_seed(seed), clip) if random_start else x_t
     images, loss, logits = _trajectory(
         model,
         x_t,

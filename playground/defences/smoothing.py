@@ -40,6 +40,7 @@ import keras
 import numpy as np
 
 from playground import evaluation
+from playground.attacks import base
 from playground.attacks.base import Param
 from playground.defences.transforms import check_images
 
@@ -141,15 +142,6 @@ def _check_count(k: object, n: object) -> None:
             raise ValueError(f"Expected {name} an integer. Received: {name}={value!r}")
     if n < 1 or not 0 <= k <= n:
         raise ValueError(f"Expected integers 0 <= k <= n with n >= 1. Received: k={k}, n={n}")
-
-
-def _check_seed(seed: int | None) -> int:
-    # A private generator: seed=None must not read or advance any global random state.
-    if seed is None:
-        return int(np.random.default_rng().integers(2**62))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"Expected seed None or an integer >= 0. Received: seed={seed!r}")
-    return int(seed)
 
 
 def _one_image(x: np.ndarray) -> np.ndarray:
@@ -437,7 +429,7 @@ def certify(
     """
     check_settings(sigma=sigma, n=n, n0=n0, alpha=alpha, batch_size=batch_size)
     image = _one_image(x)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(base.resolve_seed(seed))
     return _certify(model, image, sigma, n0, n, alpha, rng, batch_size)
 
 
@@ -495,7 +487,8 @@ def predict(
     ```
     """
     check_settings(sigma=sigma, n=n, alpha=alpha, batch_size=batch_size)
-    counts = sample_counts(model, x, sigma, n, rng=np.random.default_rng(_check_seed(seed)), batch_size=batch_size)
+    rng = np.random.default_rng(base.resolve_seed(seed))
+    counts = sample_counts(model, x, sigma, n, rng=rng, batch_size=batch_size)
     order = np.argsort(-counts, kind="stable")
     n_a = int(counts[order[0]])
     n_b = int(counts[order[1]]) if len(counts) > 1 else 0
@@ -546,7 +539,7 @@ def certify_many(
     """
     check_settings(sigma=sigma, n=n, n0=n0, alpha=alpha, batch_size=batch_size)
     x = check_images(x)
-    seed = _check_seed(seed)
+    seed = base.resolve_seed(seed)
     certificates = []
     for i in range(len(x)):
         rng = np.random.default_rng([seed, i])
@@ -648,7 +641,7 @@ def radius_vs_n(
         check_settings(n=value)
     check_settings(sigma=sigma, n0=n0, alpha=alpha, batch_size=batch_size)
     image = _one_image(x)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = np.random.default_rng(base.resolve_seed(seed))
     selection, n_classes = _noisy_labels(model, image, sigma, n0, rng, batch_size)
     selected = int(np.bincount(selection, minlength=n_classes).argmax())
     labels, n_classes = _noisy_labels(model, image, sigma, max(ns), rng, batch_size)

@@ -54,15 +54,6 @@ def as_stack(defence: Stack | Transform | Iterable[Transform]) -> Stack:
     return Stack.of(defence)
 
 
-def _fresh_seed(seed: int | None) -> int:
-    # A private generator: seed=None must not read or advance any global random state.
-    if seed is None:
-        return int(np.random.default_rng().integers(2**62))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"Expected seed None or an integer >= 0. Received: seed={seed!r}")
-    return int(seed)
-
-
 def defended_predict(
     model: keras.Model,
     stack: Stack | Transform | Iterable[Transform],
@@ -169,7 +160,7 @@ class EOT(keras.Model):
         self.classifier = model
         self.defence = stack
         self.samples = int(samples)
-        self.seed_generator = keras.random.SeedGenerator(_fresh_seed(seed))
+        self.seed_generator = keras.random.SeedGenerator(base.resolve_seed(seed))
 
     def call(self, x: tf.Tensor, training: bool = False, seed: tf.Tensor | None = None) -> tf.Tensor:
         """Mean logits over ``samples`` draws; ``seed`` (shape ``(2,)``) replays specific draws."""
@@ -270,7 +261,7 @@ def robust_accuracy(
     spec = attacks.get(attack)
     stack = as_stack(stack)
     x, y = _check_batch(x, y)
-    seed = _fresh_seed(seed)
+    seed = base.resolve_seed(seed)
     x_adv = _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size)
     logits = defended_predict(model, stack, x_adv, np.random.default_rng(seed), batch_size=batch_size)
     return float((logits.argmax(-1) == y).mean())
