@@ -36,9 +36,6 @@ JSON_FORMAT = 1
 # As on the Attack and Defend pages: the same settings give the same random starts, on every rerun and link.
 ATTACK_SEED = 0
 DEFEND_SEED = 0
-# The bundled CNN variant behind each of the Defend page's model kinds (as pages/ui/defend_models.VARIANTS).
-DEFEND_VARIANTS = {"standard": "standard", "adversarial": "fast_at", "smoothed": "gaussian"}
-THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
 
 _RUN_NOTE = "Run it from the folder that holds the `playground` package (the Adversarial Playground checkout):"
 _WIDTH = 88  # docstring text width: readable in the page's code box
@@ -255,11 +252,6 @@ def attack_snippet(
     return header + "\n" + "\n".join(body) + "\n"
 
 
-def defend_attack_params(attack: str, eps: float) -> dict[str, Any]:
-    """The Defend page's attack settings: PGD-20 from a random start with Madry et al.'s step of 2.5ε/steps."""
-    return {"steps": 20, "step_size": max(2.5 * eps / 20, 1e-3)} if attack == "pgd" else {}
-
-
 def defend_snippet(
     config: state.DefendPageConfig, *, model_file: str | None = None, filename: str = "defend.py"
 ) -> str:
@@ -278,7 +270,7 @@ def defend_snippet(
     names = {type(t).__name__ for t in stack.transforms} | {"Stack", "compare_threats"}
     names = sorted(names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n))
     if model_file is None:
-        variant = DEFEND_VARIANTS[config.model]
+        variant = state.DEFEND_VARIANTS[config.model]
         arguments = ", ".join(literal(a) for a in (config.dataset, "cnn", variant))
         model_lines = [f"model = image_models.load_bundled_model({arguments})"]
     else:
@@ -286,7 +278,7 @@ def defend_snippet(
             "# The model downloaded from the page, loaded in Keras' safe mode and checked (28x28x1 in, 10 logits out).",
             f"model = image_models.load_uploaded_model(Path({literal(model_file)}).read_bytes())",
         ]
-    params = plain(defend_attack_params(config.attack, config.eps))
+    params = plain(defences.pgd20_params(config.attack, config.eps))
     transforms = ", ".join(repr(t) for t in stack.transforms)
     keywords = {"attack": config.attack, "eps": config.eps, "params": params, "samples": config.samples}
     attack_label = "PGD-20" if config.attack == "pgd" else "FGSM"
@@ -308,9 +300,9 @@ def defend_snippet(
         "",
         f"rows = {_call('compare_threats', ['model', 'stack', 'x', 'y'], keywords | {'seed': DEFEND_SEED})}",
         "",
-        f'print(" | ".join({literal(["Defence", "Clean", *THREAT_LABELS.values()])}))',
+        f'print(" | ".join({literal(["Defence", "Clean", *defences.THREAT_LABELS.values()])}))',
         "for row in rows:",
-        f"    accuracies = [row.clean] + [row.robust[threat] for threat in {literal(tuple(THREAT_LABELS))}]",
+        f"    accuracies = [row.clean] + [row.robust[threat] for threat in {literal(tuple(defences.THREAT_LABELS))}]",
         """    print(" | ".join([row.label] + [f"{a:.1%}" for a in accuracies]))""",
     ]
     return header + "\n" + "\n".join(body) + "\n"

@@ -230,7 +230,9 @@ class AttackPageConfig:
         return []
 
 
-DEFEND_MODELS = ("standard", "adversarial", "smoothed")
+# The Defend page's model kinds, and the bundled CNN variant (assets.VARIANTS) behind each.
+DEFEND_VARIANTS = {"standard": "standard", "adversarial": "fast_at", "smoothed": "gaussian"}
+DEFEND_MODELS = tuple(DEFEND_VARIANTS)
 DEFEND_TABS = ("transforms", "training", "smoothing", "detector")
 # URL key of each transform's single parameter.
 TRANSFORM_KEYS = {"bit_depth": "bits", "median": "median", "jpeg": "quality", "blur": "blur", "noise": "noise"}

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.ui import defend_models, defend_transforms
+from pages.ui import defend_transforms
 from playground import assets, attacks, defences, evaluation, experiment, image_models, snippets, state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,11 +212,11 @@ def test_the_attack_script_matches_the_attack_page(outputs):
 
 
 def test_the_defend_script_prints_the_page_table(outputs):
-    model = image_models.load_bundled_model(DEFEND.dataset, "cnn", defend_models.VARIANTS[DEFEND.model])
+    model = image_models.load_bundled_model(DEFEND.dataset, "cnn", state.DEFEND_VARIANTS[DEFEND.model])
     x, y, _ = assets.load_sample(DEFEND.dataset)
     rows = defences.compare_threats(
         model, DEFEND.stack(), x[: DEFEND.n], y[: DEFEND.n], attack=DEFEND.attack, eps=DEFEND.eps,
-        params=defend_transforms.attack_params(DEFEND.attack, DEFEND.eps), samples=DEFEND.samples,
+        params=defences.pgd20_params(DEFEND.attack, DEFEND.eps), samples=DEFEND.samples,
         seed=defend_transforms.SEED,
     )  # fmt: skip
     expected = ["Defence | Clean | Defence-unaware | BPDA | EOT"] + [
@@ -239,12 +239,7 @@ def test_the_scripts_use_the_pages_settings():
     assert _page_constant("pages/attack.py", "ATTACK_SEED") == snippets.ATTACK_SEED
     targetable = {n for n in attacks.names() if "targeted" in inspect.signature(attacks.get(n).fn).parameters}
     assert targetable == set(_page_constant("pages/attack.py", "TARGETABLE"))
-    assert snippets.DEFEND_VARIANTS == defend_models.VARIANTS
     assert snippets.DEFEND_SEED == defend_transforms.SEED
-    assert snippets.THREAT_LABELS == defend_transforms.THREAT_LABELS
-    for attack in ("pgd", "fgsm"):
-        for eps in (0.0, 0.004, 0.1, 0.5):
-            assert snippets.defend_attack_params(attack, eps) == defend_transforms.attack_params(attack, eps)
 
 
 CONFIGS = [

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 import keras
 import streamlit as st
 
-from playground import image_models
+from playground import image_models, state
 
 KEY = "def_models_"
-VARIANTS = {"standard": "standard", "adversarial": "fast_at", "smoothed": "gaussian"}
 BUNDLED_LABELS = {
     "standard": "bundled CNN, standard training",
     "adversarial": "bundled CNN, fast FGSM adversarial training at ε = 0.1",
@@ -42,7 +41,7 @@ def choose(dataset: str, kind: str) -> DefendModel:
     slot = f"{KEY}bundled_{dataset}_{kind}"
     if slot not in st.session_state:
         with st.spinner("Loading the bundled model…"):
-            model = image_models.load_bundled_model(dataset, "cnn", VARIANTS[kind])
+            model = image_models.load_bundled_model(dataset, "cnn", state.DEFEND_VARIANTS[kind])
         st.session_state[slot] = DefendModel(model, BUNDLED_LABELS[kind], kind, 0.25 if kind == "smoothed" else None)
     return st.session_state[slot]
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages.ui import defend_models, export
 from pages.ui.widgets import seed_widget
-from playground import attacks, data, evaluation, image_models, plots, state, thumbnails
+from playground import attacks, data, defences, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
 
 KEY = "def_at_"
@@ -146,8 +146,7 @@ def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None
             accuracies = []
             for j, eps in enumerate(COMPARE_EPS):
                 bar.progress((i * len(COMPARE_EPS) + j) / (2 * len(COMPARE_EPS)), text=f"{chosen.kind}, ε = {eps:g}…")
-                x_adv = attacks.pgd(chosen.model, x[:n], y[:n], eps=eps, step_size=max(2.5 * eps / 20, 1e-3),
-                                    steps=20, seed=0)  # fmt: skip
+                x_adv = attacks.pgd(chosen.model, x[:n], y[:n], eps=eps, seed=0, **defences.pgd20_params("pgd", eps))
                 accuracies.append(float((evaluation.predict(chosen.model, x_adv).argmax(-1) == y[:n]).mean()))
             results.append((defend_models.KIND_LABELS[chosen.kind], list(COMPARE_EPS), accuracies))
         bar.empty()

@@ -15,14 +15,8 @@ from playground import defences, plots, snippets, state
 KEY = "def_tf_"
 CHART = export.CHART
 ATTACKS = {"pgd": "PGD-20", "fgsm": "FGSM"}
-THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
 CURVE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 SEED = 0
-
-
-def attack_params(attack: str, eps: float) -> dict:
-    """PGD-20 from a random start with Madry et al.'s step of 2.5ε/steps, so every ε reaches the ball's edge."""
-    return {"steps": 20, "step_size": max(2.5 * eps / 20, 1e-3)} if attack == "pgd" else {}
 
 
 def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]:
@@ -51,7 +45,7 @@ def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]
 def attack_controls(config: state.DefendPageConfig) -> dict:
     columns = st.columns([2, 1, 2, 1, 1])
     threat = columns[0].segmented_control(
-        "Threat model for the curve", list(defences.THREATS), format_func=THREAT_LABELS.get, required=True,
+        "Threat model for the curve", list(defences.THREATS), format_func=defences.THREAT_LABELS.get, required=True,
         key=seed_widget(KEY + "threat", config.threat),
     )  # fmt: skip
     attack = columns[1].selectbox("Attack", list(ATTACKS), format_func=ATTACKS.get,
@@ -89,7 +83,8 @@ def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
         return f"{row.robust[threat]:.1%}" + (" (= BPDA: nothing random to average)" if same_as_bpda else "")
 
     table = {"Defence": [r.label for r in rows], "Clean": [f"{r.clean:.1%}" for r in rows]}
-    table |= {("▶ " if t == selected else "") + THREAT_LABELS[t]: [cell(r, t) for r in rows] for t in defences.THREATS}
+    for threat, label in defences.THREAT_LABELS.items():
+        table[("▶ " if threat == selected else "") + label] = [cell(r, threat) for r in rows]
     with st.container(key=KEY + "table"):  # a plain HTML table: readable on a projector, and by the tests
         st.table(table, hide_index=True)
 
@@ -124,7 +119,7 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     config = dataclasses.replace(config, **values, defences=tuple(names), **settings)
     stack = config.stack()
     model, n = chosen.model, settings["n"]
-    params = attack_params(settings["attack"], settings["eps"])
+    params = defences.pgd20_params(settings["attack"], settings["eps"])
     key = (id(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
     try:
         rows = cached("rows", key, lambda progress: defences.compare_threats(
@@ -156,7 +151,7 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
     key = (id(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
     done = KEY + "curves"
     if key not in st.session_state.get(done, {}) and not st.button(
-        f"Draw the curves under {THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
+        f"Draw the curves under {defences.THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
     ):
         st.caption(f"Runs the attack at ε = {', '.join(f'{e:g}' for e in CURVE_EPS)} with and without the defence.")
         return []
@@ -169,11 +164,11 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
                 progress((i * len(CURVE_EPS) + j) / (2 * len(CURVE_EPS)), f"{label}, ε = {eps:g}…")
                 accuracies.append(defences.robust_accuracy(
                     chosen.model, part, x, y, threat=threat, attack=config.attack, eps=eps,
-                    params=attack_params(config.attack, eps), samples=config.samples, seed=SEED,
+                    params=defences.pgd20_params(config.attack, eps), samples=config.samples, seed=SEED,
                 ))  # fmt: skip
-            curves.append((f"{label} ({THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
+            curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
         return curves
 
     fig = plots.robustness_figure(cached("curves", key, compute))
     st.plotly_chart(fig, key=KEY + "curve", **CHART)
-    return [(f"Accuracy vs eps ({THREAT_LABELS[threat]})", fig)]
+    return [(f"Accuracy vs eps ({defences.THREAT_LABELS[threat]})", fig)]

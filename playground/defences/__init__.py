@@ -23,11 +23,13 @@ from playground.defences.threat_models import (
     BPDA,
     EOT,
     SAMPLES,
+    THREAT_LABELS,
     THREATS,
     ThreatRow,
     as_stack,
     compare_threats,
     defended_predict,
+    pgd20_params,
     robust_accuracy,
 )
 from playground.defences.transforms import (
@@ -51,6 +53,7 @@ __all__ = [
     "MAX_STACK",
     "SAMPLES",
     "THREATS",
+    "THREAT_LABELS",
     "TRANSFORMS",
     "BitDepth",
     "GaussianBlur",
@@ -66,6 +69,7 @@ __all__ = [
     "detector",
     "get",
     "names",
+    "pgd20_params",
     "robust_accuracy",
     "smoothing",
 ]

@@ -37,6 +37,15 @@ THREATS: dict[str, str] = {
     "bpda": "BPDA: attack through the defence, passing gradients straight through the transforms that have none.",
     "eot": "EOT: as BPDA, averaging over many draws of the defence's randomness at every attack step.",
 }
+THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
+
+
+def pgd20_params(attack: str, eps: float) -> dict:
+    """The Defend page's attack settings: FGSM as declared, or PGD-20 from a random start with Madry et al.'s
+    step of 2.5ε/steps, so every ε reaches the ball's edge."""
+    return {"steps": 20, "step_size": max(2.5 * eps / 20, 1e-3)} if attack == "pgd" else {}
+
+
 SAMPLES = base.Param(
     "samples",
     8,
