@@ -1,12 +1,12 @@
 """Build & Train: design a small network and watch it learn a 2-D toy problem, live.
 
-The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment kept in session
-state -> figures. Training runs in chunks inside a fragment that reruns on a timer, so Pause is immediate.
+The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment, played by a
+``live.LiveTraining`` kept in session state -> figures. Training runs in the process-wide scheduler, never in
+a script run: Play and Pause only flip it, and a fragment on a timer drains the frames it made into the canvas.
 """
 
 import dataclasses
 import random
-import time
 
 import numpy as np
 import streamlit as st
@@ -55,16 +55,16 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from pages.ui.attack_lens import lens_section
     from pages.ui.boundary_view import boundary_view
     from pages.ui.widgets import save_config, seed_widget, url_config
-    from playground import data, experiment, features, models, plots, snippets, state, thumbnails, training
+    from playground import data, experiment, features, live, models, plots, snippets, state, thumbnails, training
 
 KEY = "bt_"  # prefix of this page's session-state keys
 LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
-FRAME_BUDGET_S = 0.2  # training time per fragment run; the client animates the frames captured during it
-FRAMES_PER_RUN = 8
-MAX_TICK_S = 1.0  # after a stall, do not catch up with a burst of epochs
+# How often a playing page drains the worker's frames; the canvas animates them in between, so this sets only
+# how often the numbers and neuron maps refresh. Each run costs the server a few ms of Streamlit work.
+DRAIN_SECONDS = 0.25
 CHART = export.CHART
 
 
@@ -115,7 +115,7 @@ def training_controls(config: state.TrainPageConfig) -> dict:
     optimizer = st.selectbox(
         "Optimiser",
         list(training.OPTIMIZERS),
-        format_func=lambda k: training.OPTIMIZERS[k][0],
+        format_func=lambda k: training.OPTIMIZERS[k].label,
         key=seed_widget(KEY + "optimizer", config.optimizer),
     )
     lr = st.select_slider(
@@ -198,14 +198,26 @@ def network_controls(config: state.TrainPageConfig) -> dict:
     return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))
 
 
-def current_experiment(config: state.TrainPageConfig) -> experiment.ToyExperiment:
-    existing = st.session_state.get(KEY + "experiment")
-    if existing is None:
+def current_live(config: state.TrainPageConfig) -> live.LiveTraining:
+    """The session's live trainer with ``config`` applied; a new structure starts a new network (and keeps playing)."""
+    current = st.session_state.get(KEY + "live")
+    if current is None:
         with st.spinner("Building the network…"):
-            existing = experiment.ToyExperiment.create(config)
-    updated = existing.updated(config)
-    st.session_state[KEY + "experiment"] = updated
-    return updated
+            current = live.LiveTraining(experiment.ToyExperiment.create(config))
+    else:
+        previous = current.experiment.config
+        with current.lock:
+            updated = current.experiment.updated(config)
+        if updated is not current.experiment:
+            was_running = current.running
+            current.pause()
+            current = live.LiveTraining(updated)
+            if was_running:
+                current.play()
+        elif config != previous and not current.running:
+            current.refresh()  # e.g. a new loss re-measured the metrics
+    st.session_state[KEY + "live"] = current
+    return current
 
 
 def speed_control(config: state.TrainPageConfig) -> dict:
@@ -220,38 +232,39 @@ def speed_control(config: state.TrainPageConfig) -> dict:
     return {"speed": chosen}
 
 
-def transport_controls(exp: experiment.ToyExperiment, play, step, reset) -> None:
-    running = st.session_state.get(KEY + "running", False)
-    if running:
-        if play.button("Pause", icon=":material/pause:", type="primary", width="stretch"):
-            st.session_state[KEY + "running"] = False
-            st.rerun()
-    elif play.button(
-        "Play",
-        icon=":material/play_arrow:",
-        type="primary",
-        width="stretch",
-        disabled=exp.trainer.diverged is not None,
-    ):
-        st.session_state[KEY + "running"] = True
-        st.rerun()
-    if step.button(
-        "Step",
-        icon=":material/skip_next:",
-        width="stretch",
-        disabled=running,
-        help="Train one epoch",
-    ):
-        exp.trainer.run_epochs(1)
-    if reset.button(
-        "Reset",
-        icon=":material/restart_alt:",
-        width="stretch",
-        help="Start again from the same initial weights",
-    ):
-        st.session_state[KEY + "experiment"] = exp.reset()
-        st.session_state[KEY + "running"] = False
-        st.rerun()
+def toggle_play() -> None:
+    trainer = st.session_state[KEY + "live"]
+    if trainer.running:
+        trainer.pause()
+    else:
+        trainer.play()
+
+
+def step_one_epoch() -> None:
+    trainer = st.session_state[KEY + "live"]
+    trainer.experiment.trainer.run_epochs(1)
+    trainer.refresh()
+
+
+def reset_network() -> None:
+    trainer = st.session_state[KEY + "live"]
+    trainer.pause()
+    trainer.experiment.reset()
+    trainer.refresh()
+
+
+def transport_controls(trainer: live.LiveTraining, play, step, reset) -> None:
+    # One keyed button whose label flips, so Play and Pause never stand side by side while the page reruns.
+    running = trainer.running
+    play.button(
+        "Pause" if running else "Play", icon=":material/pause:" if running else ":material/play_arrow:",
+        type="primary", width="stretch", key=KEY + "play", on_click=toggle_play,
+        disabled=trainer.experiment.trainer.diverged is not None,
+    )  # fmt: skip
+    step.button("Step", icon=":material/skip_next:", width="stretch", disabled=running, help="Train one epoch",
+                key=KEY + "step", on_click=step_one_epoch)  # fmt: skip
+    reset.button("Reset", icon=":material/restart_alt:", width="stretch", key=KEY + "reset", on_click=reset_network,
+                 help="Start again from the same initial weights")  # fmt: skip
 
 
 def metrics_row(exp: experiment.ToyExperiment) -> None:
@@ -278,27 +291,33 @@ def class_colors(exp: experiment.ToyExperiment) -> list[str]:
     return BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes]
 
 
-def live_view(config: state.TrainPageConfig) -> None:
-    exp = st.session_state[KEY + "experiment"]
-    running = st.session_state.get(KEY + "running", False)
-    frames = [(exp.trainer.epoch, exp.boundary())]
-    if running:
-        # The speed cap is in epochs per wall-clock second, so it needs the time since the previous batch.
-        now = time.monotonic()
-        elapsed = min(now - st.session_state.get(KEY + "last_tick", now - 0.1), MAX_TICK_S)
-        st.session_state[KEY + "last_tick"] = now
-        frames = exp.train_frames(FRAME_BUDGET_S, FRAMES_PER_RUN, max_epochs=exp.epoch_allowance(elapsed))
-    if exp.trainer.diverged and running:
-        st.session_state[KEY + "running"] = False
-        st.rerun(scope="app")
+def training_notices(trainer: live.LiveTraining) -> None:
+    """Why training stopped or is going nowhere; each stays on screen until the user acts."""
+    if trainer.experiment.trainer.diverged:
+        st.error(trainer.experiment.trainer.diverged, icon=":material/warning:")
+    elif trainer.experiment.trainer.stalled:
+        st.warning(trainer.experiment.trainer.stalled, icon=":material/trending_up:")
+    if trainer.error is not None:
+        st.error(f"Training stopped: {trainer.error}", icon=":material/error:")
+    if trainer.paused_unwatched and not trainer.running:
+        st.info(f"Paused: this tab went unseen for {live.UNWATCHED_SECONDS:.0f} s. Press Play to go on.",
+                icon=":material/visibility_off:")  # fmt: skip
+
+
+def live_view(config: state.TrainPageConfig, autorefresh: bool) -> None:
+    trainer = st.session_state[KEY + "live"]
+    exp = trainer.experiment
+    if autorefresh and not trainer.running:
+        st.rerun(scope="app")  # the worker stopped by itself (divergence, an error): redraw Play and the notice
+    training_notices(trainer)
     metrics_row(exp)
-    neuron_maps = exp.neuron_maps()  # once per frame: the grid and the inspector share it
+    neuron_maps = trainer.neuron_maps
     network, boundary = st.columns([1, 1], gap="medium")
     with network:
         neuron_grid(exp, neuron_maps)
     with boundary:
         boundary_view(
-            frames,
+            trainer.drain(),
             x_train=exp.split.x_train,
             y_train=exp.split.y_train,
             x_test=exp.split.x_test,
@@ -311,7 +330,7 @@ def live_view(config: state.TrainPageConfig) -> None:
         )
     curves, neuron = st.columns([1, 1], gap="medium")
     with curves:
-        st.plotly_chart(plots.training_curves(exp.trainer.history), key=KEY + "curves", **CHART)
+        st.plotly_chart(plots.training_curves(list(exp.trainer.history)), key=KEY + "curves", **CHART)
     with neuron:
         inspect_neuron(neuron_maps)
 
@@ -369,16 +388,16 @@ def main() -> None:
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)
 
-    exp = current_experiment(config)
-    if exp.trainer.diverged:
-        st.error(exp.trainer.diverged, icon=":material/warning:")
+    trainer = current_live(config)
+    exp = trainer.experiment
     if exp.trainer.batch_size < config.batch:
         st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
-    transport_controls(exp, play, step, reset)
-    running = st.session_state.get(KEY + "running", False)
-    st.fragment(run_every=0.05 if running else None)(live_view)(config)
+    transport_controls(trainer, play, step, reset)
+    running = trainer.running
+    st.fragment(run_every=DRAIN_SECONDS if running else None)(live_view)(config, running)
     if config.lens:
-        config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
+        with trainer.lock:  # the worker holds it during each slice: the lens waits one slice at most
+            config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
         save_config(KEY, config)
     if running:
         st.caption("Pause to export this experiment: settings, script, model and charts.")

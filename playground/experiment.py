@@ -66,6 +66,7 @@ class ToyExperiment:
     boundary_inputs: np.ndarray
     neuron_inputs: np.ndarray
     hidden: keras.Model | None
+    initial_weights: list[np.ndarray]
 
     @classmethod
     def create(cls, config: TrainPageConfig) -> ToyExperiment:
@@ -105,6 +106,7 @@ class ToyExperiment:
             boundary_inputs=features.feature_matrix(data.grid(resolution=BOUNDARY_RESOLUTION), config.features),
             neuron_inputs=features.feature_matrix(data.grid(resolution=NEURON_RESOLUTION), config.features),
             hidden=models.hidden_model(model),
+            initial_weights=model.get_weights(),
         )
 
     def updated(self, config: TrainPageConfig) -> ToyExperiment:
@@ -117,34 +119,21 @@ class ToyExperiment:
         return self
 
     def reset(self) -> ToyExperiment:
-        """A new experiment from the same seeds: identical data and initial weights."""
-        return ToyExperiment.create(self.config)
+        """Back to the same data and initial weights, keeping the compiled network (a Reset costs no retrace)."""
+        self.trainer.restart(self.initial_weights)
+        return self
 
     def boundary(self) -> np.ndarray:
         """Class probabilities over the plane, (res, res, n_classes), row 0 at the bottom."""
         probs = training.predict_proba(self.trainer.model, self.boundary_inputs)
         return probs.reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION, -1)
 
-    def epoch_allowance(self, elapsed: float) -> float | None:
-        """How many epochs the speed setting allows in ``elapsed`` seconds (None: no cap)."""
-        rate = SPEEDS[self.config.speed][1]
-        return None if rate is None else rate * elapsed
+    def epochs_per_second(self) -> float | None:
+        """The speed setting's cap (None: as fast as the machine goes)."""
+        return SPEEDS[self.config.speed][1]
 
-    def train_frames(
-        self, time_budget: float, n_frames: int, *, max_epochs: float | None = None
-    ) -> list[tuple[int, np.ndarray]]:
-        """Trains for at most ``time_budget`` s (and ``max_epochs``), taking ``n_frames`` boundary snapshots."""
-        steps_per_frame = None
-        if max_epochs is not None:
-            steps_per_epoch = math.ceil(len(self.split.x_train) / self.trainer.batch_size)
-            steps_per_frame = max(1, round(max_epochs * steps_per_epoch / n_frames))
-        frames = []
-        for _ in range(n_frames):
-            self.trainer.run(time_budget=time_budget / n_frames, max_steps=steps_per_frame)
-            frames.append((self.trainer.epoch, self.boundary()))
-            if self.trainer.diverged:
-                break
-        return frames
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.split.x_train) / self.trainer.batch_size)
 
     def neuron_maps(self) -> list[np.ndarray]:
         """Each hidden layer's activations over the plane, one (neurons, res, res) array per layer."""

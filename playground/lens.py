@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from playground import attacks, data, features, training
 from playground.attacks import base
+from playground.compiled import per_model
 
 CLIP = (-data.EXTENT, data.EXTENT)
 MAP_RESOLUTION = 50
@@ -161,7 +162,7 @@ def _margin(logits, labels):
     return other - label_logit
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _pgd_flips(model, x, labels, eps, steps, norm, random_start):
     """PGD from each point with its own eps (shape (n, 1)); whether the prediction left ``labels``.
 
@@ -263,7 +264,7 @@ class LossEffect:
     fgsm_accuracy: float
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _loss_gradient(model, x, labels, loss_name):
     with tf.GradientTape() as tape:
         tape.watch(x)

@@ -1,7 +1,8 @@
 """Step-wise training: run N optimiser steps (or a time budget's worth) at a time, keep the history.
 
 The trainer never owns a loop of its own, so the UI can Play, Pause and Step it from a Streamlit fragment.
-All heavy work happens in module-level ``tf.function``s (defined once, so page reruns never retrace them);
+All heavy work happens in compiled functions traced once per model (``compiled.per_model``), so page reruns
+never retrace them and a dropped model frees its traces;
 the learning rate and regularisation rate are variables/tensors, so moving their sliders does not retrace.
 """
 
@@ -16,7 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground import features
+from playground import features, optimizers
+from playground.compiled import per_model
 
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 256
@@ -24,6 +26,8 @@ MAX_REGULARIZATION_RATE = 10.0
 # Metrics are computed this many examples at a time: one forward pass over 10k images would hold every
 # activation map of every image in memory at once.
 EVAL_BATCH_SIZE = 2000
+# A loss still above its starting value after this many epochs in a row: the steps overshoot.
+STALL_EPOCHS = 20
 
 
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -58,12 +62,7 @@ LOSSES: dict[str, Loss] = {
     "hinge": Loss("Hinge", r"\max(0,\ 1 + \max_{j \ne y} z_j - z_y)", _hinge),
 }
 
-OPTIMIZERS: dict[str, tuple[str, Callable[[float], keras.optimizers.Optimizer]]] = {
-    "sgd": ("SGD", lambda lr: keras.optimizers.SGD(float(lr))),
-    "momentum": ("SGD + momentum (0.9)", lambda lr: keras.optimizers.SGD(float(lr), momentum=0.9)),
-    "adam": ("Adam", lambda lr: keras.optimizers.Adam(float(lr))),
-    "rmsprop": ("RMSprop", lambda lr: keras.optimizers.RMSprop(float(lr))),
-}
+OPTIMIZERS = optimizers.RULES
 
 REGULARIZATIONS: dict[str, str] = {"none": "None", "l1": "L1", "l2": "L2"}
 
@@ -125,7 +124,7 @@ def _penalty(model: keras.Model, regularization: str) -> tf.Tensor:
     return tf.constant(0.0)
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
     """Runs one optimiser step per row of ``batches`` (an index matrix); returns the mean data loss."""
     per_example = LOSSES[loss_name].per_example
@@ -136,12 +135,12 @@ def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, reg
             loss = tf.reduce_mean(per_example(model(tf.gather(x, index), training=True), tf.gather(y, index)))
             objective = loss + regularization_rate * _penalty(model, regularization)
         gradients = tape.gradient(objective, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        optimizer.apply(gradients)
         total += loss
     return total / tf.cast(tf.shape(batches)[0], tf.float32)
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _adversarial_train_chunk(
     model, optimizer, raw, y, batches, feature_names, loss_name, regularization, regularization_rate, eps, low, high,
     seed,
@@ -171,12 +170,12 @@ def _adversarial_train_chunk(
             loss = tf.reduce_mean(0.5 * clean_loss + 0.5 * adversarial_loss)
             objective = loss + regularization_rate * _penalty(model, regularization)
         gradients = tape.gradient(objective, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        optimizer.apply(gradients)
         total += loss
     return total / tf.cast(tf.shape(batches)[0], tf.float32)
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _evaluate_sums(model, x, y, loss_name):
     logits = model(x, training=False)
     loss = tf.reduce_sum(LOSSES[loss_name].per_example(logits, y))
@@ -196,7 +195,7 @@ def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) ->
     return loss / n, correct / n
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _forward(model, x):
     return model(x, training=False)
 
@@ -251,19 +250,31 @@ class Trainer:
     def __post_init__(self) -> None:
         if self.train_eval_size is not None and self.train_eval_size < 1:
             raise ValueError(f"Expected train_eval_size >= 1 or None. Received: train_eval_size={self.train_eval_size}")
-        self._rng = np.random.default_rng(self.seed)
         self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
         self._raw = None if self.raw_train is None else tf.convert_to_tensor(self.raw_train, tf.float32)
         self._train_eval = self._train_eval_subset()
         self._optimizer = self._make_optimizer()
         self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
-        self._epoch_batches: np.ndarray | None = None
-        self._cursor = 0
         # A step's cost is unknown until a chunk has run warm (the first chunk also compiles), and it ranges from
         # 0.1 ms (toy net) to 10 ms (CNN on images): a guess could overshoot a time budget by a whole epoch.
         self._seconds_per_step: float | None = None
         self._warm = False
+        self._start()
+
+    def _start(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        self._epoch_batches: np.ndarray | None = None
+        self._cursor = 0
         self.history.append(self._measure())
+
+    def restart(self, weights: list[np.ndarray]) -> None:
+        """Back to epoch 0 from ``weights`` with fresh optimiser state, keeping the compiled steps (no retrace)."""
+        self.model.set_weights(weights)
+        self._optimizer.reset(self.config.learning_rate)
+        self.epoch = self.steps = 0
+        self.history = []
+        self.diverged = None
+        self._start()
 
     def _train_eval_subset(self) -> tuple[tf.Tensor, tf.Tensor]:
         x, y = self._tensors[:2]
@@ -274,10 +285,8 @@ class Trainer:
         index = np.sort(np.random.default_rng([self.seed, 1]).choice(n, self.train_eval_size, replace=False))
         return tf.gather(x, index), tf.gather(y, index)
 
-    def _make_optimizer(self) -> keras.optimizers.Optimizer:
-        optimizer = OPTIMIZERS[self.config.optimizer][1](self.config.learning_rate)
-        optimizer.build(self.model.trainable_variables)
-        return optimizer
+    def _make_optimizer(self) -> optimizers.Optimizer:
+        return optimizers.Optimizer(self.config.optimizer, self.config.learning_rate, self.model.trainable_variables)
 
     @property
     def batch_size(self) -> int:
@@ -390,6 +399,21 @@ class Trainer:
             f"Training diverged at epoch {self.epoch}: the loss became NaN or infinite. "
             f"The learning rate ({self.config.learning_rate:g}) is too large for this network and optimiser; "
             "try one 10x smaller, then press Reset."
+        )
+
+    @property
+    def stalled(self) -> str | None:
+        """A plain-words notice when the loss has stayed above its starting value for STALL_EPOCHS epochs."""
+        if self.diverged is not None or self.epoch < STALL_EPOCHS:
+            return None
+        start, latest = self.history[0].train_loss, self.history[-1]
+        if not all(record.train_loss > start for record in self.history[-STALL_EPOCHS:]):
+            return None
+        return (
+            f"Training is not learning: after {self.epoch} epochs the loss ({latest.train_loss:.3g}) is still above "
+            f"where it started ({start:.3g}), with {latest.train_accuracy:.0%} training accuracy. The learning rate "
+            f"({self.config.learning_rate:g}) is probably too large: each step overshoots. Try one 10x smaller, "
+            "then press Reset."
         )
 
     def _measure(self) -> EpochRecord:

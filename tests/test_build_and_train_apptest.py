@@ -122,6 +122,6 @@ def test_lens_settings_and_adversarial_training_round_trip_through_the_url():
     at = open_page({"lens": "true", "lens_attack": "pgd", "lens_norm": "2", "lens_eps": "1.5", "adv_train": "true"})
     assert at.query_params["lens_attack"] == "pgd" and at.query_params["lens_norm"] == "2"
     assert at.query_params["lens_eps"] == "1.5" and at.query_params["adv_train"] == "true"
-    assert at.session_state["bt_experiment"].trainer.config.adversarial_eps == 0.5
+    assert at.session_state["bt_live"].experiment.trainer.config.adversarial_eps == 0.5
     at.toggle(key="bt_adv_train").set_value(False).run()
-    assert at.session_state["bt_experiment"].trainer.config.adversarial_eps == 0.0
+    assert at.session_state["bt_live"].experiment.trainer.config.adversarial_eps == 0.0

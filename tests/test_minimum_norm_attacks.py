@@ -357,10 +357,10 @@ def test_moving_a_slider_does_not_retrace(mlp, correct):
     x = correct[0][:10]
     deepfool(mlp, x)
     cw_l2(mlp, x, steps=10, binary_search_steps=1)
-    traces = deepfool_loop.experimental_get_tracing_count(), cw_optimise.experimental_get_tracing_count()
+    traces = deepfool_loop.tracing_count(), cw_optimise.tracing_count()
     deepfool(mlp, x, overshoot=0.1, max_iter=7, num_classes=3)
     cw_l2(mlp, x, confidence=1.0, c=3.0, steps=12, binary_search_steps=2, learning_rate=0.05)
-    assert (deepfool_loop.experimental_get_tracing_count(), cw_optimise.experimental_get_tracing_count()) == traces
+    assert (deepfool_loop.tracing_count(), cw_optimise.tracing_count()) == traces
 
 
 def test_cw_handles_an_input_at_the_centre_of_the_box(mlp):

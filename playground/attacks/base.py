@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from playground.compiled import per_model
+
 NORMS = ("inf", "2")
 
 
@@ -182,12 +184,12 @@ def labels_or_predictions(model: keras.Model, x: tf.Tensor, y: np.ndarray | None
     return tf.argmax(logits_of(model, x), axis=-1)
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def logits_of(model, x):
     return model(x, training=False)
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def loss_gradient(model, x, y):
     """Per-example gradient of the cross-entropy on the logits, and the per-example loss."""
     with tf.GradientTape() as tape:

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground.attacks import base
+from playground.compiled import per_model
 
 _BETA_1, _BETA_2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
 # arctanh(+-1) is infinite: pull inputs on the edge of the box a hair inside, as in the authors' code.
@@ -30,7 +31,7 @@ def _margin(logits: tf.Tensor, labels: tf.Tensor, targeted: bool) -> tf.Tensor:
     return label_logit - best_other if targeted else best_other - label_logit
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _optimise(model, x, labels, const, steps, learning_rate, confidence, low, high, targeted):
     """One binary-search step: Adam from ``w = arctanh(x)`` for ``steps`` steps with a fixed ``c`` per example.
 

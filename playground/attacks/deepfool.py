@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground.attacks import base
+from playground.compiled import per_model
 
 # Each step aims 1e-4 logits beyond the linearised boundary (as in Foolbox): float32 rounding could otherwise
 # leave a point exactly on the boundary, where the argmax is a coin toss and the iteration stalls.
@@ -22,7 +23,7 @@ _NUDGE = 1e-4
 _TINY = 1e-8
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _deepfool_loop(model, x, candidates, max_iter, overshoot, low, high, norm):
     """Runs DeepFool on the whole batch; returns the last iterate and whether its label changed.
 

@@ -7,9 +7,10 @@ import numpy as np
 import tensorflow as tf
 
 from playground.attacks import base
+from playground.compiled import per_model
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _fgsm_step(model, x, y, eps, low, high, norm, targeted):
     # eps, low and high are tensors so that new slider values reuse the trace; norm and targeted pick a variant.
     with tf.GradientTape() as tape:

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground.attacks import base
+from playground.compiled import per_model
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _step(model, x, x_adv, labels, momentum, eps, step_size, decay, low, high, n
     return tf.clip_by_value(x + delta, low, high), momentum, loss, logits
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def iterate(model, x, labels, x_start, eps, step_size, steps, decay, low, high, norm, targeted):
     """Runs ``steps`` projected (momentum) steps from ``x_start``; the hot loop of PGD, BIM and MI-FGSM.
 
@@ -81,7 +82,7 @@ def iterate(model, x, labels, x_start, eps, step_size, steps, decay, low, high, 
     return x_adv
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _trajectory(model, x, labels, x_start, eps, step_size, steps, low, high, norm, targeted):
     images = tf.TensorArray(tf.float32, size=steps + 1, element_shape=x.shape)
     losses = tf.TensorArray(tf.float32, size=steps + 1)

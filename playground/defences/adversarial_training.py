@@ -36,8 +36,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground import attacks, evaluation
+from playground import attacks, evaluation, optimizers
 from playground.attacks.base import Param
+from playground.compiled import per_model
 
 # Held-out PGD accuracy falling this far below its best marks catastrophic overfitting: Wong et al. report a
 # fall from ~40% to ~0% within one epoch; ordinary epoch-to-epoch noise on 1000 images is a few points.
@@ -150,7 +151,7 @@ def perturb(model, x, y, *, perturbation, eps, sigma, pgd_steps, seed, low, high
     return tf.stop_gradient(x_adv)
 
 
-@tf.function(reduce_retracing=True)
+@per_model
 def _train_chunk(model, optimizer, x_all, y_all, batches, perturbation, eps, sigma, pgd_steps, seed, low, high):
     """``len(batches)`` optimiser steps; batch ``i`` draws its randomness from ``(seed[0], seed[1] + i)``."""
     loss = tf.constant(0.0)
@@ -166,9 +167,7 @@ def _train_chunk(model, optimizer, x_all, y_all, batches, perturbation, eps, sig
             loss = _cross_entropy(model, x_train, y)
             if perturbation == "fgsm_mix":
                 loss = 0.5 * _cross_entropy(model, x, y) + 0.5 * loss
-        optimizer.apply_gradients(
-            zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True)
-        )
+        optimizer.apply(tape.gradient(loss, model.trainable_variables))
     return loss
 
 
@@ -224,8 +223,7 @@ class AdversarialTrainer:
         self._rng = np.random.default_rng(self.seed)
         self._x = tf.convert_to_tensor(self.x_train, tf.float32)
         self._y = tf.convert_to_tensor(self.y_train, tf.int64)
-        self._optimizer = keras.optimizers.Adam(LEARNING_RATE)
-        self._optimizer.build(self.model.trainable_variables)
+        self._optimizer = optimizers.Optimizer("adam", LEARNING_RATE, self.model.trainable_variables)
         self._batches: np.ndarray | None = None
         self._cursor = 0
         self._seconds = 0.0
