@@ -55,7 +55,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from pages.ui.attack_lens import lens_section
     from pages.ui.boundary_view import boundary_view
     from pages.ui.widgets import save_config, seed_widget, url_config
-    from playground import data, experiment, features, live, models, plots, snippets, state, thumbnails, training
+    from playground import data, experiment, features, live, models, plots, snippets, state, training
 
 KEY = "bt_"  # prefix of this page's session-state keys
 LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -65,6 +65,7 @@ MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
 # How often a playing page drains the worker's frames; the canvas animates them in between, so this sets only
 # how often the numbers and neuron maps refresh. Each run costs the server a few ms of Streamlit work.
 DRAIN_SECONDS = 0.25
+HISTORY_SECONDS = 1.0
 CHART = export.CHART
 
 
@@ -276,14 +277,12 @@ def metrics_row(exp: experiment.ToyExperiment) -> None:
     test_acc.metric("Test accuracy", f"{latest.test_accuracy:.1%}")
 
 
-def neuron_grid(exp: experiment.ToyExperiment, neuron_maps: list[np.ndarray]) -> None:
+def neuron_grid(images: list[str]) -> None:
     """The network drawn as TensorFlow Playground does: one column of activation maps per layer."""
-    maps = [("inputs", exp.feature_maps())] + [
-        (f"layer {index + 1}", layer_maps) for index, layer_maps in enumerate(neuron_maps)
-    ]
-    for column, (caption, layer_maps) in zip(st.columns(len(maps)), maps, strict=True):
-        # Inline PNGs: these refresh every frame, and a media URL would cost the browser a request each time.
-        column.image(thumbnails.png_data_url(thumbnails.thumbnail_column(layer_maps)), caption=caption, width=48)
+    captions = ["inputs"] + [f"layer {index}" for index in range(1, len(images))]
+    for column, caption, image in zip(st.columns(len(images)), captions, images, strict=True):
+        # Inline PNGs: these refresh live, and a media URL would cost the browser a request each time.
+        column.image(image, caption=caption, width=48)
     st.caption("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.")
 
 
@@ -305,16 +304,16 @@ def training_notices(trainer: live.LiveTraining) -> None:
 
 
 def live_view(config: state.TrainPageConfig, autorefresh: bool) -> None:
+    """What moves while training: the numbers, the neuron maps and the boundary (drained a few times a second)."""
     trainer = st.session_state[KEY + "live"]
     exp = trainer.experiment
     if autorefresh and not trainer.running:
         st.rerun(scope="app")  # the worker stopped by itself (divergence, an error): redraw Play and the notice
     training_notices(trainer)
     metrics_row(exp)
-    neuron_maps = trainer.neuron_maps
     network, boundary = st.columns([1, 1], gap="medium")
     with network:
-        neuron_grid(exp, neuron_maps)
+        neuron_grid(trainer.neuron_images)
     with boundary:
         boundary_view(
             trainer.drain(),
@@ -328,11 +327,16 @@ def live_view(config: state.TrainPageConfig, autorefresh: bool) -> None:
             show_test=config.show_test,
             key=KEY + "boundary",
         )
+
+
+def history_view() -> None:
+    """The curves and the neuron inspector: Plotly figures cost tens of ms to build, so they refresh once a second."""
+    trainer = st.session_state[KEY + "live"]
     curves, neuron = st.columns([1, 1], gap="medium")
     with curves:
-        st.plotly_chart(plots.training_curves(list(exp.trainer.history)), key=KEY + "curves", **CHART)
+        st.plotly_chart(plots.training_curves(list(trainer.experiment.trainer.history)), key=KEY + "curves", **CHART)
     with neuron:
-        inspect_neuron(neuron_maps)
+        inspect_neuron(trainer.neuron_maps)
 
 
 def inspect_neuron(maps: list[np.ndarray]) -> None:
@@ -395,6 +399,7 @@ def main() -> None:
     transport_controls(trainer, play, step, reset)
     running = trainer.running
     st.fragment(run_every=DRAIN_SECONDS if running else None)(live_view)(config, running)
+    st.fragment(run_every=HISTORY_SECONDS if running else None)(history_view)()
     if config.lens:
         with trainer.lock:  # the worker holds it during each slice: the lens waits one slice at most
             config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))

@@ -15,10 +15,11 @@ import time
 import numpy as np
 
 from playground import scheduler as scheduling
+from playground import thumbnails
 from playground.experiment import ToyExperiment
 
 MAX_FRAMES_PER_SECOND = 40  # boundary snapshots; more would not be seen, and each costs a forward pass
-NEURON_MAPS_PER_SECOND = 4
+NEURON_MAPS_PER_SECOND = 3
 MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
 MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up
 # Nobody drained the frames for this long (a closed or hidden tab): pause, and leave the CPU to the others.
@@ -39,7 +40,8 @@ class LiveTraining(scheduling.Job):
         self._last_frame_at = -math.inf
         self._last_maps_at = -math.inf
         self._frame_step = experiment.trainer.steps
-        self.neuron_maps = experiment.neuron_maps()
+        self._input_image = thumbnails.png_data_url(thumbnails.thumbnail_column(experiment.feature_maps()))
+        self._update_neuron_maps()
         self._latest = (experiment.trainer.epoch, experiment.boundary())
         self._drained_at = time.monotonic()
         self.paused_unwatched = False
@@ -76,7 +78,13 @@ class LiveTraining(scheduling.Job):
         with self.lock:
             self._frames.append((self.experiment.trainer.epoch, self.experiment.boundary()))
             self._frame_step = self.experiment.trainer.steps
-            self.neuron_maps = self.experiment.neuron_maps()
+            self._update_neuron_maps()
+
+    def _update_neuron_maps(self) -> None:
+        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first)."""
+        maps = self.experiment.neuron_maps()
+        layers = [thumbnails.png_data_url(thumbnails.thumbnail_column(layer)) for layer in maps]
+        self.neuron_maps, self.neuron_images = maps, [self._input_image, *layers]
 
     def run_slice(self, budget: float) -> float | None:
         with self.lock:
@@ -95,7 +103,7 @@ class LiveTraining(scheduling.Job):
                 self._frames.append((exp.trainer.epoch, exp.boundary()))
                 self._last_frame_at, self._frame_step = now, exp.trainer.steps
             if now - self._last_maps_at >= 1 / NEURON_MAPS_PER_SECOND or exp.trainer.diverged:
-                self.neuron_maps = exp.neuron_maps()
+                self._update_neuron_maps()
                 self._last_maps_at = now
             if exp.trainer.diverged:
                 return None

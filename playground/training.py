@@ -196,6 +196,11 @@ def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) ->
 
 
 @per_model
+def _weights_finite(model):
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
+
+
+@per_model
 def _forward(model, x):
     return model(x, training=False)
 
@@ -352,7 +357,7 @@ class Trainer:
             self.steps += count
             self._cursor += count
             # Weights are checked as well as the loss: a fused ReLU kernel maps NaN to 0, hiding a NaN weight.
-            if not math.isfinite(loss) or not self._weights_finite():
+            if not math.isfinite(loss) or not bool(_weights_finite(self.model)):
                 self._flag_divergence()
                 break
             if self._cursor == len(self._epoch_batches):
@@ -390,9 +395,6 @@ class Trainer:
         if left_in_current:
             return self.run(max_steps=left_in_current + (epochs - 1) * steps_per_epoch)
         return self.run(max_steps=epochs * steps_per_epoch)
-
-    def _weights_finite(self) -> bool:
-        return all(bool(tf.reduce_all(tf.math.is_finite(v))) for v in self.model.trainable_variables)
 
     def _flag_divergence(self) -> None:
         self.diverged = (

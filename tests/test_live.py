@@ -1,0 +1,115 @@
+"""Live training in the scheduler, and networks that are freed when dropped."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import time
+
+import pytest
+
+from playground import experiment, live, state, training
+from playground.scheduler import Scheduler
+
+CONFIG = state.TrainPageConfig()
+COMPILED = (training._train_chunk, training._evaluate_sums, training._forward, training._weights_finite)
+
+
+def compiled_counts() -> tuple[int, int]:
+    gc.collect()
+    return sum(f.tracing_count() for f in COMPILED), sum(f.live_models() for f in COMPILED)
+
+
+def used_network(config: state.TrainPageConfig) -> experiment.ToyExperiment:
+    exp = experiment.ToyExperiment.create(config)
+    exp.trainer.run_epochs(1)
+    exp.boundary()
+    exp.neuron_maps()
+    return exp
+
+
+def test_fifty_dropped_networks_leave_no_traces_or_models_behind():
+    used_network(CONFIG)
+    first = compiled_counts()
+    for seed in range(50):
+        used_network(dataclasses.replace(CONFIG, init_seed=seed, layers=(3 + seed % 4,), activations=("relu",)))
+    assert compiled_counts() == first
+
+
+def test_reset_keeps_the_compiled_network():
+    exp = used_network(CONFIG)
+    traces = compiled_counts()
+    exp.reset()
+    exp.trainer.run_epochs(1)
+    exp.boundary()
+    assert compiled_counts() == traces
+
+
+def wait_for(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def scheduler():
+    return Scheduler(workers=2)
+
+
+def test_play_trains_and_buffers_frames_and_pause_stops(scheduler):
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(dataclasses.replace(CONFIG, speed="max")), scheduler)
+    assert [epoch for epoch, _ in trainer.drain()] == [0]
+    trainer.play()
+    wait_for(lambda: trainer.experiment.trainer.epoch >= 20)
+    frames = trainer.drain()
+    assert len(frames) >= 2 and [e for e, _ in frames] == sorted(e for e, _ in frames)
+    trainer.pause()
+    stopped_at = trainer.experiment.trainer.steps
+    time.sleep(0.2)
+    assert trainer.experiment.trainer.steps == stopped_at and not trainer.running
+    assert len(trainer.drain()) >= 1
+
+
+def test_the_speed_cap_holds(scheduler):
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(dataclasses.replace(CONFIG, speed="slow")), scheduler)
+    trainer.play()
+    started = time.monotonic()
+    time.sleep(1.0)
+    trainer.pause()
+    elapsed = time.monotonic() - started
+    rate = experiment.SPEEDS["slow"][1]
+    assert 1 <= trainer.experiment.trainer.epoch <= rate * elapsed + 2
+
+
+def test_divergence_stops_the_worker(scheduler):
+    config = dataclasses.replace(CONFIG, layers=(8, 8), activations=("linear", "linear"), optimizer="sgd", lr=10.0)
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(config), scheduler)
+    trainer.play()
+    wait_for(lambda: not trainer.running)
+    assert "diverged" in trainer.experiment.trainer.diverged
+    trainer.play()
+    assert not trainer.running, "a diverged network only plays again after Reset"
+
+
+def test_an_unwatched_session_pauses_itself(scheduler, monkeypatch):
+    monkeypatch.setattr(live, "UNWATCHED_SECONDS", 0.2)
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(CONFIG), scheduler)
+    trainer.play()
+    wait_for(lambda: not trainer.running)
+    assert trainer.paused_unwatched
+    trainer.play()
+    assert trainer.running and not trainer.paused_unwatched
+    trainer.pause()
+
+
+def test_two_sessions_train_their_own_networks_at_once(scheduler):
+    configs = [dataclasses.replace(CONFIG, speed="max", init_seed=seed) for seed in (1, 2)]
+    a, b = (live.LiveTraining(experiment.ToyExperiment.create(config), scheduler) for config in configs)
+    a.play()
+    b.play()
+    wait_for(lambda: min(a.experiment.trainer.epoch, b.experiment.trainer.epoch) >= 10)
+    a.pause()
+    b.pause()
+    assert a.experiment.trainer.model is not b.experiment.trainer.model
+    assert a.experiment.trainer.model.get_weights()[0].tolist() != b.experiment.trainer.model.get_weights()[0].tolist()

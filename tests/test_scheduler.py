@@ -1,0 +1,134 @@
+"""The shared scheduler: fair slices, Pause within one slice, heavy jobs that cannot starve live ones, errors
+that stay with their job, and jobs that vanish with their session."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+
+import pytest
+
+from playground.scheduler import Job, Scheduler
+
+
+class Spinner(Job):
+    """Busy for its whole budget (or ``seconds``), forever, counting concurrent heavy runs."""
+
+    def __init__(self, seconds: float | None = None, *, heavy: bool = False, watch: dict | None = None) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.heavy = heavy
+        self.watch = watch
+
+    def run_slice(self, budget: float) -> float:
+        if self.watch is not None:
+            with self.watch["lock"]:
+                self.watch["now"] += 1
+                self.watch["peak"] = max(self.watch["peak"], self.watch["now"])
+        time.sleep(self.seconds if self.seconds is not None else budget)
+        if self.watch is not None:
+            with self.watch["lock"]:
+                self.watch["now"] -= 1
+        return 0.0
+
+
+def run_for(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def test_busy_jobs_share_the_runners_fairly():
+    scheduler = Scheduler(workers=2, slice_seconds=0.005)
+    jobs = [Spinner() for _ in range(5)]
+    for job in jobs:
+        scheduler.submit(job)
+    run_for(1.0)
+    for job in jobs:
+        scheduler.cancel(job)
+    counts = [job.slices for job in jobs]
+    assert min(counts) >= 10, counts
+    assert min(counts) >= 0.7 * max(counts), f"round robin should give everyone about the same: {counts}"
+
+
+def test_pause_takes_effect_within_one_slice():
+    scheduler = Scheduler(workers=1, slice_seconds=0.05)
+    job = Spinner()
+    scheduler.submit(job)
+    run_for(0.2)
+    before = job.slices
+    scheduler.cancel(job)
+    after = job.slices
+    assert after - before <= 1, "cancel waits for the slice in progress, and no more"
+    assert not job.scheduled
+    run_for(0.2)
+    assert job.slices == after, "no slice may start after cancel returned"
+
+
+def test_heavy_jobs_cannot_starve_a_live_job():
+    watch = {"lock": threading.Lock(), "now": 0, "peak": 0}
+    scheduler = Scheduler(workers=2, slice_seconds=0.005)
+    heavy = [Spinner(0.1, heavy=True, watch=watch) for _ in range(4)]
+    for job in heavy:
+        scheduler.submit(job)
+    live = Spinner()
+    scheduler.submit(live)
+    run_for(1.0)
+    for job in [*heavy, live]:
+        scheduler.cancel(job)
+    assert watch["peak"] == 1, "on two runners, heavy work may hold only one"
+    assert live.slices > 5 * sum(job.slices for job in heavy)
+    assert scheduler.position(live) is None
+
+
+def test_queue_positions_count_jobs_of_the_same_kind():
+    scheduler = Scheduler(workers=1, slice_seconds=0.005, max_heavy=1)
+    blocker = Spinner(0.3, heavy=True)
+    scheduler.submit(blocker)
+    run_for(0.05)
+    waiting = [Spinner(heavy=True) for _ in range(2)]
+    for job in waiting:
+        scheduler.submit(job)
+    assert scheduler.position(blocker) == 0
+    assert [scheduler.position(job) for job in waiting] == [1, 2]
+    for job in [blocker, *waiting]:
+        scheduler.cancel(job)
+
+
+class Failing(Job):
+    def run_slice(self, budget: float) -> float:
+        raise RuntimeError("this session's network broke")
+
+
+def test_a_job_that_raises_keeps_its_error_and_the_others_go_on():
+    scheduler = Scheduler(workers=2, slice_seconds=0.005)
+    healthy, broken = Spinner(), Failing()
+    scheduler.submit(healthy)
+    scheduler.submit(broken)
+    run_for(0.3)
+    assert isinstance(broken.error, RuntimeError) and not broken.scheduled
+    before = healthy.slices
+    run_for(0.2)
+    assert healthy.slices > before, "the other jobs keep running"
+    scheduler.cancel(healthy)
+
+
+def test_a_dropped_job_leaves_the_queue_and_is_freed():
+    scheduler = Scheduler(workers=1, slice_seconds=0.005)
+    job = Spinner()
+    scheduler.submit(job)
+    run_for(0.05)
+    ref = weakref.ref(job)
+    del job
+    deadline = time.monotonic() + 5
+    while ref() is not None and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.01)
+    assert ref() is None, "the scheduler must not keep a closed session's job alive"
+
+
+def test_invalid_settings_are_refused():
+    with pytest.raises(ValueError, match="Received: workers=0"):
+        Scheduler(workers=0)
+    with pytest.raises(ValueError, match="Received: slice_seconds=0"):
+        Scheduler(slice_seconds=0)
