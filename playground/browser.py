@@ -52,7 +52,7 @@ def streamlit_server(*, timeout: float = 60.0) -> Iterator[str]:
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
-            _wait_healthy(process, url, timeout)
+            wait_healthy(process, url, timeout)
             yield url
         finally:
             process.terminate()
@@ -63,7 +63,7 @@ def streamlit_server(*, timeout: float = 60.0) -> Iterator[str]:
                 process.wait()
 
 
-def _wait_healthy(process: subprocess.Popen, url: str, timeout: float) -> None:
+def wait_healthy(process: subprocess.Popen, url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

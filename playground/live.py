@@ -60,6 +60,8 @@ class LiveTraining(scheduling.Job):
     def pause(self) -> None:
         """Stops training; returns once the worker has let go of the model (within one slice)."""
         self._scheduler.cancel(self)
+        if self.experiment.trainer.steps != self._frame_step:
+            self.refresh()  # the last slice's steps may have been too soon after its frame: show where it stopped
 
     def drain(self) -> list[tuple[int, np.ndarray]]:
         """The ``(epoch, probs)`` boundary frames made since the last drain, oldest first; the newest one again if

@@ -61,17 +61,10 @@ def test_boundary_and_maps_have_the_documented_shapes(exp):
     assert exp.feature_maps()[1][0, 0] < exp.feature_maps()[1][-1, 0]
 
 
-def test_train_frames_respects_the_epoch_allowance(exp):
-    frames = exp.train_frames(5.0, 4, max_epochs=2.0)
-    assert len(frames) == 4
-    assert [epoch for epoch, _ in frames] == sorted(epoch for epoch, _ in frames)
-    assert 1 <= exp.trainer.epoch <= 3, "two epochs' worth of steps, give or take a partial epoch"
-    assert not np.array_equal(frames[0][1], frames[-1][1]), "the boundary should move between frames"
-
-
-def test_epoch_allowance_follows_the_speed_setting(exp):
-    assert exp.updated(dataclasses.replace(CONFIG, speed="slow")).epoch_allowance(0.5) == pytest.approx(2.5)
-    assert exp.updated(dataclasses.replace(CONFIG, speed="max")).epoch_allowance(0.5) is None
+def test_the_speed_setting_caps_epochs_per_second(exp):
+    assert exp.updated(dataclasses.replace(CONFIG, speed="slow")).epochs_per_second() == pytest.approx(5.0)
+    assert exp.updated(dataclasses.replace(CONFIG, speed="max")).epochs_per_second() is None
+    assert exp.steps_per_epoch() == -(-len(exp.split.x_train) // exp.trainer.batch_size)
 
 
 def test_linear_model_has_no_neuron_maps():

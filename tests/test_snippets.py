@@ -24,7 +24,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.ui import defend_transforms
-from playground import assets, attacks, defences, evaluation, experiment, image_models, snippets, state
+from playground import assets, attacks, defences, evaluation, experiment, image_models, live, snippets, state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -113,12 +113,15 @@ def trained_in_chunks(config: state.TrainPageConfig, epochs: int) -> experiment.
     trainer = exp.trainer
     steps_per_epoch = math.ceil(len(exp.split.x_train) / trainer.batch_size)
     target = epochs * steps_per_epoch
-    exp.train_frames(0.02, 3, max_epochs=0.7)  # the page's fragment: time budget and a speed cap
+    worker = live.LiveTraining(exp)
+    for _ in range(3):
+        worker.run_slice(0.001)  # the page's worker: time slices (a few steps each)
     trainer.run_epochs(1)  # the Step button: finishes the current epoch
     for size in (1, 4, steps_per_epoch + 5, 2):
         trainer.run(max_steps=size)
     trainer.run(time_budget=0.005, max_steps=steps_per_epoch)
-    exp.train_frames(0.01, 4, max_epochs=0.5)
+    for _ in range(4):
+        worker.run_slice(0.0005)
     assert trainer.steps < target, "the chunks must leave something for the remainder"
     trainer.run(max_steps=target - trainer.steps)
     assert trainer.epoch == epochs and trainer.steps == target

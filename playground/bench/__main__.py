@@ -1,5 +1,5 @@
-"""Benchmarks: ``python -m playground.bench train | images | attacks | defences | lens`` prints JSON figures and
-their targets.
+"""Benchmarks: ``python -m playground.bench train | images | attacks | defences | lens | classroom`` prints JSON
+figures and their targets.
 
 Figures are measured, not asserted: this machine is shared and noisy, so tests never time anything.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from playground.bench import classroom
 from playground.bench.attacks import ATTACK_TARGETS, attack_figures, slider_figures
 from playground.bench.defences import DEFENCE_TARGETS, defence_figures
 from playground.bench.images import IMAGE_TARGETS, image_figures
@@ -19,7 +20,8 @@ from playground.bench.train import TARGETS, browser_figures, engine_figures
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m playground.bench", description=__doc__)
     parser.add_argument(
-        "suite", choices=["train", "images", "attacks", "defences", "lens"], help="which benchmark suite to run"
+        "suite", choices=["train", "images", "attacks", "defences", "lens", "classroom"],
+        help="which benchmark suite to run",
     )
     parser.add_argument("--no-browser", action="store_true", help="train, attacks: skip the figures that need Chromium")
     parser.add_argument(
@@ -44,6 +46,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="defences: at most 200 images (50 certified), and skip the adversarial-training figures",
     )
+    parser.add_argument("--sessions", default="1,2,5,10", help="classroom: session counts to run, e.g. 1,2,5,10")
+    parser.add_argument(
+        "--replicas", type=int, default=0, help="classroom: K replicas behind nginx (deploy/serve.sh); 0: one server"
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="classroom: how long each row trains")
+    parser.add_argument("--cycles", type=int, default=100, help="classroom: Reset cycles for the memory figure")
     args = parser.parse_args(argv)
     if args.suite == "images":
         figures, targets = image_figures(data_dir=args.data_dir), IMAGE_TARGETS
@@ -52,6 +60,12 @@ def main(argv: list[str] | None = None) -> None:
         figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS
         if not args.no_browser:
             figures |= slider_figures()
+    elif args.suite == "classroom":
+        sessions = [int(n) for n in args.sessions.split(",")]
+        figures = classroom.classroom_figures(
+            sessions, replicas=args.replicas, seconds=args.seconds, cycles=args.cycles
+        )
+        targets = classroom.TARGETS
     elif args.suite == "lens":
         figures, targets = lens_figures(), LENS_TARGETS
     elif args.suite == "defences":

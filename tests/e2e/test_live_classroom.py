@@ -1,0 +1,67 @@
+"""A class on one server: several sessions train at once, each its own network, and Pause really stops."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.helpers import epoch, wait_until
+
+pytestmark = pytest.mark.e2e
+
+PAGE = "/build_and_train"
+
+
+def canvas(page):
+    return page.locator("[data-testid='boundary-view']")
+
+
+def painted(page) -> tuple[int, int]:
+    """(frames drawn, epoch shown) as the boundary canvas reports them."""
+    view = canvas(page)
+    return int(view.get_attribute("data-frames-drawn")), int(view.get_attribute("data-epoch") or 0)
+
+
+def open_sessions(chromium, app_url: str, count: int, query: str) -> list:
+    pages = []
+    for index in range(count):
+        context = chromium.new_context(viewport={"width": 1280, "height": 720})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{app_url}{PAGE}?{query}&init_seed={index}")
+        page.get_by_role("button", name="Play").wait_for()
+        canvas(page).wait_for()
+        pages.append(page)
+    return pages
+
+
+def test_three_sessions_train_at_once_and_pause_stops_within_a_second(chromium, app_url):
+    pages = open_sessions(chromium, app_url, 3, "speed=max")
+    try:
+        for page in pages:
+            page.get_by_role("button", name="Play").click()
+        started = [epoch(page) for page in pages]
+        for page, start in zip(pages, started, strict=True):
+            wait_until(lambda page=page, start=start: epoch(page) >= start + 20, timeout=30,
+                       message="every session's epoch counter to advance")  # fmt: skip
+        # All three were playing at the same time: each is still advancing now.
+        now = [epoch(page) for page in pages]
+        for page, seen in zip(pages, now, strict=True):
+            wait_until(lambda page=page, seen=seen: epoch(page) > seen, timeout=15, message="training to go on")
+
+        first = pages[0]
+        first.get_by_role("button", name="Pause").click()
+        time.sleep(1.0)
+        stopped = painted(first)
+        first.get_by_role("button", name="Play").wait_for(timeout=5_000)
+        time.sleep(2.0)
+        assert painted(first) == stopped, "no frame may arrive more than a second after Pause"
+        assert epoch(first) == stopped[1], "the counter shows where the canvas stopped"
+        others = [epoch(page) for page in pages[1:]]
+        for page, seen in zip(pages[1:], others, strict=True):
+            wait_until(lambda page=page, seen=seen: epoch(page) > seen, timeout=15,
+                       message="the other sessions to keep training")  # fmt: skip
+    finally:
+        for page in pages:
+            page.context.close()
