@@ -35,18 +35,23 @@ for s in sockets:
 print(" ".join(str(s.getsockname()[1]) for s in sockets))
 PY
 )"
-secret=$(python -c "import secrets; print(secrets.token_hex(32))")
+STREAMLIT_SERVER_COOKIE_SECRET=$(python -c "import secrets; print(secrets.token_hex(32))")
+export STREAMLIT_SERVER_COOKIE_SECRET
 
 for replica_port in "${ports[@]}"; do
     python -m streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port "$replica_port" \
-        --server.fileWatcherType none --browser.gatherUsageStats false --server.cookieSecret "$secret" \
-        > "$run/replica-$replica_port.log" 2>&1 &
+        --server.fileWatcherType none --browser.gatherUsageStats false > "$run/replica-$replica_port.log" 2>&1 &
     pids+=($!)
 done
-for replica_port in "${ports[@]}"; do
-    for _ in $(seq 300); do
-        python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$replica_port/_stcore/health', timeout=1)" \
-            2>/dev/null && break
+for index in "${!ports[@]}"; do
+    replica_port=${ports[$index]}
+    until python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$replica_port/_stcore/health', timeout=1)" \
+            2>/dev/null; do
+        if ! kill -0 "${pids[$index]}" 2>/dev/null; then
+            echo "replica on port $replica_port stopped before it was healthy:" >&2
+            cat "$run/replica-$replica_port.log" >&2
+            exit 1
+        fi
         sleep 0.2
     done
 done
