@@ -18,7 +18,7 @@ from playground import scheduler as scheduling
 from playground import thumbnails
 from playground.experiment import ToyExperiment
 
-MAX_FRAMES_PER_SECOND = 40  # boundary snapshots; more would not be seen, and each costs a forward pass
+MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and each costs a forward pass
 NEURON_MAPS_PER_SECOND = 3
 MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
 MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up

@@ -22,7 +22,7 @@ import time
 import weakref
 from typing import ClassVar
 
-SLICE_SECONDS = 0.025  # short enough that Pause feels instant, long enough to amortise a slice's overhead
+SLICE_SECONDS = 0.02  # short enough that Pause feels instant, long enough to amortise a slice's overhead
 
 
 class Job:

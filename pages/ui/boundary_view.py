@@ -16,7 +16,7 @@ import numpy as np
 import streamlit as st
 
 MAX_CLASSES = 255  # class indices travel as uint8
-MAX_FRAMES_PER_CALL = 12  # 40 fps at 4 drains/s, with room for a late drain
+MAX_FRAMES_PER_CALL = 16  # 50 fps at 4 drains/s, with room for a late drain
 POINT_DECIMALS = 3
 
 _CSS = """
@@ -30,8 +30,8 @@ _CSS = """
 """
 
 _JS = r"""
-const MIN_INTERVAL_MS = 25;       // up to 40 fps, as fast as the worker makes frames
-const DEFAULT_INTERVAL_MS = 25;
+const MIN_INTERVAL_MS = 20;       // up to 50 fps, as fast as the worker makes frames
+const DEFAULT_INTERVAL_MS = 20;
 const MAX_INTERVAL_MS = 250;
 const MAX_LATENCY_MS = 500;       // the queue never holds more than this much playback at full speed
 const PERIOD_SAMPLES = 5;
@@ -426,7 +426,7 @@ def boundary_view(
     key: str,
     height: int = 440,
 ) -> None:
-    """Shows the decision boundary, animating ``frames`` (oldest first) in the browser at up to 40 fps.
+    """Shows the decision boundary, animating ``frames`` (oldest first) in the browser at up to 50 fps.
 
     ``frames`` holds ``(epoch, probs)`` pairs, ``probs[i, j]`` being the class probabilities at
     ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. A single frame is
