@@ -36,8 +36,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(*, timeout: float = 60.0) -> Iterator[str]:
-    """Starts the app and yields its base URL once ``/_stcore/health`` answers; stops it afterwards."""
+def streamlit_server(*, timeout: float = 60.0, options: dict[str, str] | None = None) -> Iterator[str]:
+    """Starts the app and yields its base URL once ``/_stcore/health`` answers; stops it afterwards.
+
+    ``options`` adds Streamlit settings, e.g. ``{"server.disconnectedSessionTTL": "5"}``.
+    """
     port = free_port()
     log_dir = REPO / "artifacts"
     log_dir.mkdir(exist_ok=True)
@@ -48,6 +51,7 @@ def streamlit_server(*, timeout: float = 60.0) -> Iterator[str]:
                 sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                 "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
                 "--browser.gatherUsageStats", "false",
+                *(arg for name, value in (options or {}).items() for arg in (f"--{name}", value)),
             ],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
