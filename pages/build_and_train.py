@@ -233,12 +233,14 @@ def speed_control(config: state.TrainPageConfig) -> dict:
     return {"speed": chosen}
 
 
-def toggle_play() -> None:
+def set_playing(playing: bool) -> None:
+    # The button says what it will do, and does exactly that: a click Streamlit delivers twice (it replays
+    # triggers of an interrupted run) must not pause and then play again.
     trainer = st.session_state[KEY + "live"]
-    if trainer.running:
-        trainer.pause()
-    else:
+    if playing:
         trainer.play()
+    else:
+        trainer.pause()
 
 
 def step_one_epoch() -> None:
@@ -259,7 +261,7 @@ def transport_controls(trainer: live.LiveTraining, play, step, reset) -> None:
     running = trainer.running
     play.button(
         "Pause" if running else "Play", icon=":material/pause:" if running else ":material/play_arrow:",
-        type="primary", width="stretch", key=KEY + "play", on_click=toggle_play,
+        type="primary", width="stretch", key=KEY + "play", on_click=set_playing, args=(not running,),
         disabled=trainer.experiment.trainer.diverged is not None,
     )  # fmt: skip
     step.button("Step", icon=":material/skip_next:", width="stretch", disabled=running, help="Train one epoch",

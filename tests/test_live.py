@@ -113,3 +113,14 @@ def test_two_sessions_train_their_own_networks_at_once(scheduler):
     b.pause()
     assert a.experiment.trainer.model is not b.experiment.trainer.model
     assert a.experiment.trainer.model.get_weights()[0].tolist() != b.experiment.trainer.model.get_weights()[0].tolist()
+
+
+def test_a_loss_stuck_above_its_start_gets_a_plain_notice():
+    stuck = experiment.ToyExperiment.create(dataclasses.replace(CONFIG, lr=10.0, optimizer="adam"))
+    stuck.trainer.run_epochs(training.STALL_EPOCHS + 5)
+    assert stuck.trainer.diverged is None, "not NaN: only the new notice can catch this"
+    notice = stuck.trainer.stalled
+    assert notice is not None and "still above where it started" in notice and "10x smaller" in notice
+    learning = experiment.ToyExperiment.create(CONFIG)
+    learning.trainer.run_epochs(training.STALL_EPOCHS + 5)
+    assert learning.trainer.stalled is None

@@ -10,8 +10,10 @@ also after many Reset cycles in one session.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -220,6 +222,7 @@ def classroom_figures(sessions: list[int], *, replicas: int = 0, seconds: float 
         for count in sessions:
             with server(replicas) as url:  # a fresh server per row, so rows do not inherit each other's state
                 figures[f"{count} sessions"] = classroom_run(chromium, url, count, seconds, with_attack=count == 5)
+            print(json.dumps({f"{count} sessions": figures[f"{count} sessions"]}), file=sys.stderr, flush=True)
         if cycles:
             with server(replicas) as url:
                 figures["reset_cycles"] = reset_cycles(chromium, url, cycles)
