@@ -19,11 +19,14 @@ from playground import thumbnails
 from playground.experiment import ToyExperiment
 
 MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and each costs a forward pass
+# Frames are shared out like the CPU: each costs a forward pass here, then the page's drain and the browser's
+# decoding. Two sessions get the full rate each; more share FRAME_BUDGET frames/s between them.
+FRAME_BUDGET = 2 * MAX_FRAMES_PER_SECOND
 NEURON_MAPS_PER_SECOND = 3
 MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
 MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up
 # Nobody drained the frames for this long (a closed or hidden tab): pause, and leave the CPU to the others.
-UNWATCHED_SECONDS = 15.0
+UNWATCHED_SECONDS = 60.0
 
 
 class LiveTraining(scheduling.Job):
@@ -101,7 +104,8 @@ class LiveTraining(scheduling.Job):
                 self._step_credit = max(0.0, self._step_credit - taken)
             now = time.monotonic()
             moved = exp.trainer.steps != self._frame_step
-            if moved and (now - self._last_frame_at >= 1 / MAX_FRAMES_PER_SECOND or exp.trainer.diverged):
+            rate = min(MAX_FRAMES_PER_SECOND, FRAME_BUDGET / max(1, self._scheduler.busy_live_jobs()))
+            if moved and (now - self._last_frame_at >= 1 / rate or exp.trainer.diverged):
                 self._frames.append((exp.trainer.epoch, exp.boundary()))
                 self._last_frame_at, self._frame_step = now, exp.trainer.steps
             if now - self._last_maps_at >= 1 / NEURON_MAPS_PER_SECOND or exp.trainer.diverged:

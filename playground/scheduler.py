@@ -71,6 +71,7 @@ class Scheduler:
         self._queue: collections.deque[weakref.ref[Job]] = collections.deque()
         self._changed = threading.Condition()
         self._heavy_running = 0
+        self._live_running = 0
         self._threads: list[threading.Thread] = []
 
     def submit(self, job: Job) -> None:
@@ -102,6 +103,12 @@ class Scheduler:
                 return 0
             same_kind = [j for j in self._jobs() if j.heavy == job.heavy]
             return same_kind.index(job) + 1 if job in same_kind else None
+
+    def busy_live_jobs(self) -> int:
+        """Live jobs queued or running: how many sessions share the runners right now."""
+        with self._changed:
+            queued = sum(not job.heavy for job in self._jobs())
+            return queued + self._live_running
 
     def _jobs(self) -> list[Job]:
         """The queued jobs that are still alive, in order. Call with the lock held."""
@@ -135,6 +142,7 @@ class Scheduler:
                 job = self._next_job()
                 job._running = True
                 self._heavy_running += job.heavy
+                self._live_running += not job.heavy
             try:
                 wait = job.run_slice(self.slice_seconds)
             except Exception as error:  # the job's session shows it; the other jobs go on
@@ -143,6 +151,7 @@ class Scheduler:
                 job._running = False
                 job.slices += 1
                 self._heavy_running -= job.heavy
+                self._live_running -= not job.heavy
                 if wait is None or job._cancelled:
                     job._scheduled = False
                 else:

@@ -9,6 +9,7 @@ the learning rate and regularisation rate are variables/tensors, so moving their
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -405,11 +406,12 @@ class Trainer:
 
     @property
     def stalled(self) -> str | None:
-        """A plain-words notice when the loss has stayed above its starting value for STALL_EPOCHS epochs."""
+        """A plain-words notice when the loss has stayed above its starting value over the last STALL_EPOCHS epochs."""
         if self.diverged is not None or self.epoch < STALL_EPOCHS:
             return None
         start, latest = self.history[0].train_loss, self.history[-1]
-        if not all(record.train_loss > start for record in self.history[-STALL_EPOCHS:]):
+        # The median, not every epoch: an overshooting loss jumps about and now and then dips below its start.
+        if statistics.median(record.train_loss for record in self.history[-STALL_EPOCHS:]) <= start:
             return None
         return (
             f"Training is not learning: after {self.epoch} epochs the loss ({latest.train_loss:.3g}) is still above "
