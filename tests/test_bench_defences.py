@@ -9,6 +9,7 @@ import pytest
 from playground.bench import defences
 
 
+@pytest.mark.full_data
 def test_training_figures_reports_each_preset():
     figures = defences.training_figures(presets=["fast"], train_size=256, held_out=64)
     row = figures["seconds_per_epoch"]["fast"]
@@ -19,6 +20,7 @@ def test_training_figures_reports_each_preset():
     json.dumps(figures)
 
 
+@pytest.mark.full_data
 def test_time_to_target_reports_seconds_or_none():
     figures = defences.time_to_target(target=1.01, cap_seconds=0.0, train_size=256, held_out=64, test_size=32)
     assert figures["seconds_to_target"] is None  # a target above 100% is never reached
@@ -38,6 +40,7 @@ def test_certification_figures_report_seconds_and_certified_accuracy():
     json.dumps(figures)
 
 
+@pytest.mark.full_data
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_defence_table_has_every_row():
     table = defences.defence_table(n=8, cert_images=2, cert_n=20, cert_n0=10, samples=2)

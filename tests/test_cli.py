@@ -46,6 +46,7 @@ def fgsm_report() -> dict:
     return _json("--attack", "fgsm", "--eps", "0", "0.1")
 
 
+@pytest.mark.full_data
 def test_json_report_is_complete_and_sane(fgsm_report):
     assert fgsm_report["n"] == N and fgsm_report["data"] == "test set"
     assert fgsm_report["attack"] == "fgsm" and fgsm_report["labels"] == "predicted"

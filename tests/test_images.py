@@ -75,6 +75,7 @@ def _no_keras(name: str):
 # --- the real datasets ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.full_data
 def test_mnist_has_the_official_split_shapes_and_dtypes(mnist):
     assert mnist.x_train.shape == (60000, 28, 28, 1) and mnist.x_test.shape == (10000, 28, 28, 1)
     assert mnist.y_train.shape == (60000,) and mnist.y_test.shape == (10000,)
@@ -83,11 +84,13 @@ def test_mnist_has_the_official_split_shapes_and_dtypes(mnist):
     assert mnist.class_names == tuple("0123456789") == data.CLASS_NAMES["mnist"]
 
 
+@pytest.mark.full_data
 def test_mnist_label_histograms_match_the_published_ones(mnist):
     assert np.bincount(mnist.y_train).tolist() == MNIST_TRAIN_COUNTS
     assert np.bincount(mnist.y_test).tolist() == MNIST_TEST_COUNTS
 
 
+@pytest.mark.full_data
 def test_fashion_mnist_is_balanced_and_named(fashion):
     assert fashion.x_train.shape == (60000, 28, 28, 1) and fashion.x_test.shape == (10000, 28, 28, 1)
     assert np.bincount(fashion.y_train).tolist() == [6000] * 10
@@ -97,6 +100,7 @@ def test_fashion_mnist_is_balanced_and_named(fashion):
     assert data.DATASET_LABELS == {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
+@pytest.mark.full_data
 @pytest.mark.parametrize("which", ["mnist", "fashion"])
 def test_pixels_span_exactly_zero_to_one(which, mnist, fashion):
     dataset = mnist if which == "mnist" else fashion
@@ -106,6 +110,7 @@ def test_pixels_span_exactly_zero_to_one(which, mnist, fashion):
     assert 200 < len(np.unique(dataset.x_test[:500])) <= 256
 
 
+@pytest.mark.full_data
 def test_arrays_are_read_only_so_the_cache_cannot_be_corrupted(mnist):
     for array in (mnist.x_train, mnist.y_train, mnist.x_test, mnist.y_test):
         assert not array.flags.writeable
@@ -115,6 +120,7 @@ def test_arrays_are_read_only_so_the_cache_cannot_be_corrupted(mnist):
         mnist.y_train[0] = 3
 
 
+@pytest.mark.full_data
 def test_the_argument_and_the_environment_reach_the_same_cached_data(mnist, monkeypatch):
     monkeypatch.delenv("PLAYGROUND_DATA_DIR", raising=False)
     again = data.load_images("mnist", data_dir=DATA_DIR)
@@ -249,6 +255,7 @@ def test_read_idx_round_trips_images_and_labels(tmp_path, compress):
     assert labels.dtype == np.uint8 and labels.tolist() == [7, 0, 255]
 
 
+@pytest.mark.full_data
 def test_read_idx_reads_the_real_test_labels():
     labels = data.read_idx(DATA_DIR / "mnist" / "t10k-labels-idx1-ubyte.gz")
     assert labels.shape == (10000,) and np.bincount(labels).tolist() == MNIST_TEST_COUNTS
@@ -279,6 +286,7 @@ def test_read_idx_rejects_corrupt_files(tmp_path, content, match):
         data.read_idx(path)
 
 
+@pytest.mark.full_data
 def test_a_truncated_real_file_fails_clearly(tmp_path):
     raw = gzip.decompress((DATA_DIR / "mnist" / "t10k-images-idx3-ubyte.gz").read_bytes())
     _fake_dataset(tmp_path)
