@@ -233,9 +233,12 @@ def speed_control(config: state.TrainPageConfig) -> dict:
     return {"speed": chosen}
 
 
-def set_playing(playing: bool) -> None:
-    # The button says what it will do, and does exactly that: a click Streamlit delivers twice (it replays
-    # triggers of an interrupted run) must not pause and then play again.
+def set_playing(playing: bool, clicks_seen: int) -> None:
+    # The button says what it will do, and does it once: Streamlit replays the trigger of a run that a newer
+    # request interrupted, and a replayed Play must not undo the Pause that came after it.
+    if clicks_seen != st.session_state.get(KEY + "play_clicks", 0):
+        return
+    st.session_state[KEY + "play_clicks"] = clicks_seen + 1
     trainer = st.session_state[KEY + "live"]
     if playing:
         trainer.play()
@@ -261,7 +264,8 @@ def transport_controls(trainer: live.LiveTraining, play, step, reset) -> None:
     running = trainer.running
     play.button(
         "Pause" if running else "Play", icon=":material/pause:" if running else ":material/play_arrow:",
-        type="primary", width="stretch", key=KEY + "play", on_click=set_playing, args=(not running,),
+        type="primary", width="stretch", key=KEY + "play", on_click=set_playing,
+        args=(not running, st.session_state.get(KEY + "play_clicks", 0)),
         disabled=trainer.experiment.trainer.diverged is not None,
     )  # fmt: skip
     step.button("Step", icon=":material/skip_next:", width="stretch", disabled=running, help="Train one epoch",

@@ -74,6 +74,7 @@ def test_a_link_reproduces_the_defence_and_threat(page, app_url):
     assert rows["JPEG compression"][0].endswith("%")
 
 
+@pytest.mark.full_data
 def test_adversarial_training_runs_live_and_stops(page, app_url, artifacts):
     page.goto(app_url + PAGE + "?tab=training")
     page.get_by_role("button", name="Train", exact=True).click()
