@@ -237,26 +237,32 @@ _SHOWN = """([linf, previous]) => {
 }"""
 
 
-def slider_figures(moves: int = 10) -> dict[str, object]:
-    """Milliseconds from an ε-slider key press to the new adversarial image and L∞ being drawn in Chromium."""
+def eps_move_seconds(page, moves: int, *, timeout_ms: int = 30_000) -> list[float]:
+    """Seconds from each ε-slider key press (from ε = 0.1, +0.005 a press) to the new adversarial image and L∞."""
     import re
 
+    latencies = []
+    page.get_by_role("slider", name=re.compile("^eps")).focus()
+    eps = 0.1
+    for _ in range(moves):
+        previous = page.locator(_PANELS).nth(3).get_attribute("src")
+        eps = round(eps + 0.005, 3)
+        started = time.perf_counter()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function(_SHOWN, arg=[f"{eps:.3f}", previous], polling="raf", timeout=timeout_ms)
+        latencies.append(time.perf_counter() - started)
+        time.sleep(0.5)  # one move at a time, as a student drags and looks
+    return latencies
+
+
+def slider_figures(moves: int = 10) -> dict[str, object]:
+    """Milliseconds from an ε-slider key press to the new adversarial image and L∞ being drawn in Chromium."""
     from playground import browser
 
-    latencies = []
     with browser.chromium() as chromium, browser.streamlit_server() as url:
         page = chromium.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(url + "/attack?image=4&eps=0.1")
         page.locator(_PANELS).nth(4).wait_for(timeout=120_000)
         time.sleep(2.0)
-        page.get_by_role("slider", name=re.compile("^eps")).focus()
-        eps = 0.1
-        for _ in range(moves):
-            previous = page.locator(_PANELS).nth(3).get_attribute("src")
-            eps = round(eps + 0.005, 3)
-            started = time.perf_counter()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(_SHOWN, arg=[f"{eps:.3f}", previous], polling="raf", timeout=30_000)
-            latencies.append(round((time.perf_counter() - started) * 1000))
-            time.sleep(0.5)  # one move at a time, as a student drags and looks
+        latencies = [round(seconds * 1000) for seconds in eps_move_seconds(page, moves)]
     return {"slider_to_image_ms_median": statistics.median(latencies), "slider_to_image_ms": latencies}

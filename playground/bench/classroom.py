@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from collections.abc import Iterator
 import psutil
 
 from playground import browser
-from playground.bench.attacks import _PANELS, _SHOWN
+from playground.bench.attacks import _PANELS, eps_move_seconds
 
 TARGETS = {
     "1 session": ">= 30 painted frames/s; epochs/s >= the speed setting's promise",
@@ -121,21 +120,6 @@ def pause_to_stop(page, watch: float = 2.0) -> float:
     return last_change
 
 
-def eps_moves(page, moves: int = 5) -> list[float]:
-    latencies = []
-    page.get_by_role("slider", name=re.compile("^eps")).focus()
-    eps = 0.1
-    for _ in range(moves):
-        previous = page.locator(_PANELS).nth(3).get_attribute("src")
-        eps = round(eps + 0.005, 3)
-        started = time.perf_counter()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_function(_SHOWN, arg=[f"{eps:.3f}", previous], polling="raf", timeout=60_000)
-        latencies.append(time.perf_counter() - started)
-        time.sleep(0.3)
-    return latencies
-
-
 def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack: bool) -> dict[str, object]:
     pages = [open_trainer(chromium, url, index) for index in range(sessions)]
     attack = None
@@ -161,7 +145,7 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
         "load_average": [round(v, 2) for v in psutil.getloadavg()],
     }
     if attack is not None:
-        latencies = eps_moves(attack)
+        latencies = eps_move_seconds(attack, 5, timeout_ms=60_000)
         result["eps_to_image_s_p50_p95"] = [percentile(latencies, 0.5), percentile(latencies, 0.95)]
     pauses, plays = [], []
     for _ in range(2):  # the others keep training while one session pauses and plays
