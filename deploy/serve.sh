@@ -4,7 +4,8 @@
 #
 #   bash deploy/serve.sh K [PORT]     # then open http://127.0.0.1:PORT (default 8501)
 #
-# BIND=0.0.0.0 listens on every interface (as the Docker image does). Ctrl-C stops everything it started.
+# BIND=0.0.0.0 listens on every interface (as the Docker image does); LOG_DIR keeps the replicas' and nginx's
+# logs there (by default they go with the run's temporary folder). Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ if ! [[ $port =~ ^[0-9]+$ ]]; then echo "PORT must be a number, got '$port'" >&2
 command -v nginx >/dev/null || { echo "nginx is not installed (Debian: apt-get install nginx)" >&2; exit 2; }
 
 run=$(mktemp -d)
+logs=${LOG_DIR:-$run}
+mkdir -p "$logs"
 pids=()
 stop() {
     trap - EXIT INT TERM
@@ -40,7 +43,7 @@ export STREAMLIT_SERVER_COOKIE_SECRET
 
 for replica_port in "${ports[@]}"; do
     python -m streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port "$replica_port" \
-        --server.fileWatcherType none --browser.gatherUsageStats false > "$run/replica-$replica_port.log" 2>&1 &
+        --server.fileWatcherType none --browser.gatherUsageStats false > "$logs/replica-$replica_port.log" 2>&1 &
     pids+=($!)
 done
 for index in "${!ports[@]}"; do
@@ -49,7 +52,7 @@ for index in "${!ports[@]}"; do
             2>/dev/null; do
         if ! kill -0 "${pids[$index]}" 2>/dev/null; then
             echo "replica on port $replica_port stopped before it was healthy:" >&2
-            cat "$run/replica-$replica_port.log" >&2
+            cat "$logs/replica-$replica_port.log" >&2
             exit 1
         fi
         sleep 0.2
@@ -62,11 +65,11 @@ for replica_port in "${ports[@]}"; do
     routes+="        \"127.0.0.1:$replica_port\" 127.0.0.1:$replica_port;"$'\n'
 done
 mkdir -p "$run/temp"
-sed -e "s|@RUN@|$run|g" -e "s|@LISTEN@|$bind:$port|g" deploy/nginx.conf \
+sed -e "s|@RUN@|$run|g" -e "s|@LOGS@|$logs|g" -e "s|@LISTEN@|$bind:$port|g" deploy/nginx.conf \
     | awk -v servers="$servers" -v routes="$routes" '/@SERVERS@/ {printf "%s", servers; next} /@ROUTES@/ {printf "%s", routes; next} {print}' \
     > "$run/nginx.conf"
-nginx -e "$run/error.log" -p "$run" -c "$run/nginx.conf" &
+nginx -e "$logs/nginx-error.log" -p "$run" -c "$run/nginx.conf" &
 pids+=($!)
-echo "Adversarial Playground: $replicas replicas behind http://$bind:$port (logs in $run)"
+echo "Adversarial Playground: $replicas replicas behind http://$bind:$port (logs in $logs)"
 wait -n "${pids[@]}" || true
-echo "a replica or nginx stopped; see $run" >&2
+echo "a replica or nginx stopped; see $logs" >&2

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pathlib
 import subprocess
 import sys
 import time
@@ -40,15 +42,24 @@ def server(replicas: int) -> Iterator[str]:
             yield url
         return
     port = browser.free_port()
-    process = subprocess.Popen(["bash", "deploy/serve.sh", str(replicas), str(port)], cwd=browser.REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        browser.wait_healthy(process, url, 120)
-        yield url
-    finally:
-        process.terminate()  # serve.sh stops every replica and nginx it started
-        process.wait(timeout=30)
+    logs = replica_logs(port)
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "serve.log", "w") as log:
+        process = subprocess.Popen(["bash", "deploy/serve.sh", str(replicas), str(port)], cwd=browser.REPO,
+                                   env=os.environ | {"LOG_DIR": str(logs)},
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            browser.wait_healthy(process, url, 120)
+            yield url
+        finally:
+            process.terminate()  # serve.sh stops every replica and nginx it started
+            process.wait(timeout=30)
+
+
+def replica_logs(port: int) -> pathlib.Path:
+    """Where ``server(K)`` on ``port`` keeps serve.sh's, the replicas' and nginx's logs."""
+    return browser.REPO / "artifacts" / f"replicas-{port}"
 
 
 def processes() -> tuple[list[psutil.Process], list[psutil.Process]]:

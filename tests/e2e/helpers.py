@@ -23,6 +23,11 @@ def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.25, mess
         time.sleep(interval)
 
 
+def wait_idle(page, timeout: float = 30.0) -> None:
+    """Until the app's script run (and everything it sends) has finished, as Streamlit's own tests wait."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=timeout * 1000)
+
+
 def address(page) -> str:
     """The address bar as the user sees it.
 

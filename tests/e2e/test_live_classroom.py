@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import epoch, wait_until
+from tests.e2e.helpers import epoch, wait_idle, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +56,7 @@ def test_three_sessions_train_at_once_and_pause_stops_one_of_them(chromium, app_
         first = pages[0]
         first.get_by_role("button", name="Pause").click()
         first.get_by_role("button", name="Play").wait_for(timeout=15_000)
+        wait_idle(first)  # the run that the click started has sent its last frame: where training stopped
         stopped_at = epoch(first)
         # The canvas finishes the frames it already had (at most about a second's worth), then shows the stop.
         wait_until(lambda: painted(first)[1] == stopped_at, timeout=10,

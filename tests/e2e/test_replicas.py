@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from playground import data
-from playground.bench.classroom import server
+from playground.bench.classroom import replica_logs, server
 from tests.e2e.helpers import epoch, wait_until
 
 pytestmark = [
@@ -21,6 +21,19 @@ DATASETS = ("circle", "xor", "gauss", "spiral")
 def replicas_url():
     with server(2) as url:
         yield url
+
+
+def wait_connected(page, url: str, session: str) -> None:
+    """Streamlit disables every widget while its websocket is down: say so, with the logs, rather than time out
+    on a disabled button."""
+    app = page.locator("[data-testid='stApp']")
+    try:
+        wait_until(lambda: app.get_attribute("data-test-connection-state") == "CONNECTED", timeout=30,
+                   message=f"{session} to be connected")  # fmt: skip
+    except AssertionError as error:
+        logs = sorted(replica_logs(int(url.rsplit(":", 1)[1])).glob("*.log"))
+        tails = "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-15:]) for log in logs)
+        raise AssertionError(f"{error}\n{tails}") from None
 
 
 def test_four_sessions_on_two_replicas_each_keep_their_own_network(chromium, replicas_url):
@@ -49,6 +62,7 @@ def test_four_sessions_on_two_replicas_each_keep_their_own_network(chromium, rep
             assert cookies["ap_replica"] == replica
             paused = epoch(page)
             for step in range(1, index + 2):
+                wait_connected(page, replicas_url, f"session {index} on {replica}")
                 page.get_by_role("button", name="Step").click()
                 wait_until(lambda page=page, target=paused + step: epoch(page) == target, message="one epoch per Step")
             assert page.get_by_role("combobox", name="Dataset").input_value() == data.DATASETS[dataset].label
