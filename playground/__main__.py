@@ -90,11 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     attack.add_argument("--batch-size", type=_positive_int, default=500, help="images per attack call. Default: 500")
     attack.add_argument(
-        "--true-labels",
-        action="store_true",
-        help="attack the true labels instead of the model's predictions (which avoids label leaking)",
-    )
-    attack.add_argument(
         "--data-dir", default=None, help="folder with mnist/ and fashion/ IDX .gz files (default: $PLAYGROUND_DATA_DIR)"
     )
     attack.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -118,13 +113,13 @@ def parse_params(spec, assignments: list[tuple[str, str]]) -> dict[str, object]:
                 value: object = raw.lower() in _TRUE
             elif isinstance(default, int):
                 value = int(raw)
-            elif isinstance(default, float):
+            elif isinstance(default, float) or default is None:  # None: a number that follows eps unless set
                 value = float(raw)
             else:
                 value = raw
         except ValueError:
             raise BadInput(
-                f"--param {name}: expected a value of type {type(default).__name__}, received {raw!r}"
+                f"--param {name}: expected a value of type {type(default or 0.0).__name__}, received {raw!r}"
             ) from None
         if choices and value not in choices:
             raise BadInput(f"--param {name}: expected one of {list(choices)}, received {raw!r}")
@@ -188,14 +183,15 @@ def run_attack(args: argparse.Namespace) -> dict[str, object]:
     x, y, source = load_test_set(args.dataset, args.data_dir, args.n)
     # A live progress line only for a person watching; redirected stderr (logs, tests) stays clean.
     interactive = sys.stderr.isatty()
+    norm = spec.budget_norm(params)
     curve = evaluation.robustness_curve(
         model,
         x,
         y,
         spec.name,
         args.eps,
+        norm=norm,
         params=params,
-        use_true_labels=args.true_labels,
         batch_size=args.batch_size,
         progress=_show_progress if interactive else None,
     )
@@ -205,32 +201,65 @@ def run_attack(args: argparse.Namespace) -> dict[str, object]:
         "dataset": args.dataset,
         "model": model_name,
         "attack": spec.name,
-        "params": {k: v for k, v in (spec.defaults() | params).items() if k != "eps"},
-        "labels": "true" if args.true_labels else "predicted",
+        # A number left to follow eps (the step size) shows its rule, e.g. "2.5·ε/steps".
+        "params": {
+            p.name: (spec.defaults() | params)[p.name] if (p.name in params or p.default is not None) else p.auto
+            for p in spec.params
+            if p.name != "eps"
+        },
+        "scoring": evaluation.SCORING,
         "data": source,
         "n": len(x),
         "clean_accuracy": curve.clean_accuracy,
         "results": [
-            {"eps": eps, "accuracy": acc, "mean_linf": linf, "mean_l2": l2, "seconds": seconds}
-            for eps, acc, linf, l2, seconds in zip(
-                curve.eps, curve.accuracy, curve.linf, curve.l2, curve.seconds, strict=True
+            {
+                "eps": eps,
+                "norm": norm,
+                "robust_accuracy": score.value,
+                "robust_accuracy_95ci": list(score.interval),
+                "upper_bound": True,
+                "success_rate": success,
+                "median_linf": _number(linf),
+                "median_l2": _number(l2),
+                "seconds": seconds,
+            }
+            for eps, score, success, linf, l2, seconds in zip(
+                curve.eps,
+                curve.robust,
+                curve.success_rate,
+                curve.median_linf,
+                curve.median_l2,
+                curve.seconds,
+                strict=True,
             )
         ],
     }
 
 
+def _number(value: float) -> float | None:
+    """JSON has no NaN: a median over no successes is null."""
+    return None if value != value else value
+
+
 def format_table(report: dict[str, object]) -> str:
     params = ", ".join(f"{k}={v}" for k, v in report["params"].items())
+    norm = {"inf": "L-inf", "2": "L2"}[report["results"][0]["norm"]] if report["results"] else ""
     lines = [
         f"{report['attack']}({params}) on {report['model']}, first {report['n']} images of the {report['dataset']} "
-        f"{report['data']}, attacking the {report['labels']} labels",
+        f"{report['data']}",
         f"clean accuracy: {report['clean_accuracy']:.4f}",
-        f"{'eps':>8} {'accuracy':>9} {'mean L-inf':>10} {'mean L2':>9} {'seconds':>8}",
+        f"robust accuracy: {report['scoring']}; an upper bound (a stronger attack can only lower it)",
+        f"{norm + ' eps':>9} {'robust acc':>10} {'95% interval':>15} {'fooled':>7} {'med L-inf':>9} {'med L2':>7} "
+        f"{'seconds':>8}",
     ]
-    lines += [
-        f"{r['eps']:>8g} {r['accuracy']:>9.4f} {r['mean_linf']:>10.4f} {r['mean_l2']:>9.4f} {r['seconds']:>8.2f}"
-        for r in report["results"]
-    ]
+    for r in report["results"]:
+        low, high = r["robust_accuracy_95ci"]
+        linf = "-" if r["median_linf"] is None else f"{r['median_linf']:.4f}"
+        l2 = "-" if r["median_l2"] is None else f"{r['median_l2']:.3f}"
+        lines.append(
+            f"{r['eps']:>9g} {r['robust_accuracy']:>10.4f} {f'{low:.4f}-{high:.4f}':>15} {r['success_rate']:>7.1%} "
+            f"{linf:>9} {l2:>7} {r['seconds']:>8.2f}"
+        )
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ progress and stop them without this module knowing about Streamlit.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,21 +74,101 @@ def linearity_sweep(model: keras.Model, x: np.ndarray, eps_values: np.ndarray, y
     return predict(model, points.astype(np.float32))
 
 
+NORM_LABELS = {"inf": "L∞", "2": "L2"}
+SCORING = "correct on the clean image and on its adversarial example; only correctly classified images are attacked"
+Z_95 = 1.959963984540054  # the standard normal's 97.5 % quantile: two-sided 95 % intervals
+
+
+@dataclass(frozen=True)
+class Proportion:
+    """A fraction of images, with its 95 % Wilson score interval (Wilson 1927; Brown, Cai & DasGupta 2001)."""
+
+    hits: int
+    n: int
+
+    @property
+    def value(self) -> float:
+        return self.hits / self.n if self.n else float("nan")
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        if not self.n:
+            return float("nan"), float("nan")
+        p, z2 = self.value, Z_95**2
+        centre = (p + z2 / (2 * self.n)) / (1 + z2 / self.n)
+        half = Z_95 * np.sqrt(p * (1 - p) / self.n + z2 / (4 * self.n**2)) / (1 + z2 / self.n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+    def text(self) -> str:
+        """e.g. "58.9% (95% CI 55.8–61.9%, n = 1000)"."""
+        low, high = self.interval
+        return f"{self.value:.1%} (95% CI {low * 100:.1f}–{high:.1%}, n = {self.n})"
+
+
+def robust(clean_predictions: np.ndarray, adversarial_predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The one scoring rule: an image is robust if it is classified correctly *and* its adversarial example is.
+
+    A clean error is an error, whatever the attack then does to it: pushing a wrong prediction elsewhere
+    (often onto the true class) must never be credited as robustness.
+    """
+    return (np.asarray(clean_predictions) == y) & (np.asarray(adversarial_predictions) == y)
+
+
+def robust_accuracy(clean_predictions: np.ndarray, adversarial_predictions: np.ndarray, y: np.ndarray) -> Proportion:
+    """Robust accuracy under ``robust``'s rule, as a proportion with its interval. It is an upper bound: a
+    stronger attack can only lower it."""
+    return Proportion(int(robust(clean_predictions, adversarial_predictions, y).sum()), len(y))
+
+
+def median_perturbation(x: np.ndarray, x_adv: np.ndarray, fooled: np.ndarray) -> tuple[float, float]:
+    """Median L∞ and L2 size of the perturbations that fooled the model (NaN if none did).
+
+    Only successes count: averaging in the images an attack gave up on (left unchanged) makes a failing
+    attack look as if it found tiny perturbations.
+    """
+    if not fooled.any():
+        return float("nan"), float("nan")
+    delta = (x_adv[fooled] - x[fooled]).reshape(int(fooled.sum()), -1).astype(np.float64)
+    return float(np.median(np.abs(delta).max(axis=1))), float(np.median(np.linalg.norm(delta, axis=1)))
+
+
 @dataclass
 class RobustnessCurve:
-    """Accuracy of a model under one attack at several budgets, with what is needed to explain it."""
+    """Robust accuracy of a model under one attack at several budgets of one norm, with what explains it.
+
+    ``accuracy[i]`` is robust accuracy at ``eps[i]`` (``robust``'s rule), an upper bound; ``robust[i]`` holds
+    its count and interval. ``success_rate[i]`` is the fraction of correctly classified images the attack
+    fooled, and ``median_linf``/``median_l2`` the median size of those successful perturbations.
+    """
 
     attack: str
+    norm: str
     n_images: int
-    eps: list[float]
-    accuracy: list[float]
-    linf: list[float]
-    l2: list[float]
-    seconds: list[float]
     clean_accuracy: float
+    eps: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    robust: list[Proportion] = field(default_factory=list)
+    success_rate: list[float] = field(default_factory=list)
+    median_linf: list[float] = field(default_factory=list)
+    median_l2: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
     adversarial_predictions: dict[float, np.ndarray] = field(default_factory=dict)
     # Per eps, a few examples whose prediction the attack changed: (indices into x, adversarial images).
     flipped_examples: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+def check_budget_norm(spec: attacks.AttackSpec, params: dict | None, norm: str) -> None:
+    """Refuses to give an attack a budget measured in another norm than its own.
+
+    Raises:
+        ValueError: naming the attack's norm and the curve's.
+    """
+    own = spec.budget_norm(params)
+    if own != norm:
+        raise ValueError(
+            f"Expected an attack whose budget is measured in {NORM_LABELS[norm]}, like this curve's ε. Received: "
+            f"{spec.label}, whose budget is {NORM_LABELS[own]}; give it a curve of its own {NORM_LABELS[own]} budgets"
+        )
 
 
 def robustness_curve(
@@ -97,45 +178,59 @@ def robustness_curve(
     attack: str,
     eps_values: Sequence[float],
     *,
+    norm: str | None = None,
     params: dict | None = None,
-    use_true_labels: bool = False,
+    seed: int = 0,
     batch_size: int = 500,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> RobustnessCurve:
-    """Accuracy against the true labels of ``attack``'s examples, for each budget in ``eps_values``.
+    """Robust accuracy under ``attack`` for each budget in ``eps_values``, scored by ``robust``'s rule.
 
-    The attack targets the model's own predictions unless ``use_true_labels`` (label leaking would
-    otherwise make single-step attacks look stronger than they are).
+    Only the correctly classified images are attacked (the others are errors already), so aiming at the true
+    label and at the model's prediction are the same thing, and no label leaks.
+    ``norm`` is the norm the budgets are measured in (default: the attack's own); an attack of another norm
+    is refused. ``seed`` seeds attacks that take one, so a configuration gives the same figure everywhere.
 
     Raises:
-        ValueError: for an unknown attack or empty inputs.
+        ValueError: for an unknown attack, empty inputs, or a budget norm that is not the attack's.
     """
     spec = attacks.get(attack)
+    params = dict(params or {})
+    norm = spec.budget_norm(params) if norm is None else norm
+    check_budget_norm(spec, params, norm)
     if len(x) == 0 or len(x) != len(y):
         raise ValueError(f"Expected x and y of the same non-zero length. Received: {len(x)} and {len(y)}")
+    if "seed" in inspect.signature(spec.fn).parameters:
+        params.setdefault("seed", seed)
     clean = predict(model, x).argmax(-1)
-    curve = RobustnessCurve(attack, len(x), [], [], [], [], [], clean_accuracy=float((clean == y).mean()))
-    total = len(eps_values) * len(x)
+    correct = np.flatnonzero(clean == y)
+    curve = RobustnessCurve(attack, norm, len(x), clean_accuracy=float((clean == y).mean()))
+    total = len(eps_values) * len(correct)
     done = 0
     for eps in eps_values:
         started = time.perf_counter()
-        adversarial = np.empty_like(x)
-        for i in range(0, len(x), batch_size):
+        adversarial = x.copy()
+        for i in range(0, len(correct), batch_size):
             if should_stop and should_stop():
                 return curve
-            batch = slice(i, i + batch_size)
-            labels = y[batch] if use_true_labels else None
-            adversarial[batch] = spec(model, x[batch], labels, **((params or {}) | {"eps": float(eps)}))
-            done += len(x[batch])
+            batch = correct[i : i + batch_size]
+            adversarial[batch] = spec(model, x[batch], None, **(params | {"eps": float(eps)}))
+            done += len(batch)
             if progress:
-                progress(done / total, f"{spec.label} at ε = {eps:g}: {min(i + batch_size, len(x))}/{len(x)}")
-        predictions = predict(model, adversarial).argmax(-1)
-        stats = perturbation_stats(x, adversarial)
+                progress(done / max(total, 1), f"{spec.label} at ε = {eps:g}: {min(i + batch_size, len(correct))}/"
+                                               f"{len(correct)} correctly classified images")  # fmt: skip
+        predictions = clean.copy()
+        predictions[correct] = predict(model, adversarial[correct]).argmax(-1)
+        fooled = robust(clean, clean, y) & (predictions != y)
         curve.eps.append(float(eps))
-        curve.accuracy.append(float((predictions == y).mean()))
-        curve.linf.append(stats.linf)
-        curve.l2.append(stats.l2)
+        score = robust_accuracy(clean, predictions, y)
+        curve.robust.append(score)
+        curve.accuracy.append(score.value)
+        curve.success_rate.append(float(fooled.sum() / max(len(correct), 1)))
+        linf, l2 = median_perturbation(x, adversarial, fooled)
+        curve.median_linf.append(linf)
+        curve.median_l2.append(l2)
         curve.seconds.append(time.perf_counter() - started)
         curve.adversarial_predictions[float(eps)] = predictions
         flipped = np.flatnonzero(predictions != clean)[:MAX_FLIPPED_EXAMPLES]

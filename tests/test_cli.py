@@ -49,15 +49,22 @@ def fgsm_report() -> dict:
 @pytest.mark.full_data
 def test_json_report_is_complete_and_sane(fgsm_report):
     assert fgsm_report["n"] == N and fgsm_report["data"] == "test set"
-    assert fgsm_report["attack"] == "fgsm" and fgsm_report["labels"] == "predicted"
+    assert fgsm_report["attack"] == "fgsm" and "correct on the clean image" in fgsm_report["scoring"]
     assert fgsm_report["clean_accuracy"] >= 0.95
     at_zero, at_tenth = fgsm_report["results"]
-    assert (at_zero["eps"], at_zero["mean_linf"], at_zero["mean_l2"]) == (0.0, 0.0, 0.0)
-    assert at_zero["accuracy"] == fgsm_report["clean_accuracy"]
+    assert all(row["norm"] == "inf" and row["upper_bound"] for row in fgsm_report["results"])
+    # Nothing is fooled at eps 0, so there is no successful perturbation to measure.
+    assert (at_zero["eps"], at_zero["success_rate"]) == (0.0, 0)
+    assert (at_zero["median_linf"], at_zero["median_l2"]) == (None, None)
+    assert at_zero["robust_accuracy"] == fgsm_report["clean_accuracy"]
     assert at_tenth["eps"] == 0.1
-    assert at_tenth["mean_linf"] == pytest.approx(0.1, abs=1e-6)
-    assert 0 < at_tenth["mean_l2"] <= 0.1 * 28
-    assert at_tenth["accuracy"] < at_zero["accuracy"]
+    assert at_tenth["median_linf"] == pytest.approx(0.1, abs=1e-6)
+    assert 0 < at_tenth["median_l2"] <= 0.1 * 28
+    assert 0 < at_tenth["success_rate"] <= 1
+    assert at_tenth["robust_accuracy"] < at_zero["robust_accuracy"]
+    for row in fgsm_report["results"]:
+        low, high = row["robust_accuracy_95ci"]
+        assert 0 <= low <= row["robust_accuracy"] <= high <= 1 and high - low > 0
     assert all(row["seconds"] >= 0 for row in fgsm_report["results"])
 
 
@@ -68,13 +75,15 @@ def test_table_shows_pgd_accuracy_falling_with_eps():
     assert lines[0].startswith("pgd(") and "steps=10" in lines[0] and "step_size=0.02" in lines[0]
     clean = float(lines[1].removeprefix("clean accuracy:"))
     assert clean >= 0.95
-    assert lines[2].split() == ["eps", "accuracy", "mean", "L-inf", "mean", "L2", "seconds"]
-    rows = [[float(cell) for cell in line.split()] for line in lines[3:]]
-    assert [row[0] for row in rows] == [0.0, 0.05, 0.15]
-    accuracy = [row[1] for row in rows]
+    assert "upper bound" in lines[2]
+    assert lines[3].split()[:2] == ["L-inf", "eps"]
+    rows = [line.split() for line in lines[4:]]
+    assert [float(row[0]) for row in rows] == [0.0, 0.05, 0.15]
+    accuracy = [float(row[1]) for row in rows]
     assert accuracy[0] == clean
     assert accuracy[0] > accuracy[1] > accuracy[2]
-    assert [row[2] for row in rows] == pytest.approx([0.0, 0.05, 0.15], abs=1e-4)
+    assert rows[0][4] == "-"  # no success at eps 0: no median size
+    assert [float(row[4]) for row in rows[1:]] == pytest.approx([0.05, 0.15], abs=1e-4)
 
 
 def test_param_reaches_the_attack(fgsm_report):
@@ -83,8 +92,16 @@ def test_param_reaches_the_attack(fgsm_report):
     report = _json("--attack", "pgd", "--eps", "0.1", *steps)
     params = report["params"]
     assert (params["steps"], params["step_size"], params["random_start"]) == (1, 0.1, False)
-    assert report["results"][0]["accuracy"] == fgsm_report["results"][1]["accuracy"]
-    assert report["results"][0]["mean_l2"] == pytest.approx(fgsm_report["results"][1]["mean_l2"], rel=1e-5)
+    ours, fgsm = report["results"][0], fgsm_report["results"][1]
+    assert ours["robust_accuracy"] == fgsm["robust_accuracy"]
+    assert ours["median_l2"] == pytest.approx(fgsm["median_l2"], rel=1e-5)
+
+
+def test_budgets_carry_their_norm_and_the_step_follows_eps():
+    report = _json("--attack", "deepfool", "--eps", "0.5", "2")
+    assert [row["norm"] for row in report["results"]] == ["2", "2"]
+    assert report["results"][0]["robust_accuracy"] > report["results"][1]["robust_accuracy"]
+    assert _json("--attack", "pgd", "--eps", "0.1")["params"]["step_size"] == "2.5·ε/steps"
 
 
 def test_garbage_model_file_exits_2_with_one_line(tmp_path):
@@ -123,10 +140,10 @@ def test_bad_input_exits_2_with_one_line(args, message, capsys, monkeypatch):
 
 
 def test_missing_data_falls_back_to_the_sample_and_says_so(tmp_path, capsys):
-    code = main(["attack", "--n", "1500", "--eps", "0.1", "--json", "--true-labels", "--data-dir", str(tmp_path)])
+    code = main(["attack", "--n", "1500", "--eps", "0.1", "--json", "--data-dir", str(tmp_path)])
     assert code == 0
     captured = capsys.readouterr()
     report = json.loads(captured.out)
-    assert report["data"] == "bundled sample" and report["n"] == 1000 and report["labels"] == "true"
+    assert report["data"] == "bundled sample" and report["n"] == 1000
     assert "bundled 1000-image sample" in captured.err
     assert "using all 1000" in captured.err

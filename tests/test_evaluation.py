@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from playground import evaluation, plots
+from playground import attacks, evaluation, plots
 
 
 def _linear_model(n_features: int = 16, softmax: bool = False) -> keras.Model:
@@ -43,13 +43,67 @@ def test_perturbation_stats_are_per_example_means():
 def test_robustness_curve_falls_with_eps_and_matches_the_analytic_threshold():
     model, (x, y) = _linear_model(), _data()
     curve = evaluation.robustness_curve(model, x, y, "fgsm", [0.0, 0.1, 0.3])
-    assert curve.clean_accuracy == 1.0 and curve.accuracy[0] == 1.0
+    assert curve.clean_accuracy == 1.0 and curve.accuracy[0] == 1.0 and curve.norm == "inf"
     # Every point sits about 0.2 from the 0.5 threshold: FGSM at 0.3 pushes all of them across, at 0.1 none.
     assert curve.accuracy[1] == 1.0 and curve.accuracy[2] == 0.0
-    assert curve.linf == pytest.approx([0.0, 0.1, 0.3], abs=1e-6)
-    assert curve.n_images == len(x)
+    assert curve.success_rate == [0.0, 0.0, 1.0]
+    assert np.isnan(curve.median_linf[0]) and curve.median_linf[2] == pytest.approx(0.3, abs=1e-6)
+    assert curve.n_images == len(x) and [r.n for r in curve.robust] == [len(x)] * 3
     flipped, images = curve.flipped_examples[0.3]
     assert len(flipped) == evaluation.MAX_FLIPPED_EXAMPLES and images.shape == (len(flipped), 4, 4, 1)
+
+
+def test_a_clean_error_is_never_counted_as_robust():
+    model, (x, y) = _linear_model(), _data()
+    # Ten class-0 images the model gets wrong, just above the threshold: the attack, aimed at the prediction,
+    # pushes them back below it, onto the true class. That is no robustness.
+    x[:10] = 0.52
+    y[:10] = 0
+    curve = evaluation.robustness_curve(model, x, y, "fgsm", [0.0, 0.1])
+    predictions = curve.adversarial_predictions[0.1]
+    assert curve.clean_accuracy == pytest.approx(0.95) and curve.accuracy == pytest.approx([0.95, 0.95])
+    assert np.all(predictions[:10] == 1)  # the wrong images were not attacked at all
+    assert not evaluation.robust(np.ones(3), np.zeros(3), np.zeros(3, int)).any()
+    assert evaluation.robust(np.array([0, 1]), np.array([0, 0]), np.array([0, 1])).tolist() == [True, False]
+
+
+def test_budgets_of_another_norm_are_refused():
+    model, (x, y) = _linear_model(), _data(20)
+    with pytest.raises(ValueError, match="budget is L2"):
+        evaluation.robustness_curve(model, x, y, "cw_l2", [0.1], norm="inf")
+    with pytest.raises(ValueError, match="budget is L2"):
+        evaluation.robustness_curve(model, x, y, "deepfool", [0.1], norm="inf")
+    assert evaluation.robustness_curve(model, x, y, "deepfool", [0.1], norm="inf", params={"norm": "inf"}).norm == "inf"
+    assert evaluation.robustness_curve(model, x, y, "cw_l2", [0.5], params={"steps": 10}).norm == "2"
+
+
+@pytest.mark.parametrize("attack", ["pgd", "bim", "mi_fgsm"])
+def test_the_default_step_reaches_the_edge_of_the_ball(attack):
+    # On a linear model the gradient's sign never changes, so every step should move towards the edge; twenty
+    # fixed steps of 0.01 would stop at 0.2.
+    model, (x, _) = _linear_model(), _data(50)
+    for eps in (0.1, 0.3, 0.5):
+        x_adv = attacks.get(attack)(model, x, None, eps=eps)
+        assert np.abs(x_adv - x).max(axis=(1, 2, 3)) == pytest.approx(np.full(len(x), eps), abs=1e-5)
+
+
+def test_proportions_carry_a_wilson_interval():
+    # Wilson's interval for 8 of 10 (Brown, Cai & DasGupta 2001): 0.490 to 0.943.
+    assert evaluation.Proportion(8, 10).interval == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    low, high = evaluation.Proportion(0, 100).interval
+    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(0.0370, abs=1e-4)
+    assert evaluation.Proportion(100, 100).interval[1] == 1.0
+    assert evaluation.Proportion(589, 1000).text() == "58.9% (95% CI 55.8–61.9%, n = 1000)"
+
+
+def test_median_perturbation_counts_only_successes():
+    x = np.zeros((3, 2, 2, 1), np.float32)
+    x_adv = x.copy()
+    x_adv[0, 0, 0, 0] = 0.3
+    x_adv[1] += 0.1
+    linf, l2 = evaluation.median_perturbation(x, x_adv, np.array([True, True, False]))
+    assert (linf, l2) == pytest.approx((0.2, 0.25))
+    assert np.isnan(evaluation.median_perturbation(x, x_adv, np.zeros(3, bool))[0])
 
 
 def test_robustness_curve_reports_progress_and_stops_early():
@@ -90,12 +144,12 @@ def test_sanity_flags_catch_softmax_outputs_and_non_monotone_curves():
     assert evaluation.sanity_flags(_linear_model(), x, []) == []
     flags = evaluation.sanity_flags(_linear_model(softmax=True), x, [])
     assert any(f.level == "error" and "softmax" in f.message for f in flags)
-    rising = evaluation.RobustnessCurve("fgsm", 1000, [0.0, 0.1], [0.5, 0.9], [0, 0], [0, 0], [0, 0], 0.5)
-    weaker_pgd = evaluation.RobustnessCurve("pgd", 1000, [0.0, 0.1], [0.5, 0.95], [0, 0], [0, 0], [0, 0], 0.5)
+    rising = evaluation.RobustnessCurve("fgsm", "inf", 1000, 0.5, eps=[0.0, 0.1], accuracy=[0.5, 0.9])
+    weaker_pgd = evaluation.RobustnessCurve("pgd", "inf", 1000, 0.5, eps=[0.0, 0.1], accuracy=[0.5, 0.95])
     messages = [f.message for f in evaluation.sanity_flags(_linear_model(), x, [rising, weaker_pgd])]
     assert any("rises" in m for m in messages) and any("PGD is weaker than FGSM" in m for m in messages)
     # One image in twenty is noise, not a finding.
-    small = evaluation.RobustnessCurve("pgd", 20, [0.0, 0.1], [0.5, 0.55], [0, 0], [0, 0], [0, 0], 0.5)
+    small = evaluation.RobustnessCurve("pgd", "inf", 20, 0.5, eps=[0.0, 0.1], accuracy=[0.5, 0.55])
     assert not evaluation.sanity_flags(_linear_model(), x, [small])
 
 

@@ -58,6 +58,13 @@ def param_control(param: Param, *, key: str, initial: Any = None, disabled: bool
             param.name.replace("_", " "), param.choices, key=key, help=param.help, disabled=disabled,
             format_func=lambda choice: NORM_LABELS.get(choice, choice) if param.name == "norm" else choice,
         )  # fmt: skip
+    if param.default is None:
+        # Follows the other settings unless set (the step size follows ε); the presets span its declared range.
+        presets = [v for v in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if param.min <= v <= param.max]
+        return st.select_slider(
+            param.name.replace("_", " "), [None, *presets], key=key, help=param.help, disabled=disabled,
+            format_func=lambda value: param.auto if value is None else f"{value:g}",
+        )  # fmt: skip
     integral = isinstance(param.default, int)
     cast = int if integral else float
     return st.slider(

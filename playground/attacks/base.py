@@ -24,15 +24,20 @@ NORMS = ("inf", "2")
 
 @dataclass(frozen=True)
 class Param:
-    """One tunable parameter of an attack, as the UI shows it."""
+    """One tunable parameter of an attack, as the UI shows it.
+
+    A number whose ``default`` is None follows the other settings unless it is set; ``auto`` says how (e.g. the
+    step size follows ε: "2.5·ε/steps"), and ``min``/``max`` bound the values it may be set to.
+    """
 
     name: str
-    default: float | int | bool | str
+    default: float | int | bool | str | None
     min: float | None = None
     max: float | None = None
     step: float | None = None
     help: str = ""
     choices: tuple[str, ...] = ()
+    auto: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,17 @@ class AttackSpec:
     summary: str
     reference: str
     minimum_norm: bool = False  # DeepFool, C&W: search for the smallest perturbation; eps is only a budget
+    fixed_norm: str | None = None  # the budget's norm for an attack without a norm parameter (C&W L2)
 
     def defaults(self) -> dict[str, object]:
         return {p.name: p.default for p in self.params}
+
+    def budget_norm(self, params: dict | None = None) -> str:
+        """The norm that ``eps`` is measured in, with ``params`` applied: ``"inf"`` or ``"2"``."""
+        norm = (self.defaults() | (params or {})).get("norm", self.fixed_norm)
+        if norm not in NORMS:
+            raise ValueError(f"Expected {self.name}'s norm in {NORMS}. Received: norm={norm!r}")
+        return str(norm)
 
     def __call__(self, model: keras.Model, x: np.ndarray, y: np.ndarray | None = None, **params) -> np.ndarray:
         return self.fn(model, x, y, **(self.defaults() | params))
@@ -123,16 +136,34 @@ def check_targeted(y: np.ndarray | None, targeted: bool) -> None:
         raise ValueError("Expected y to hold the target classes when targeted=True. Received: y=None")
 
 
-def check_schedule(*, step_size: float, steps: int) -> None:
-    """Checks the step size and step count of an iterative attack.
+STEP_FACTOR = 2.5  # Madry et al. 2018: steps of 2.5·ε/steps reach the ball's edge from anywhere inside it
+
+
+def step_schedule(*, eps: float, step_size: float | None, steps: int) -> float:
+    """The step size of an iterative attack: ``step_size``, or 2.5·ε/steps for None, so that every ε is reached.
 
     Raises:
-        ValueError: unless ``step_size`` is finite and > 0 and ``steps`` is an integer >= 1.
+        ValueError: unless ``step_size`` is None or finite and > 0, and ``steps`` is an integer >= 1.
     """
-    if not isinstance(step_size, numbers.Real) or not np.isfinite(step_size) or step_size <= 0:
-        raise ValueError(f"Expected a finite step_size > 0. Received: step_size={step_size!r}")
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"Expected an integer steps >= 1. Received: steps={steps!r}")
+    if step_size is None:
+        return STEP_FACTOR * float(eps) / int(steps)
+    if not isinstance(step_size, numbers.Real) or not np.isfinite(step_size) or step_size <= 0:
+        raise ValueError(f"Expected step_size None (2.5·ε/steps) or finite and > 0. Received: step_size={step_size!r}")
+    return float(step_size)
+
+
+STEP_SIZE = Param(
+    "step_size",
+    None,
+    min=0.001,
+    max=0.1,
+    step=0.001,
+    help="How far each step moves. By default 2.5·ε/steps (Madry et al. 2018), so the steps can reach the edge "
+    "of any ε-ball; a fixed small step cannot reach a large ε.",
+    auto="2.5·ε/steps",
+)
 
 
 def check_seed(seed: int | None) -> None:

@@ -203,5 +203,6 @@ base.register(
         reference="Carlini & Wagner, Towards Evaluating the Robustness of Neural Networks, IEEE S&P 2017. "
         "https://arxiv.org/abs/1608.04644",
         minimum_norm=True,
+        fixed_norm="2",
     )
 )

@@ -17,8 +17,8 @@ def mi_fgsm(
     y: np.ndarray | None = None,
     *,
     eps: float,
-    step_size: float,
-    steps: int,
+    step_size: float | None = None,
+    steps: int = 10,
     decay: float = 1.0,
     norm: str = "inf",
     targeted: bool = False,
@@ -30,7 +30,8 @@ def mi_fgsm(
     along ``sign(g)`` (L-inf) or ``g / ||g||_2`` (L2), projecting onto the eps-ball around ``x`` and onto
     ``clip`` after every step. The momentum carries the attack over small bumps of the loss surface, which
     makes its examples transfer better to other models. ``decay=0`` is BIM. The paper uses
-    ``step_size = eps / steps``.
+    ``step_size = eps / steps``; the default here, 2.5·ε/steps, is the one every iterative attack in this app
+    shares.
 
     Args:
         model: a Keras classifier that outputs logits.
@@ -38,7 +39,7 @@ def mi_fgsm(
         y: int labels of shape ``(len(x),)``: the true classes, or the targets if ``targeted``. None uses the
             model's own predictions, so the attack cannot leak the true label.
         eps: the perturbation budget (>= 0) in the chosen norm. ``eps == 0`` returns ``x`` unchanged.
-        step_size: the size of each step (> 0) in the chosen norm.
+        step_size: the size of each step (> 0) in the chosen norm; None (default) takes 2.5·ε/steps.
         steps: the number of steps (>= 1).
         decay: the momentum decay factor ``mu`` (>= 0); the paper uses 1.0.
         norm: ``"inf"`` or ``"2"``.
@@ -49,20 +50,20 @@ def mi_fgsm(
         The adversarial batch, float32, same shape as ``x``; ``x`` itself is not modified.
 
     Raises:
-        ValueError: for a negative or non-finite eps or decay, a step_size that is not > 0, steps that is not
-            an integer >= 1, an unknown norm, a bad clip range, ``x`` that is empty, non-finite or outside
+        ValueError: for a negative or non-finite eps or decay, a step_size that is neither None nor > 0, steps that
+            is not an integer >= 1, an unknown norm, a bad clip range, ``x`` that is empty, non-finite or outside
             ``clip``, labels of the wrong shape or outside the model's classes, or ``targeted=True`` without
             ``y``.
 
     Example:
 
     ```python
-    x_adv = mi_fgsm(model, x_test[:8], eps=0.1, step_size=0.01, steps=10, decay=1.0)
+    x_adv = mi_fgsm(model, x_test[:8], eps=0.1, steps=10, decay=1.0)
     assert np.abs(x_adv - x_test[:8]).max() <= 0.1 + 1e-6
     ```
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
-    base.check_schedule(step_size=step_size, steps=steps)
+    step_size = base.step_schedule(eps=eps, step_size=step_size, steps=steps)
     if not isinstance(decay, numbers.Real) or not np.isfinite(decay) or decay < 0:
         raise ValueError(f"Expected a finite decay >= 0. Received: decay={decay!r}")
     base.check_targeted(y, targeted)
@@ -101,14 +102,7 @@ base.register(
                 help="Perturbation budget: how far each pixel may move in total (L-inf). For L2, budgets are "
                 "larger, ~1-3 on MNIST.",
             ),
-            base.Param(
-                "step_size",
-                0.01,
-                min=0.001,
-                max=0.1,
-                step=0.001,
-                help="How far each step moves; the paper uses eps / steps.",
-            ),
+            base.STEP_SIZE,
             base.Param("steps", 10, min=1, max=200, step=1, help="Number of gradient steps (the paper uses 10)."),
             base.Param(
                 "decay",

@@ -202,8 +202,8 @@ def pgd(
     y: np.ndarray | None = None,
     *,
     eps: float,
-    step_size: float,
-    steps: int,
+    step_size: float | None = None,
+    steps: int = 20,
     norm: str = "inf",
     random_start: bool = True,
     restarts: int = 1,
@@ -227,7 +227,7 @@ def pgd(
         y: int labels of shape ``(len(x),)``: the true classes, or the targets if ``targeted``. None uses the
             model's own predictions, so the attack cannot leak the true label.
         eps: the perturbation budget (>= 0) in the chosen norm. ``eps == 0`` returns ``x`` unchanged.
-        step_size: the size of each step (> 0) in the chosen norm.
+        step_size: the size of each step (> 0) in the chosen norm; None (default) takes 2.5·ε/steps.
         steps: the number of steps (>= 1).
         norm: ``"inf"`` or ``"2"``.
         random_start: start from a uniformly random point of the eps-ball; False gives BIM.
@@ -241,20 +241,20 @@ def pgd(
         The adversarial batch, float32, same shape as ``x``; ``x`` itself is not modified.
 
     Raises:
-        ValueError: for a negative or non-finite eps, a step_size that is not > 0, steps or restarts that are
-            not integers >= 1, a negative seed, an unknown norm, a bad clip range, ``x`` that is empty,
+        ValueError: for a negative or non-finite eps, a step_size that is neither None nor > 0, steps or restarts
+            that are not integers >= 1, a negative seed, an unknown norm, a bad clip range, ``x`` that is empty,
             non-finite or outside ``clip``, labels of the wrong shape or outside the model's classes, or
             ``targeted=True`` without ``y``.
 
     Example:
 
     ```python
-    x_adv = pgd(model, x_test[:8], eps=0.1, step_size=0.01, steps=20, restarts=3, seed=0)
+    x_adv = pgd(model, x_test[:8], eps=0.1, steps=20, restarts=3, seed=0)
     assert np.abs(x_adv - x_test[:8]).max() <= 0.1 + 1e-6
     ```
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
-    base.check_schedule(step_size=step_size, steps=steps)
+    step_size = base.step_schedule(eps=eps, step_size=step_size, steps=steps)
     if isinstance(restarts, bool) or not isinstance(restarts, numbers.Integral) or restarts < 1:
         raise ValueError(f"Expected an integer restarts >= 1. Received: restarts={restarts!r}")
     base.check_seed(seed)
@@ -292,8 +292,8 @@ def bim(
     y: np.ndarray | None = None,
     *,
     eps: float,
-    step_size: float,
-    steps: int,
+    step_size: float | None = None,
+    steps: int = 20,
     norm: str = "inf",
     targeted: bool = False,
     clip: tuple[float, float] = (0.0, 1.0),
@@ -307,7 +307,7 @@ def bim(
     Example:
 
     ```python
-    x_adv = bim(model, x_test[:8], eps=0.1, step_size=0.01, steps=20)
+    x_adv = bim(model, x_test[:8], eps=0.1, steps=20)
     ```
     """
     return pgd(
@@ -331,8 +331,8 @@ def pgd_trajectory(
     y: np.ndarray | None = None,
     *,
     eps: float,
-    step_size: float,
-    steps: int,
+    step_size: float | None = None,
+    steps: int = 20,
     norm: str = "inf",
     random_start: bool = True,
     targeted: bool = False,
@@ -357,12 +357,12 @@ def pgd_trajectory(
     Example:
 
     ```python
-    trajectory = pgd_trajectory(model, x_test[:1], eps=0.1, step_size=0.01, steps=20, seed=0)
+    trajectory = pgd_trajectory(model, x_test[:1], eps=0.1, steps=20, seed=0)
     trajectory.top_class[:, 0]  # the predicted class after each step
     ```
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
-    base.check_schedule(step_size=step_size, steps=steps)
+    step_size = base.step_schedule(eps=eps, step_size=step_size, steps=steps)
     base.check_seed(seed)
     base.check_targeted(y, targeted)
     base.check_model(model, y)
@@ -402,15 +402,6 @@ _EPS = base.Param(
     help="Perturbation budget: how far each pixel may move in total (L-inf). For L2, budgets are larger, ~1-3 "
     "on MNIST.",
 )
-_STEP_SIZE = base.Param(
-    "step_size",
-    0.01,
-    min=0.001,
-    max=0.1,
-    step=0.001,
-    help="How far each step moves. Too small and the steps never reach the budget; a common choice is "
-    "2.5 * eps / steps.",
-)
 _STEPS = base.Param(
     "steps", 20, min=1, max=200, step=1, help="Number of gradient steps; each costs one forward and one backward pass."
 )
@@ -423,7 +414,7 @@ base.register(
         fn=pgd,
         params=(
             _EPS,
-            _STEP_SIZE,
+            base.STEP_SIZE,
             _STEPS,
             base.Param(
                 "restarts",
@@ -445,7 +436,7 @@ base.register(
         name="bim",
         label="BIM",
         fn=bim,
-        params=(_EPS, _STEP_SIZE, _STEPS, _NORM),
+        params=(_EPS, base.STEP_SIZE, _STEPS, _NORM),
         summary="Iterated FGSM with projection, started at the input itself: PGD without the random start.",
         reference="Kurakin, Goodfellow & Bengio 2017, Adversarial Examples in the Physical World (ICLR workshop)",
     )
