@@ -42,7 +42,9 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
 KEY = "atk_"
 CHART = export.CHART
 TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
-ROBUSTNESS_EPS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3)
+ROBUSTNESS_EPS = {"inf": (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "2": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
+THOROUGH = "autoattack"
+THOROUGH_BATCH = 100  # finer progress and a sooner Stop for the minutes-long strong evaluation
 GALLERY = 10
 ATTACK_SEED = 0
 PANEL_ZOOM = 6  # 28 px images drawn at 168 px
@@ -235,8 +237,9 @@ def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
 
 
 def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
-    st.markdown("How accuracy collapses as ε grows, across many test images. The attacks aim at the model's "
-                "own predictions; accuracy is measured against the true labels.")  # fmt: skip
+    st.markdown("How robust accuracy collapses as ε grows, across many test images. Only the images the model "
+                "gets right are attacked, and one counts as robust only if it stays right. Every figure is an "
+                "**upper bound**: a stronger attack can only lower it.")  # fmt: skip
     if st.toggle(
         f"Use the full {data.DATASET_LABELS[dataset]} test set (10 000 images)", key=KEY + "rb_full",
         help="Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "
@@ -248,45 +251,76 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
             st.error(str(error), icon=":material/cloud_off:")
         else:
             x, y = images.x_test, images.y_test
-    columns = st.columns([2, 2, 1])
-    chosen = columns[0].multiselect("Attacks", attacks.names(), default=["fgsm", "pgd"], key=KEY + "rb_attacks",
+    columns = st.columns([2, 1, 1])
+    quick = [name for name in attacks.names() if name != THOROUGH]
+    chosen = columns[0].multiselect("Attacks", quick, default=["fgsm", "pgd"], key=KEY + "rb_attacks",
                                     format_func=lambda n: attacks.get(n).label)  # fmt: skip
-    eps_values = columns[1].multiselect("ε values", ROBUSTNESS_EPS, default=list(ROBUSTNESS_EPS), key=KEY + "rb_eps")
-    n = columns[2].number_input(f"Images (max {len(x)})", 10, len(x), min(1000, len(x)), step=100, key=KEY + "rb_n")
+    n = columns[1].number_input(f"Images (max {len(x)})", 10, len(x), min(1000, len(x)), step=100, key=KEY + "rb_n")
+    strength = columns[2].segmented_control(
+        "Evaluation", ["Quick", "Thorough"], default="Quick", required=True, key=KEY + "rb_strength",
+        help="Quick: the attacks you picked. Thorough: adds AutoAttack (APGD-CE, APGD-T and the gradient-free "
+        "Square attack; Croce & Hein 2020), the standard strong evaluation; it takes minutes per 1000 images.",
+    )  # fmt: skip
+    runs = chosen + ([THOROUGH] if strength == "Thorough" else [])
+    norms = {name: attacks.get(name).budget_norm() for name in runs}
+    budgets = {}
+    budget_columns = st.columns(2)
+    for column, norm in zip(budget_columns, evaluation.NORM_LABELS, strict=True):
+        if norm in norms.values():
+            label = evaluation.NORM_LABELS[norm]
+            budgets[norm] = sorted(column.multiselect(
+                f"{label} budgets ε", ROBUSTNESS_EPS[norm], default=list(ROBUSTNESS_EPS[norm]),
+                key=f"{KEY}rb_eps_{norm}", help=f"For the attacks that measure their perturbation in {label}.",
+            ))  # fmt: skip
     run, stop = st.columns([1, 5])
-    if run.button("Run", icon=":material/play_arrow:", type="primary", disabled=not (chosen and eps_values)):
+    if run.button("Run", icon=":material/play_arrow:", type="primary", disabled=not (runs and any(budgets.values()))):
         results = {}
         st.session_state[KEY + "curves"] = (id(model), dataset, results)
         stop.button("Stop", icon=":material/stop:", help="Keeps the curves already finished.")
         bar = st.progress(0.0, text="Starting…")
-        for position, name in enumerate(chosen):
+        for position, name in enumerate(runs):
+            if not budgets.get(norms[name]):
+                continue
             # Stop (or any click) reruns the page, which ends this loop; finished curves are already saved.
             results[name] = evaluation.robustness_curve(
-                model, x[:n], y[:n], name, sorted(eps_values),
-                progress=lambda f, text, p=position: bar.progress((p + f) / len(chosen), text=text),
+                model, x[:n], y[:n], name, budgets[norms[name]], norm=norms[name], seed=ATTACK_SEED,
+                batch_size=THOROUGH_BATCH if name == THOROUGH else 500,
+                progress=lambda f, text, p=position: bar.progress((p + f) / len(runs), text=text),
             )  # fmt: skip
         bar.empty()
     owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
     if not curves or owner_model != id(model) or owner_dataset != dataset:
         return  # nothing run yet, or results that belong to another model
-    st.plotly_chart(
-        plots.robustness_figure([(attacks.get(k).label, c.eps, c.accuracy) for k, c in curves.items()]),
-        key=KEY + "rb_curve", **CHART,
-    )  # fmt: skip
-    st.dataframe(
-        {"attack": [attacks.get(k).label for k in curves]}
-        | {f"ε={e:g}": [f"{c.accuracy[c.eps.index(e)]:.1%}" if e in c.eps else "" for c in curves.values()]
-           for e in sorted({e for c in curves.values() for e in c.eps})},
-        hide_index=True,
-    )  # fmt: skip
+    for norm, label in evaluation.NORM_LABELS.items():
+        of_norm = {k: c for k, c in curves.items() if c.norm == norm}
+        if not of_norm:
+            continue
+        st.plotly_chart(
+            plots.robustness_figure([(attacks.get(k).label, c.eps, c.accuracy, [r.interval for r in c.robust])
+                                     for k, c in of_norm.items()], eps_title=f"ε ({label}, [0, 1] pixel scale)"),
+            key=f"{KEY}rb_curve_{norm}", **CHART,
+        )  # fmt: skip
+        st.dataframe(
+            {"attack": [attacks.get(k).label for k in of_norm]}
+            | {f"{label} ε={e:g}": [c.robust[c.eps.index(e)].text() if e in c.eps else "" for c in of_norm.values()]
+               for e in sorted({e for c in of_norm.values() for e in c.eps})},
+            hide_index=True,
+        )  # fmt: skip
+    st.caption(f"Robust accuracy: {evaluation.SCORING}. In brackets, the 95% Wilson interval over the images.")
+    for gap in evaluation.thorough_gaps(curves, THOROUGH):
+        st.warning(gap, icon=":material/lock_open:")
     zero = evaluation.zero_gradient_fraction(model, x[:200])
     st.caption(f"Sanity checks: {zero:.1%} of the first 200 images have an all-zero input gradient; the model "
                f"{'ends in a softmax' if image_models.has_softmax_output(model) else 'outputs logits'}.")  # fmt: skip
     for flag in evaluation.sanity_flags(model, x[:200], list(curves.values())):
         (st.error if flag.level == "error" else st.warning)(flag.message, icon=":material/flag:")
-    name = st.selectbox("Inspect", list(curves), format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
+    finished = [name for name, c in curves.items() if c.eps]
+    if not finished:
+        return
+    name = st.selectbox("Inspect", finished, format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
     curve = curves[name]
-    eps = st.select_slider("at ε", curve.eps, value=curve.eps[-1], key=KEY + "rb_at")
+    eps = st.select_slider(f"at {evaluation.NORM_LABELS[curve.norm]} ε", curve.eps, value=curve.eps[-1],
+                           key=KEY + "rb_at")  # fmt: skip
     clean = evaluation.predict(model, x[: len(curve.adversarial_predictions[eps])]).argmax(-1)
     adversarial = curve.adversarial_predictions[eps]
     left, right = st.columns(2)

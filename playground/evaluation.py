@@ -238,6 +238,29 @@ def robustness_curve(
     return curve
 
 
+THOROUGH_GAP = 0.02  # points of robust accuracy beyond which a quick figure is called out as too high
+
+
+def thorough_gaps(curves: dict[str, RobustnessCurve], thorough: str) -> list[str]:
+    """Plain-words notes wherever the thorough evaluation ``curves[thorough]`` left more than 2 points less
+    robust accuracy than the best quick attack at the same budget: there the quick figure was too high."""
+    strong = curves.get(thorough)
+    if strong is None:
+        return []
+    notes = []
+    for eps, value in zip(strong.eps, strong.accuracy, strict=True):
+        quick = [(c.accuracy[c.eps.index(eps)], name) for name, c in curves.items()
+                 if name != thorough and c.norm == strong.norm and eps in c.eps]  # fmt: skip
+        if quick and min(quick)[0] - value > THOROUGH_GAP:
+            best, name = min(quick)
+            notes.append(
+                f"At {NORM_LABELS[strong.norm]} ε = {eps:g}, {attacks.get(thorough).label} leaves {value:.1%} robust "
+                f"where the best quick attack ({attacks.get(name).label}) left {best:.1%}: the quick figure "
+                f"overstated robustness by {100 * (best - value):.1f} points."
+            )
+    return notes
+
+
 def confusion(source: np.ndarray, adversarial: np.ndarray, n_classes: int) -> np.ndarray:
     """Counts of (clean prediction -> adversarial prediction), shape (n_classes, n_classes)."""
     matrix = np.zeros((n_classes, n_classes), np.int64)

@@ -278,7 +278,7 @@ def defend_snippet(
             "# The model downloaded from the page, loaded in Keras' safe mode and checked (28x28x1 in, 10 logits out).",
             f"model = image_models.load_uploaded_model(Path({literal(model_file)}).read_bytes())",
         ]
-    params = plain(defences.pgd20_params(config.attack, config.eps))
+    params = plain(defences.pgd20_params(config.attack))
     transforms = ", ".join(repr(t) for t in stack.transforms)
     keywords = {"attack": config.attack, "eps": config.eps, "params": params, "samples": config.samples}
     attack_label = "PGD-20" if config.attack == "pgd" else "FGSM"

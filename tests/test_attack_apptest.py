@@ -157,21 +157,44 @@ def test_fashion_mnist(at):
     assert verdict(at)[1] == "7"
 
 
+def _percent(cell: str) -> float:
+    """The figure of a cell such as "95.0% (95% CI 83.5–99.1%, n = 20)"."""
+    return float(cell.split("%")[0])
+
+
 def test_many_images_run_fills_the_accuracy_table():
     at = open_page()
     at.number_input(key="atk_rb_n").set_value(20)
-    at.multiselect(key="atk_rb_eps").set_value([0.0, 0.3])
+    at.multiselect(key="atk_rb_eps_inf").set_value([0.0, 0.3])
     run(at)
     assert not at.dataframe, "no table before Run"
     next(b for b in at.button if b.label == "Run").click()
     run(at)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["attack", "ε=0", "ε=0.3"]
+    assert list(table.columns) == ["attack", "L∞ ε=0", "L∞ ε=0.3"]
     assert list(table["attack"]) == ["FGSM", "PGD"]
-    clean = [float(v.rstrip("%")) for v in table["ε=0"]]
-    attacked = [float(v.rstrip("%")) for v in table["ε=0.3"]]
+    assert all("95% CI" in cell and "n = 20" in cell for cell in table["L∞ ε=0.3"])
+    clean = [_percent(v) for v in table["L∞ ε=0"]]
+    attacked = [_percent(v) for v in table["L∞ ε=0.3"]]
     assert clean[0] == clean[1] >= 90.0, "at ε = 0 both attacks leave the images alone"
     assert all(a < c - 30 for a, c in zip(attacked, clean, strict=True)), table
+    assert any("upper bound" in m.value for m in at.markdown)
+
+
+def test_minimum_norm_attacks_get_their_own_l2_budgets():
+    at = open_page()
+    at.number_input(key="atk_rb_n").set_value(20)
+    at.multiselect(key="atk_rb_attacks").set_value(["pgd", "deepfool"])
+    run(at)
+    at.multiselect(key="atk_rb_eps_inf").set_value([0.1])
+    at.multiselect(key="atk_rb_eps_2").set_value([0.0, 3.0])
+    next(b for b in at.button if b.label == "Run").click()
+    run(at)
+    linf, l2 = (table.value for table in at.dataframe)
+    assert list(linf["attack"]) == ["PGD"] and list(linf.columns) == ["attack", "L∞ ε=0.1"]
+    assert list(l2["attack"]) == ["DeepFool"] and list(l2.columns) == ["attack", "L2 ε=0", "L2 ε=3"]
+    # Minimal L2 perturbations on MNIST are about 1.3-1.6: a budget of 3 lets DeepFool fool nearly everything.
+    assert _percent(l2["L2 ε=3"][0]) < _percent(l2["L2 ε=0"][0]) - 50, l2
 
 
 def test_many_images_tab_works_while_no_image_is_uploaded():

@@ -465,5 +465,8 @@ def test_compare_threats_lays_every_defence_side_by_side(cnn_and_200_images):
         for threat in THREATS:
             expected = robust_accuracy(model, part, x, y, threat=threat, eps=0.1, params=PGD_20, samples=2, seed=0)
             assert row.robust[threat] == expected, (row.label, threat)
+    # The one scoring rule: an image wrong without the attack is never robust, whatever the noise draws.
+    assert all(row.robust[threat] <= row.clean for row in rows for threat in THREATS)
+    assert noise.proportion("eot").n == len(x) and noise.proportion("eot").value == pytest.approx(noise.robust["eot"])
     assert [f for f, _ in steps] == sorted(f for f, _ in steps) and steps[-1] == (1.0, "Done.")
     assert len(steps) == 1 + 1 + 2 + 2 + 1  # bare, median BPDA, noise BPDA+EOT, together BPDA+EOT, done

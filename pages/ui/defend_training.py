@@ -146,7 +146,7 @@ def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None
             accuracies = []
             for j, eps in enumerate(COMPARE_EPS):
                 bar.progress((i * len(COMPARE_EPS) + j) / (2 * len(COMPARE_EPS)), text=f"{chosen.kind}, ε = {eps:g}…")
-                x_adv = attacks.pgd(chosen.model, x[:n], y[:n], eps=eps, seed=0, **defences.pgd20_params("pgd", eps))
+                x_adv = attacks.pgd(chosen.model, x[:n], y[:n], eps=eps, seed=0, **defences.pgd20_params("pgd"))
                 accuracies.append(float((evaluation.predict(chosen.model, x_adv).argmax(-1) == y[:n]).mean()))
             results.append((defend_models.KIND_LABELS[chosen.kind], list(COMPARE_EPS), accuracies))
         bar.empty()

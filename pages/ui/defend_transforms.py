@@ -119,7 +119,7 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     config = dataclasses.replace(config, **values, defences=tuple(names), **settings)
     stack = config.stack()
     model, n = chosen.model, settings["n"]
-    params = defences.pgd20_params(settings["attack"], settings["eps"])
+    params = defences.pgd20_params(settings["attack"])
     key = (id(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
     try:
         rows = cached("rows", key, lambda progress: defences.compare_threats(
@@ -164,7 +164,7 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
                 progress((i * len(CURVE_EPS) + j) / (2 * len(CURVE_EPS)), f"{label}, ε = {eps:g}…")
                 accuracies.append(defences.robust_accuracy(
                     chosen.model, part, x, y, threat=threat, attack=config.attack, eps=eps,
-                    params=defences.pgd20_params(config.attack, eps), samples=config.samples, seed=SEED,
+                    params=defences.pgd20_params(config.attack), samples=config.samples, seed=SEED,
                 ))  # fmt: skip
             curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
         return curves

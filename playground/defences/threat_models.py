@@ -40,10 +40,10 @@ THREATS: dict[str, str] = {
 THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
 
 
-def pgd20_params(attack: str, eps: float) -> dict:
-    """The Defend page's attack settings: FGSM as declared, or PGD-20 from a random start with Madry et al.'s
-    step of 2.5ε/steps, so every ε reaches the ball's edge."""
-    return {"steps": 20, "step_size": max(2.5 * eps / 20, 1e-3)} if attack == "pgd" else {}
+def pgd20_params(attack: str) -> dict:
+    """The Defend page's attack settings: FGSM as declared, or PGD-20 from a random start with the default step
+    of 2.5ε/steps (Madry et al.), so every ε reaches the ball's edge."""
+    return {"steps": 20} if attack == "pgd" else {}
 
 
 SAMPLES = base.Param(
@@ -252,7 +252,9 @@ def robust_accuracy(
             copies of each).
 
     Returns:
-        The fraction of ``x`` that the defended system still classifies as ``y``.
+        The fraction of ``x`` that the defended system classifies as ``y`` both clean and attacked
+        (``evaluation.robust``'s rule: a clean error is never robust). An upper bound on the true robust
+        accuracy: a stronger attack can only lower it.
 
     Raises:
         ValueError: for an unknown threat or attack, labels that do not match ``x``, or invalid attack
@@ -272,8 +274,15 @@ def robust_accuracy(
     x, y = _check_batch(x, y)
     seed = base.resolve_seed(seed)
     x_adv = _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size)
-    logits = defended_predict(model, stack, x_adv, np.random.default_rng(seed), batch_size=batch_size)
-    return float((logits.argmax(-1) == y).mean())
+    return float(_score(model, stack, x, x_adv, y, seed, batch_size).mean())
+
+
+def _score(model, stack: Stack, x, x_adv, y, seed: int, batch_size: int) -> np.ndarray:
+    """Which images the defended system gets right, clean and attacked (``evaluation.robust``'s rule). A
+    randomised defence draws the same randomness for both."""
+    clean = defended_predict(model, stack, x, np.random.default_rng(seed), batch_size=batch_size).argmax(-1)
+    attacked = defended_predict(model, stack, x_adv, np.random.default_rng(seed), batch_size=batch_size).argmax(-1)
+    return evaluation.robust(clean, attacked, y)
 
 
 def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +323,10 @@ class ThreatRow:
     clean: float
     robust: dict[str, float]
     eot_is_bpda: bool
+    n: int  # images scored, for the figures' intervals
+
+    def proportion(self, threat: str) -> evaluation.Proportion:
+        return evaluation.Proportion(round(self.robust[threat] * self.n), self.n)
 
 
 def compare_threats(
@@ -360,8 +373,7 @@ def compare_threats(
         done += 1
 
     def accuracy(part: Stack, images: np.ndarray) -> float:
-        logits = defended_predict(model, part, images, np.random.default_rng(seed), batch_size=batch_size)
-        return float((logits.argmax(-1) == y).mean())
+        return float(_score(model, part, x, images, y, seed, batch_size).mean())
 
     report("Attacking the bare model…")
     x_bare = _craft(model, Stack(), x, y, "unaware", spec, eps, params, samples, seed, batch_size)
@@ -381,7 +393,7 @@ def compare_threats(
                 robust["eot"] = accuracy(part, x_eot)
             else:
                 robust["eot"] = robust["bpda"]
-        rows.append(ThreatRow(label, accuracy(part, x), robust, not part.randomised))
+        rows.append(ThreatRow(label, accuracy(part, x), robust, not part.randomised, len(x)))
     if progress is not None:
         progress(1.0, "Done.")
     return rows

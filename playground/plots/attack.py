@@ -54,14 +54,20 @@ def linearity_figure(eps_values: np.ndarray, logits: np.ndarray, class_names: Se
     return fig
 
 
-def robustness_figure(
-    curves: Sequence[tuple[str, Sequence[float], Sequence[float]]], eps_title: str = "ε (L∞, [0, 1] scale)"
-) -> go.Figure:
-    """Accuracy against eps, one line per (name, eps, accuracy)."""
-    fig = go.Figure(layout=base_layout("Accuracy under attack", height=320))
-    for index, (name, eps, accuracy) in enumerate(curves):
-        fig.add_scatter(x=eps, y=accuracy, name=name, mode="lines+markers", line={"color": SERIES[index % 5]})
-    fig.update_layout(xaxis={"title": eps_title}, yaxis={"title": "accuracy", "range": [0, 1.02]})
+def robustness_figure(curves: Sequence[tuple], eps_title: str = "ε (L∞, [0, 1] scale)") -> go.Figure:
+    """Robust accuracy against eps, one line per ``(name, eps, accuracy)``, or ``(name, eps, accuracy,
+    intervals)`` with a ``(low, high)`` 95 % interval per eps drawn as error bars. Every such figure is an upper
+    bound: a stronger attack can only bring the lines down, and the title says so."""
+    fig = go.Figure(layout=base_layout("Robust accuracy (an upper bound)", height=320))
+    for index, (name, eps, accuracy, *rest) in enumerate(curves):
+        error = None
+        if rest:
+            low, high = np.array(rest[0], dtype=float).reshape(-1, 2).T
+            error = {"type": "data", "symmetric": False, "array": high - np.asarray(accuracy),
+                     "arrayminus": np.asarray(accuracy) - low, "thickness": 1}  # fmt: skip
+        fig.add_scatter(x=eps, y=accuracy, name=name, mode="lines+markers", line={"color": SERIES[index % 5]},
+                        error_y=error)  # fmt: skip
+    fig.update_layout(xaxis={"title": eps_title}, yaxis={"title": "robust accuracy", "range": [0, 1.02]})
     return fig
 
 
