@@ -75,7 +75,7 @@ def linearity_sweep(model: keras.Model, x: np.ndarray, eps_values: np.ndarray, y
 
 
 NORM_LABELS = {"inf": "L∞", "2": "L2"}
-SCORING = "correct on the clean image and on its adversarial example; only correctly classified images are attacked"
+SCORING = "correct on the clean image and on its adversarial example"
 Z_95 = 1.959963984540054  # the standard normal's 97.5 % quantile: two-sided 95 % intervals
 
 
@@ -187,8 +187,9 @@ def robustness_curve(
 ) -> RobustnessCurve:
     """Robust accuracy under ``attack`` for each budget in ``eps_values``, scored by ``robust``'s rule.
 
-    Only the correctly classified images are attacked (the others are errors already), so aiming at the true
-    label and at the model's prediction are the same thing, and no label leaks.
+    The attack aims at the model's own predictions (no label leaking); on the correctly classified images,
+    the only ones that can count as robust, those are the true labels. Every image is attacked, in the same
+    batches as the Defend page and the CLI, so that one configuration gives one figure everywhere.
     ``norm`` is the norm the budgets are measured in (default: the attack's own); an attack of another norm
     is refused. ``seed`` seeds attacks that take one, so a configuration gives the same figure everywhere.
 
@@ -204,30 +205,27 @@ def robustness_curve(
     if "seed" in inspect.signature(spec.fn).parameters:
         params.setdefault("seed", seed)
     clean = predict(model, x).argmax(-1)
-    correct = np.flatnonzero(clean == y)
     curve = RobustnessCurve(attack, norm, len(x), clean_accuracy=float((clean == y).mean()))
-    total = len(eps_values) * len(correct)
+    total = len(eps_values) * len(x)
     done = 0
     for eps in eps_values:
         started = time.perf_counter()
-        adversarial = x.copy()
-        for i in range(0, len(correct), batch_size):
+        adversarial = np.empty_like(x)
+        for i in range(0, len(x), batch_size):
             if should_stop and should_stop():
                 return curve
-            batch = correct[i : i + batch_size]
+            batch = slice(i, i + batch_size)
             adversarial[batch] = spec(model, x[batch], None, **(params | {"eps": float(eps)}))
-            done += len(batch)
+            done += len(x[batch])
             if progress:
-                progress(done / max(total, 1), f"{spec.label} at ε = {eps:g}: {min(i + batch_size, len(correct))}/"
-                                               f"{len(correct)} correctly classified images")  # fmt: skip
-        predictions = clean.copy()
-        predictions[correct] = predict(model, adversarial[correct]).argmax(-1)
-        fooled = robust(clean, clean, y) & (predictions != y)
+                progress(done / total, f"{spec.label} at ε = {eps:g}: {min(i + batch_size, len(x))}/{len(x)}")
+        predictions = predict(model, adversarial).argmax(-1)
+        fooled = (clean == y) & (predictions != y)
         curve.eps.append(float(eps))
         score = robust_accuracy(clean, predictions, y)
         curve.robust.append(score)
         curve.accuracy.append(score.value)
-        curve.success_rate.append(float(fooled.sum() / max(len(correct), 1)))
+        curve.success_rate.append(float(fooled.sum() / max((clean == y).sum(), 1)))
         linf, l2 = median_perturbation(x, adversarial, fooled)
         curve.median_linf.append(linf)
         curve.median_l2.append(l2)

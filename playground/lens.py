@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground import attacks, data, features, training
+from playground import attacks, data, evaluation, features, training
 from playground.attacks import base
 from playground.compiled import per_model
 
@@ -83,7 +83,8 @@ class LensResult:
 
     @property
     def robust_accuracy(self) -> float:
-        return float((self.adversarial_prediction == self.labels).mean())
+        """``evaluation.robust``'s rule: a point the network already gets wrong is never robust."""
+        return float(evaluation.robust(self.clean_prediction, self.adversarial_prediction, self.labels).mean())
 
 
 def push_points(

@@ -278,14 +278,15 @@ def defend_snippet(
             "# The model downloaded from the page, loaded in Keras' safe mode and checked (28x28x1 in, 10 logits out).",
             f"model = image_models.load_uploaded_model(Path({literal(model_file)}).read_bytes())",
         ]
-    params = plain(defences.pgd20_params(config.attack))
+    params = plain(defences.DEFEND_ATTACKS[config.attack].params)
     transforms = ", ".join(repr(t) for t in stack.transforms)
     keywords = {"attack": config.attack, "eps": config.eps, "params": params, "samples": config.samples}
-    attack_label = "PGD-20" if config.attack == "pgd" else "FGSM"
+    attack_label = defences.DEFEND_ATTACKS[config.attack].label
     header = _header(
         f"Defend, headless: {attack_label} at eps = {config.eps:g} against input transforms, three threat models.",
         filename,
-        "Exported from Adversarial Playground. It prints the page's table: accuracy against the true labels on "
+        "Exported from Adversarial Playground. It prints the page's table: robust accuracy (correct clean and "
+        "attacked; an upper bound) against the true labels on "
         f"the first {config.n} images of the bundled {config.dataset} test sample.",
     )
     body = [

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from playground import attacks, data, features, image_models, training
 from playground.defences import (
+    DEFEND_ATTACKS,
     MAX_STACK,
     SAMPLES,
     THREATS,
@@ -259,7 +260,7 @@ class DefendPageConfig:
     blur: float = _transform_param("blur")
     noise: float = _transform_param("noise")
     threat: str = _param(Choice(tuple(THREATS)), "bpda")
-    attack: str = _param(Choice(("fgsm", "pgd")), "pgd")
+    attack: str = _param(Choice(tuple(DEFEND_ATTACKS)), "pgd")
     eps: float = _param(FloatRange(0.0, 0.5), 0.1)
     n: int = _param(IntRange(10, 1000), 100)
     samples: int = _param(IntRange(SAMPLES.min, SAMPLES.max), SAMPLES.default)

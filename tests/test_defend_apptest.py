@@ -3,6 +3,7 @@ model, bad URLs fall back with a notice, and the settings round-trip through the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,8 @@ def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
     assert not at.exception
     rows = threat_table(at)
     assert list(rows) == ["No defence", "Median filter", "Random noise", "All together"]
-    assert "=" not in rows["Random noise"]["EOT"] and rows["Random noise"]["EOT"].endswith("%")
+    # A figure of its own with its 95% interval, not "(= BPDA: ...)".
+    assert re.fullmatch(r"[\d.]+% \(\d+–\d+%\)", rows["Random noise"]["EOT"]), rows["Random noise"]["EOT"]
     assert at.query_params["defences"] == "median,noise"
 
 

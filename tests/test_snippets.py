@@ -219,7 +219,7 @@ def test_the_defend_script_prints_the_page_table(outputs):
     x, y, _ = assets.load_sample(DEFEND.dataset)
     rows = defences.compare_threats(
         model, DEFEND.stack(), x[: DEFEND.n], y[: DEFEND.n], attack=DEFEND.attack, eps=DEFEND.eps,
-        params=defences.pgd20_params(DEFEND.attack), samples=DEFEND.samples,
+        params=defences.DEFEND_ATTACKS[DEFEND.attack].params, samples=DEFEND.samples,
         seed=defend_transforms.SEED,
     )  # fmt: skip
     expected = ["Defence | Clean | Defence-unaware | BPDA | EOT"] + [

@@ -14,7 +14,6 @@ from playground import defences, plots, snippets, state
 
 KEY = "def_tf_"
 CHART = export.CHART
-ATTACKS = {"pgd": "PGD-20", "fgsm": "FGSM"}
 CURVE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 SEED = 0
 
@@ -48,8 +47,12 @@ def attack_controls(config: state.DefendPageConfig) -> dict:
         "Threat model for the curve", list(defences.THREATS), format_func=defences.THREAT_LABELS.get, required=True,
         key=seed_widget(KEY + "threat", config.threat),
     )  # fmt: skip
-    attack = columns[1].selectbox("Attack", list(ATTACKS), format_func=ATTACKS.get,
-                                  key=seed_widget(KEY + "attack", config.attack))  # fmt: skip
+    attack = columns[1].selectbox(
+        "Attack", list(defences.DEFEND_ATTACKS), format_func=lambda k: defences.DEFEND_ATTACKS[k].label,
+        key=seed_widget(KEY + "attack", config.attack),
+        help="Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
+        "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on.",
+    )  # fmt: skip
     eps = columns[2].slider("ε (L∞)", 0.01, 0.5, step=0.01, format="%.2f", key=seed_widget(KEY + "eps", config.eps))
     columns[2].caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
     n = columns[3].number_input("Images (10–1000)", 10, 1000, step=50, key=seed_widget(KEY + "n", config.n),
@@ -80,7 +83,9 @@ def cached(name: str, key: tuple, compute):
 def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
     def cell(row: defences.ThreatRow, threat: str) -> str:
         same_as_bpda = threat == "eot" and row.eot_is_bpda and row.label != "No defence"
-        return f"{row.robust[threat]:.1%}" + (" (= BPDA: nothing random to average)" if same_as_bpda else "")
+        low, high = row.proportion(threat).interval
+        return (f"{row.robust[threat]:.1%} ({low * 100:.0f}–{high:.0%})"
+                + (" (= BPDA: nothing random to average)" if same_as_bpda else ""))  # fmt: skip
 
     table = {"Defence": [r.label for r in rows], "Clean": [f"{r.clean:.1%}" for r in rows]}
     for threat, label in defences.THREAT_LABELS.items():
@@ -89,8 +94,12 @@ def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
         st.table(table, hide_index=True)
 
 
-def verdict(rows: list[defences.ThreatRow]) -> None:
-    """One honest sentence per transform: how much of its apparent gain survives an attacker who knows of it?"""
+def verdict(rows: list[defences.ThreatRow], *, thorough: bool) -> None:
+    """One honest sentence per transform: how much of its apparent gain survives an attacker who knows of it?
+
+    It is judged under the strongest threat model that was run (the lower of BPDA and EOT), and it is only
+    said to hold once the thorough attack agrees: a quick attack's figure is an upper bound.
+    """
     baseline = rows[0].robust["unaware"]
     for row in rows[1:]:
         unaware, aware = row.robust["unaware"], min(row.robust["bpda"], row.robust["eot"])
@@ -104,8 +113,11 @@ def verdict(rows: list[defences.ThreatRow]) -> None:
         text += f" {lost:.0%} of its apparent gain of {gain * 100:.0f} points disappears."
         if lost >= 0.5:
             st.warning(text + " Most of its strength was the attacker's ignorance.", icon=":material/lock_open:")
+        elif not thorough:
+            st.warning(text + " It survives this quick attack, which proves little: choose *Thorough: AutoAttack* "
+                       "before believing that it holds.", icon=":material/help:")  # fmt: skip
         else:
-            st.info(text + " Most of it holds against this attack at this ε.", icon=":material/lock:")
+            st.info(text + " Most of it holds, even against AutoAttack at this ε.", icon=":material/lock:")
 
 
 def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> dict:
@@ -119,7 +131,7 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     config = dataclasses.replace(config, **values, defences=tuple(names), **settings)
     stack = config.stack()
     model, n = chosen.model, settings["n"]
-    params = defences.pgd20_params(settings["attack"])
+    params = defences.DEFEND_ATTACKS[settings["attack"]].params
     key = (id(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
     try:
         rows = cached("rows", key, lambda progress: defences.compare_threats(
@@ -129,10 +141,12 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     except ValueError as error:
         st.error(f"These settings do not work together: {error}")
         return values | {"defences": tuple(names)} | settings
-    st.markdown(f"**{ATTACKS[settings['attack']]} at ε = {settings['eps']:.2f} on {n} test images**, model: "
-                f"{chosen.label}. Accuracy against the true labels.")  # fmt: skip
+    st.markdown(f"**{defences.DEFEND_ATTACKS[settings['attack']].label} at L∞ ε = {settings['eps']:.2f} on {n} "
+                f"test images**, model: {chosen.label}. Robust accuracy: correct without the attack and with it, "
+                "against the true labels. Each figure is an **upper bound** (a stronger attack can only lower it); "
+                "in brackets, its 95% interval.")  # fmt: skip
     results_table(rows, settings["threat"])
-    verdict(rows)
+    verdict(rows, thorough=settings["attack"] == "autoattack")
     with st.expander("What each threat model means", icon=":material/help:"):
         st.markdown("\n".join(f"- {text}" for text in defences.THREATS.values()))
     figures = curve(config, chosen, stack, x[:n], y[:n])
@@ -164,7 +178,7 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
                 progress((i * len(CURVE_EPS) + j) / (2 * len(CURVE_EPS)), f"{label}, ε = {eps:g}…")
                 accuracies.append(defences.robust_accuracy(
                     chosen.model, part, x, y, threat=threat, attack=config.attack, eps=eps,
-                    params=defences.pgd20_params(config.attack), samples=config.samples, seed=SEED,
+                    params=defences.DEFEND_ATTACKS[config.attack].params, samples=config.samples, seed=SEED,
                 ))  # fmt: skip
             curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
         return curves

@@ -21,15 +21,16 @@ robust_accuracy(model, Stack.of(JPEG(quality=30)), x, y, threat="bpda", eps=0.1,
 from playground.defences import adversarial_training, detector, smoothing
 from playground.defences.threat_models import (
     BPDA,
+    DEFEND_ATTACKS,
     EOT,
     SAMPLES,
     THREAT_LABELS,
     THREATS,
+    DefendAttack,
     ThreatRow,
     as_stack,
     compare_threats,
     defended_predict,
-    pgd20_params,
     robust_accuracy,
 )
 from playground.defences.transforms import (
@@ -48,6 +49,7 @@ from playground.defences.transforms import (
 
 __all__ = [
     "BPDA",
+    "DEFEND_ATTACKS",
     "EOT",
     "JPEG",
     "MAX_STACK",
@@ -56,6 +58,7 @@ __all__ = [
     "THREAT_LABELS",
     "TRANSFORMS",
     "BitDepth",
+    "DefendAttack",
     "GaussianBlur",
     "GaussianNoise",
     "MedianFilter",
@@ -69,7 +72,6 @@ __all__ = [
     "detector",
     "get",
     "names",
-    "pgd20_params",
     "robust_accuracy",
     "smoothing",
 ]

@@ -40,10 +40,22 @@ THREATS: dict[str, str] = {
 THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
 
 
-def pgd20_params(attack: str) -> dict:
-    """The Defend page's attack settings: FGSM as declared, or PGD-20 from a random start with the default step
-    of 2.5ε/steps (Madry et al.), so every ε reaches the ball's edge."""
-    return {"steps": 20} if attack == "pgd" else {}
+@dataclass(frozen=True)
+class DefendAttack:
+    """An attack the Defend page can run against a defence, with the settings it runs it with."""
+
+    label: str
+    params: dict
+
+
+# Quick and thorough evaluations. PGD-20 starts at random and steps 2.5ε/steps (Madry et al.), so every ε
+# reaches the ball's edge; AutoAttack is the standard strong evaluation (Croce & Hein 2020). Both aim at the
+# true labels and are scored by evaluation.robust's rule.
+DEFEND_ATTACKS = {
+    "pgd": DefendAttack("Quick: PGD-20", {"steps": 20}),
+    "fgsm": DefendAttack("FGSM", {}),
+    "autoattack": DefendAttack("Thorough: AutoAttack", {}),
+}
 
 
 SAMPLES = base.Param(
