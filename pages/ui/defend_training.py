@@ -143,15 +143,16 @@ def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None
         bar = st.progress(0.0, text="Attacking…")
         results = []
         for i, chosen in enumerate((standard, robust)):
-            accuracies = []
-            for j, eps in enumerate(COMPARE_EPS):
-                bar.progress((i * len(COMPARE_EPS) + j) / (2 * len(COMPARE_EPS)), text=f"{chosen.kind}, ε = {eps:g}…")
-                x_adv = attacks.pgd(chosen.model, x[:n], y[:n], eps=eps, seed=0, **defences.pgd20_params("pgd"))
-                accuracies.append(float((evaluation.predict(chosen.model, x_adv).argmax(-1) == y[:n]).mean()))
-            results.append((defend_models.KIND_LABELS[chosen.kind], list(COMPARE_EPS), accuracies))
+            curve = evaluation.robustness_curve(
+                chosen.model, x[:n], y[:n], "pgd", COMPARE_EPS, params=defences.DEFEND_ATTACKS["pgd"].params, seed=0,
+                progress=lambda f, text, i=i: bar.progress((i + f) / 2, text=text),
+            )  # fmt: skip
+            results.append((defend_models.KIND_LABELS[chosen.kind], curve.eps, curve.accuracy,
+                            [r.interval for r in curve.robust]))  # fmt: skip
         bar.empty()
         store[key] = results
     st.plotly_chart(plots.robustness_figure(store[key]), key=KEY + "compare_curves", **CHART)
+    st.caption("Quick evaluation (PGD-20): each point is an upper bound, with its 95% interval.")
 
 
 def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:

@@ -10,7 +10,7 @@ import streamlit as st
 from pages.ui import export
 from pages.ui.defend_models import BUNDLED_LABELS, DefendModel
 from pages.ui.widgets import seed_widget
-from playground import defences, plots, snippets, state
+from playground import defences, evaluation, plots, snippets, state
 
 KEY = "def_tf_"
 CHART = export.CHART
@@ -161,7 +161,7 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
 def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.Stack, x, y) -> list:
     """Draws the accuracy-vs-ε curves once asked; returns them as [(name, figure)] for export (empty until drawn)."""
     threat = config.threat
-    st.subheader("Accuracy as ε grows")
+    st.subheader("Robust accuracy as ε grows")
     key = (id(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
     done = KEY + "curves"
     if key not in st.session_state.get(done, {}) and not st.button(
@@ -180,7 +180,8 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
                     chosen.model, part, x, y, threat=threat, attack=config.attack, eps=eps,
                     params=defences.DEFEND_ATTACKS[config.attack].params, samples=config.samples, seed=SEED,
                 ))  # fmt: skip
-            curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies))
+            intervals = [evaluation.Proportion(round(a * len(x)), len(x)).interval for a in accuracies]
+            curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies, intervals))
         return curves
 
     fig = plots.robustness_figure(cached("curves", key, compute))
