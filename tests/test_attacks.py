@@ -121,7 +121,9 @@ def test_spec_declares_usable_parameters(name, toy):
     assert spec.summary and spec.reference and repr(spec).startswith(spec.label)
     for param in spec.params:
         assert param.name in inspect.signature(spec.fn).parameters, param.name
-        if param.min is not None:
+        if param.default is None:  # a number that follows the other settings unless set: it says how
+            assert param.auto and param.min < param.max, param
+        elif param.min is not None:
             assert param.min <= param.default <= param.max, param
         if param.choices:
             assert param.default in param.choices, param

@@ -236,7 +236,7 @@ class Outcome:
         self.fooled[index[fooled]] = True
 
 
-def _check_steps(steps: int) -> None:
+def check_steps(steps: int) -> None:
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"Expected an integer steps >= 1. Received: steps={steps!r}")
 
@@ -339,7 +339,7 @@ def apgd(
     ```
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
-    _check_steps(steps)
+    check_steps(steps)
     if loss not in LOSSES:
         raise ValueError(f"Expected loss in {LOSSES}. Received: loss={loss!r}")
     if isinstance(restarts, bool) or not isinstance(restarts, numbers.Integral) or restarts < 1:
@@ -433,7 +433,7 @@ def apgd_t(
     ```
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
-    _check_steps(steps)
+    check_steps(steps)
     if isinstance(target_classes, bool) or not isinstance(target_classes, numbers.Integral) or target_classes < 1:
         raise ValueError(f"Expected an integer target_classes >= 1. Received: target_classes={target_classes!r}")
     base.check_seed(seed)
@@ -472,7 +472,7 @@ def apgd_ce_dlr(
     ```
     """
     x, y = base.check_inputs(x, y, eps=eps, norm=norm, clip=clip)
-    _check_steps(steps)
+    check_steps(steps)
     base.check_seed(seed)
     base.check_model(model, y)
     if eps == 0:
