@@ -14,6 +14,7 @@ from playground.bench.attacks import ATTACK_TARGETS, attack_figures, slider_figu
 from playground.bench.defences import DEFENCE_TARGETS, defence_figures
 from playground.bench.images import IMAGE_TARGETS, image_figures
 from playground.bench.lens import LENS_TARGETS, lens_figures
+from playground.bench.strong import STRONG_TARGETS, strong_figures
 from playground.bench.train import TARGETS, browser_figures, engine_figures
 
 
@@ -58,9 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         figures, targets = image_figures(data_dir=args.data_dir), IMAGE_TARGETS
     elif args.suite == "attacks":
         n = 10_000 if args.n is None else args.n
-        figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS
+        figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS | STRONG_TARGETS
         if not args.no_browser:
             figures |= slider_figures()
+        figures["quick_vs_thorough"] = strong_figures()
     elif args.suite == "classroom":
         sessions = [int(n) for n in args.sessions.split(",")]
         figures = classroom.classroom_figures(
