@@ -197,6 +197,21 @@ def test_minimum_norm_attacks_get_their_own_l2_budgets():
     assert _percent(l2["L2 ε=3"][0]) < _percent(l2["L2 ε=0"][0]) - 50, l2
 
 
+def test_thorough_adds_autoattack_which_is_never_weaker_than_pgd():
+    at = open_page()
+    at.number_input(key="atk_rb_n").set_value(20)
+    at.multiselect(key="atk_rb_attacks").set_value(["pgd"])
+    at.segmented_control(key="atk_rb_strength").set_value("Thorough")
+    at.run()
+    at.multiselect(key="atk_rb_eps_inf").set_value([0.1])
+    next(b for b in at.button if b.label == "Run").click()
+    run(at)
+    table = at.dataframe[0].value
+    assert list(table["attack"]) == ["PGD", "AutoAttack (thorough)"]
+    pgd, thorough = (_percent(cell) for cell in table["L∞ ε=0.1"])
+    assert thorough <= pgd, table
+
+
 def test_many_images_tab_works_while_no_image_is_uploaded():
     at = open_page()
     at.segmented_control(key="atk_source").set_value("Upload")

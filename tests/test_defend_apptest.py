@@ -72,6 +72,13 @@ def test_absurd_urls_fall_back_with_notices_and_the_page_still_works():
     assert "0 to 4 comma-separated values" in notices  # the cap is stated
 
 
+@pytest.mark.parametrize("eps", ["0", "0.005"])
+def test_any_eps_the_url_accepts_opens_the_page(eps):
+    # The codec takes 0-0.5; the slider once started at 0.01, and /defend?eps=0 crashed.
+    at = open_page(QUICK | {"eps": eps})
+    assert not at.exception and list(threat_table(at)) == ["No defence", "Median filter"]
+
+
 def test_no_defence_at_all_is_allowed():
     at = open_page(QUICK | {"defences": ""})
     assert list(threat_table(at)) == ["No defence"]

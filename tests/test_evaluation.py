@@ -96,6 +96,16 @@ def test_proportions_carry_a_wilson_interval():
     assert evaluation.Proportion(589, 1000).text() == "58.9% (95% CI 55.8–61.9%, n = 1000)"
 
 
+def test_a_thorough_figure_well_below_the_quick_one_is_called_out():
+    quick = evaluation.RobustnessCurve("pgd", "inf", 1000, 0.99, eps=[0.1, 0.2], accuracy=[0.59, 0.30])
+    other = evaluation.RobustnessCurve("fgsm", "inf", 1000, 0.99, eps=[0.1], accuracy=[0.75])
+    thorough = evaluation.RobustnessCurve("autoattack", "inf", 1000, 0.99, eps=[0.1, 0.2], accuracy=[0.52, 0.29])
+    notes = evaluation.thorough_gaps({"fgsm": other, "pgd": quick, "autoattack": thorough}, "autoattack")
+    # 7 points below PGD (the best quick attack) at 0.1; within 2 points at 0.2.
+    assert len(notes) == 1 and "ε = 0.1" in notes[0] and "PGD" in notes[0] and "7.0 points" in notes[0]
+    assert evaluation.thorough_gaps({"pgd": quick}, "autoattack") == []
+
+
 def test_median_perturbation_counts_only_successes():
     x = np.zeros((3, 2, 2, 1), np.float32)
     x_adv = x.copy()

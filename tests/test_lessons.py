@@ -96,8 +96,10 @@ def test_the_lessons_the_issue_asks_for_have_their_settings():
     fgsm_pgd = lessons.LESSONS["fgsm_vs_pgd"].steps
     assert [s.query["attack"] for s in fgsm_pgd[:2]] == ["fgsm", "pgd"] and "Many images" in fgsm_pgd[2].narrative
     masking = lessons.LESSONS["gradient_masking"].steps
-    assert [s.query["threat"] for s in masking] == ["unaware", "bpda", "bpda"]
-    assert [s.query["defences"] for s in masking] == ["jpeg", "jpeg", "median"]
+    assert [s.query["threat"] for s in masking] == ["unaware", "bpda", "bpda", "bpda"]
+    assert [s.query["defences"] for s in masking] == ["jpeg", "jpeg", "median", "median"]
+    # Issue 9: the gradient-masking and trade-off lessons end with the thorough evaluation.
+    assert [s.query["attack"] for s in masking] == ["pgd", "pgd", "pgd", "autoattack"]
     assert "Defence-unaware and BPDA columns" in masking[1].narrative
     training = lessons.LESSONS["adversarial_training"].steps
     assert [s.page for s in training] == [lessons.TRAIN_PAGE, lessons.TRAIN_PAGE, lessons.DEFEND_PAGE]
@@ -106,6 +108,7 @@ def test_the_lessons_the_issue_asks_for_have_their_settings():
     tradeoff = lessons.LESSONS["tradeoff"].steps
     assert [s.query["model"] for s in tradeoff[:2]] == ["standard", "adversarial"]
     assert all(s.query["defences"] == "" for s in tradeoff[:2])
+    assert tradeoff[-1].query["attack"] == "autoattack" and tradeoff[-1].query["model"] == "adversarial"
 
 
 def test_importing_lessons_does_not_load_tensorflow_or_streamlit():
