@@ -448,6 +448,16 @@ def test_eot_sees_through_random_noise_that_fools_the_unaware_attack(cnn_and_200
     assert unaware - eot > 0.05, (unaware, eot)
 
 
+def test_the_thorough_evaluation_is_never_weaker_than_the_quick_one_behind_noise(cnn_and_200_images):
+    # AutoAttack's early stop is fooled by a noisy model; the thorough figure keeps PGD-20's examples as well.
+    model, x, y = cnn_and_200_images
+    noise = Stack.of(GaussianNoise(sigma=0.1))
+    kwargs = dict(threat="eot", eps=0.1, samples=2, seed=0)
+    quick = robust_accuracy(model, noise, x[:30], y[:30], attack="pgd", params={"steps": 20}, **kwargs)
+    thorough = robust_accuracy(model, noise, x[:30], y[:30], attack="autoattack", **kwargs)
+    assert thorough <= quick, (thorough, quick)
+
+
 def test_compare_threats_lays_every_defence_side_by_side(cnn_and_200_images):
     model, x, y = cnn_and_200_images
     x, y = x[:60], y[:60]

@@ -58,6 +58,9 @@ DEFEND_ATTACKS = {
 }
 
 
+# 8 draws: against noise of sigma 0.1 (standard MNIST CNN, 200 images, PGD-20, eps 0.1), 4, 8, 16 and 32 draws left
+# 77.5, 78.0, 77.5 and 77.0 % robust (one draw: 81.0 %); median + noise 83.0, 82.5, 81.5 and 83.0 %. Beyond 4
+# draws the answer moves by a point, well inside the ±6 points of the interval over 200 images.
 SAMPLES = base.Param(
     "samples",
     8,
@@ -289,12 +292,15 @@ def robust_accuracy(
     return float(_score(model, stack, x, x_adv, y, seed, batch_size).mean())
 
 
-def _score(model, stack: Stack, x, x_adv, y, seed: int, batch_size: int) -> np.ndarray:
-    """Which images the defended system gets right, clean and attacked (``evaluation.robust``'s rule). A
-    randomised defence draws the same randomness for both."""
-    clean = defended_predict(model, stack, x, np.random.default_rng(seed), batch_size=batch_size).argmax(-1)
-    attacked = defended_predict(model, stack, x_adv, np.random.default_rng(seed), batch_size=batch_size).argmax(-1)
-    return evaluation.robust(clean, attacked, y)
+def _score(model, stack: Stack, x, attacked: list[np.ndarray], y, seed: int, batch_size: int) -> np.ndarray:
+    """Which images the defended system gets right, clean and under every attack's examples (``evaluation.robust``'s
+    rule, per image worst case). A randomised defence draws the same randomness for each."""
+
+    def predictions(images: np.ndarray) -> np.ndarray:
+        return defended_predict(model, stack, images, np.random.default_rng(seed), batch_size=batch_size).argmax(-1)
+
+    clean = predictions(x)
+    return np.logical_and.reduce([evaluation.robust(clean, predictions(x_adv), y) for x_adv in attacked])
 
 
 def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -305,8 +311,25 @@ def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size) -> np.ndarray:
-    """The attack's examples under one threat model (validated arguments; see ``robust_accuracy``)."""
+# AutoAttack's stages stop at the first success as the attacked model sees it. Behind a randomised defence that
+# view is noisy, and the early stop leaves weaker examples than PGD's full run: under EOT with 8 draws against
+# noise of sigma 0.1 (standard MNIST CNN, 200 images, eps 0.1) AutoAttack alone left 81.0 % robust and PGD-20
+# 78.0 %. So the thorough evaluation keeps PGD-20's examples too, and an image must survive both.
+ALSO_RUN = {"autoattack": ("pgd", {"steps": 20})}
+
+
+def _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size) -> list[np.ndarray]:
+    """The examples of the attack (and of ``ALSO_RUN``'s companion) under one threat model (validated arguments;
+    see ``robust_accuracy``): one batch of images per attack."""
+    crafted = [_craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size)]
+    if spec.name in ALSO_RUN:
+        name, companion_params = ALSO_RUN[spec.name]
+        crafted.append(_craft_one(model, stack, x, y, threat, attacks.get(name), eps, companion_params, samples, seed,
+                                  batch_size))  # fmt: skip
+    return crafted
+
+
+def _craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size) -> np.ndarray:
     kwargs = dict(params or {}) | {"eps": eps}
     if "seed" in inspect.signature(spec.fn).parameters:
         kwargs["seed"] = seed
@@ -384,8 +407,8 @@ def compare_threats(
             progress(done / jobs, text)
         done += 1
 
-    def accuracy(part: Stack, images: np.ndarray) -> float:
-        return float(_score(model, part, x, images, y, seed, batch_size).mean())
+    def accuracy(part: Stack, attacked: list[np.ndarray]) -> float:
+        return float(_score(model, part, x, attacked, y, seed, batch_size).mean())
 
     report("Attacking the bare model…")
     x_bare = _craft(model, Stack(), x, y, "unaware", spec, eps, params, samples, seed, batch_size)
@@ -405,7 +428,7 @@ def compare_threats(
                 robust["eot"] = accuracy(part, x_eot)
             else:
                 robust["eot"] = robust["bpda"]
-        rows.append(ThreatRow(label, accuracy(part, x), robust, not part.randomised, len(x)))
+        rows.append(ThreatRow(label, accuracy(part, [x]), robust, not part.randomised, len(x)))
     if progress is not None:
         progress(1.0, "Done.")
     return rows
