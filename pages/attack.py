@@ -237,9 +237,9 @@ def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
 
 
 def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
-    st.markdown("How robust accuracy collapses as ε grows, across many test images. Only the images the model "
-                "gets right are attacked, and one counts as robust only if it stays right. Every figure is an "
-                "**upper bound**: a stronger attack can only lower it.")  # fmt: skip
+    st.markdown("How robust accuracy collapses as ε grows, across many test images. An image counts as robust "
+                "only if the model gets it right and still does under the attack. Every figure is an **upper "
+                "bound**: a stronger attack can only lower it.")  # fmt: skip
     if st.toggle(
         f"Use the full {data.DATASET_LABELS[dataset]} test set (10 000 images)", key=KEY + "rb_full",
         help="Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "
@@ -302,11 +302,13 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
         )  # fmt: skip
         st.dataframe(
             {"attack": [attacks.get(k).label for k in of_norm]}
-            | {f"{label} ε={e:g}": [c.robust[c.eps.index(e)].text() if e in c.eps else "" for c in of_norm.values()]
+            | {f"{label} ε={e:g}": [c.robust[c.eps.index(e)].short() if e in c.eps else "" for c in of_norm.values()]
                for e in sorted({e for c in of_norm.values() for e in c.eps})},
             hide_index=True,
         )  # fmt: skip
-    st.caption(f"Robust accuracy: {evaluation.SCORING}. In brackets, the 95% Wilson interval over the images.")
+    n_images = next(iter(curves.values())).n_images
+    st.caption(f"Robust accuracy: {evaluation.SCORING}. In brackets, its 95% Wilson interval over the {n_images} "
+               "images.")  # fmt: skip
     for gap in evaluation.thorough_gaps(curves, THOROUGH):
         st.warning(gap, icon=":material/lock_open:")
     zero = evaluation.zero_gradient_fraction(model, x[:200])

@@ -99,6 +99,11 @@ class Proportion:
         half = Z_95 * np.sqrt(p * (1 - p) / self.n + z2 / (4 * self.n**2)) / (1 + z2 / self.n)
         return max(0.0, centre - half), min(1.0, centre + half)
 
+    def short(self) -> str:
+        """e.g. "58.9% (55.8–61.9%)", for table cells."""
+        low, high = self.interval
+        return f"{self.value:.1%} ({low * 100:.1f}–{high:.1%})"
+
     def text(self) -> str:
         """e.g. "58.9% (95% CI 55.8–61.9%, n = 1000)"."""
         low, high = self.interval

@@ -42,7 +42,7 @@ def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]
 
 
 def attack_controls(config: state.DefendPageConfig) -> dict:
-    columns = st.columns([2, 1, 2, 1, 1])
+    columns = st.columns([2, 1.7, 1.6, 1, 1])
     threat = columns[0].segmented_control(
         "Threat model for the curve", list(defences.THREATS), format_func=defences.THREAT_LABELS.get, required=True,
         key=seed_widget(KEY + "threat", config.threat),
