@@ -1,6 +1,7 @@
 """Tests for the boundary view's Python side: frame/point encoding, validation, and mounting in AppTest."""
 
 import base64
+import zlib
 
 import numpy as np
 import pytest
@@ -15,8 +16,12 @@ from pages.ui.boundary_view import (
 )
 
 
-def _decode(b64: str, res: int) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(b64), dtype=np.uint8).reshape(res, res)
+def _decode(encoded: dict, part: str) -> np.ndarray:
+    """The class ("cls") or confidence ("conf") grid of an encoded frame, as the canvas inflates it."""
+    res = encoded["res"]
+    cells = np.frombuffer(zlib.decompress(base64.b64decode(encoded["cells"])), dtype=np.uint8)
+    assert cells.shape == (2 * res * res,)
+    return cells[: res * res].reshape(res, res) if part == "cls" else cells[res * res :].reshape(res, res)
 
 
 def _probs(res: int = 5, k: int = 3, seed: int = 0) -> np.ndarray:
@@ -29,28 +34,35 @@ def test_encode_frame_argmax_and_confidence():
     probs = _probs(res=6, k=3)
     encoded = encode_frame(probs)
     assert (encoded["res"], encoded["k"]) == (6, 3)
-    np.testing.assert_array_equal(_decode(encoded["cls"], 6), probs.argmax(axis=2))
-    np.testing.assert_array_equal(_decode(encoded["conf"], 6), np.rint(probs.max(axis=2) * 255))
+    np.testing.assert_array_equal(_decode(encoded, "cls"), probs.argmax(axis=2))
+    np.testing.assert_array_equal(_decode(encoded, "conf"), np.rint(probs.max(axis=2) * 255))
 
 
 def test_encode_frame_keeps_row_order_bottom_first():
     probs = np.zeros((3, 3, 2), dtype=np.float32)
     probs[..., 0] = 1.0
     probs[0, :, :] = [0.1, 0.9]  # row 0 is the bottom row of the plot
-    cls = _decode(encode_frame(probs)["cls"], 3)
+    cls = _decode(encode_frame(probs), "cls")
     np.testing.assert_array_equal(cls[:, 0], [1, 0, 0])
 
 
 def test_encode_frame_confidence_extremes_and_non_finite():
     probs = np.array([[[1.0, 0.0], [0.5, 0.5]], [[np.nan, np.nan], [0.0, 1.0]]], dtype=np.float32)
     encoded = encode_frame(probs)
-    np.testing.assert_array_equal(_decode(encoded["conf"], 2), [[255, 128], [0, 255]])
-    np.testing.assert_array_equal(_decode(encoded["cls"], 2), [[0, 0], [0, 1]])
+    np.testing.assert_array_equal(_decode(encoded, "conf"), [[255, 128], [0, 255]])
+    np.testing.assert_array_equal(_decode(encoded, "cls"), [[0, 0], [0, 1]])
 
 
 def test_encode_frame_payload_is_compact():
-    encoded = encode_frame(_probs(res=100, k=2))
-    assert len(encoded["cls"]) == len(encoded["conf"]) == 4 * -(-100 * 100 // 3)  # base64 of 10,000 bytes
+    # A boundary is flat regions and smooth ramps: a logistic boundary across a 100 x 100 grid.
+    xs = np.linspace(-6, 6, 100)
+    p1 = 1 / (1 + np.exp(-(xs[None, :] + 0.5 * xs[:, None])))
+    encoded = encode_frame(np.stack([1 - p1, p1], axis=2))
+    raw_base64 = 4 * -(-2 * 100 * 100 // 3)  # two uncompressed bytes per cell, base64
+    assert len(encoded["cells"]) < raw_base64 / 5, len(encoded["cells"])
+    # Random probabilities do not compress, and still round-trip.
+    noisy = _probs(res=100, k=3)
+    np.testing.assert_array_equal(_decode(encode_frame(noisy), "cls"), noisy.argmax(axis=2))
 
 
 @pytest.mark.parametrize(
@@ -73,7 +85,7 @@ def test_encode_frames_keeps_order_and_epochs():
     frames = [(epoch, _probs(seed=epoch)) for epoch in (3, 4, 5)]
     encoded = encode_frames(frames)
     assert [f["epoch"] for f in encoded] == [3, 4, 5]
-    assert encoded[1]["cls"] == encode_frame(frames[1][1])["cls"]
+    assert encoded[1]["cells"] == encode_frame(frames[1][1])["cells"]
 
 
 def test_encode_frames_thins_long_batches_keeping_the_newest():

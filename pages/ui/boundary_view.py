@@ -4,12 +4,15 @@ The page drains the training worker's frames a few times a second and sends them
 plays them back at a steady pace. Visible updates are therefore decoupled from the rerun rate; the picture
 lags by about one drain.
 
-Transport per frame: argmax class and confidence per grid cell, one byte each, base64-encoded.
+Transport per frame: argmax class and confidence per grid cell, one byte each, deflated (zlib) and
+base64-encoded. A boundary is large flat regions, so a 100 x 100 frame shrinks from 26.7 KB of base64 to about
+2 KB: a drain of 16 frames costs the server and the websocket 35 KB instead of 430 KB per session.
 """
 
 from __future__ import annotations
 
 import base64
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,6 +51,17 @@ function decodeBytes(b64) {
     const out = new Uint8Array(s.length);
     for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
     return out;
+}
+
+async function inflate(b64) {
+    // zlib-wrapped deflate, as Python's zlib.compress writes it.
+    const stream = new Blob([decodeBytes(b64)]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function decodeFrame(frame, cells) {
+    const bytes = await inflate(frame.cells);
+    return { epoch: frame.epoch, cls: bytes.subarray(0, cells), conf: bytes.subarray(cells, 2 * cells) };
 }
 
 function parseColor(ctx, css) {
@@ -95,7 +109,7 @@ function createInstance(parent) {
     const inst = {
         root, stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", batchSig: "",
-        queue: [], current: null, framesDrawn: 0,
+        queue: [], current: null, framesDrawn: 0, decoding: Promise.resolve(),
         lastDrawAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
         rafId: 0, side: 0, dpr: 0,
     };
@@ -335,12 +349,14 @@ export default function (component) {
         buildLut(inst);
         layout(inst, true);
     }
-    const batchSig = frames.map((f) => f.epoch + ":" + f.cls + f.conf).join("|");
+    const batchSig = frames.map((f) => f.epoch + ":" + f.cells).join("|");
     if (batchSig !== inst.batchSig) {
         inst.batchSig = batchSig;
-        const decode = (f) => ({ epoch: f.epoch, cls: decodeBytes(f.cls), conf: decodeBytes(f.conf) });
-        const decoded = frames.map(decode);
-        enqueue(inst, decoded, now);
+        const cells = data.res * data.res;
+        // Decoding is asynchronous; chaining keeps batches in the order they came.
+        inst.decoding = inst.decoding
+            .then(() => Promise.all(frames.map((f) => decodeFrame(f, cells))))
+            .then((decoded) => enqueue(inst, decoded, performance.now()));
     }
     // Streamlit also invokes an earlier call's cleanup when a newer rerun overtook it, so only tear
     // down once the component has really left the page.
@@ -353,12 +369,13 @@ export default function (component) {
 _component = st.components.v2.component("boundary_view", css=_CSS, js=_JS)
 
 
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def encode_frame(probs: np.ndarray) -> dict[str, object]:
-    """Encodes one (res, res, K) probability grid as base64 uint8 argmax class and confidence (0-255).
+    """Encodes one (res, res, K) probability grid: uint8 argmax class, then uint8 confidence (0-255), deflated
+    together into ``cells`` (base64).
 
     Rows keep the grid's order (row 0 is the bottom). Non-finite probabilities (a diverged model) are
     shown as white rather than breaking the live view.
@@ -373,7 +390,7 @@ def encode_frame(probs: np.ndarray) -> dict[str, object]:
     p = np.nan_to_num(p.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
     cls = p.argmax(axis=2).astype(np.uint8)
     conf = np.rint(np.clip(p.max(axis=2), 0.0, 1.0) * 255.0).astype(np.uint8)
-    return {"res": p.shape[0], "k": p.shape[2], "cls": _b64(cls), "conf": _b64(conf)}
+    return {"res": p.shape[0], "k": p.shape[2], "cells": _b64(zlib.compress(cls.tobytes() + conf.tobytes()))}
 
 
 def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, object]]:
@@ -449,6 +466,6 @@ def boundary_view(
         "height": int(height),
         "train": encode_points(x_train, y_train, k),
         "test": encode_points(x_test, y_test, k) if show_test else None,
-        "frames": [{"epoch": f["epoch"], "cls": f["cls"], "conf": f["conf"]} for f in encoded],
+        "frames": [{"epoch": f["epoch"], "cells": f["cells"]} for f in encoded],
     }
     _component(key=key, data=data)
