@@ -33,7 +33,7 @@ classroom.apply(
 keras_guard.install()
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
-    from pages.ui import export
+    from pages.ui import export, heavy_work
     from pages.ui.draw_canvas import draw_canvas
     from pages.ui.image_model_picker import pick_model
     from pages.ui.widgets import param_control, save_config, seed_widget, url_config
@@ -44,7 +44,6 @@ CHART = export.CHART
 TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
 ROBUSTNESS_EPS = {"inf": (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "2": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
 THOROUGH = "autoattack"
-THOROUGH_BATCH = 100  # finer progress and a sooner Stop for the minutes-long strong evaluation
 GALLERY = 10
 ATTACK_SEED = 0
 PANEL_ZOOM = 6  # 28 px images drawn at 168 px
@@ -272,22 +271,29 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
                 f"{label} budgets ε", ROBUSTNESS_EPS[norm], default=list(ROBUSTNESS_EPS[norm]),
                 key=f"{KEY}rb_eps_{norm}", help=f"For the attacks that measure their perturbation in {label}.",
             ))  # fmt: skip
-    run, stop = st.columns([1, 5])
-    if run.button("Run", icon=":material/play_arrow:", type="primary", disabled=not (runs and any(budgets.values()))):
-        results = {}
-        st.session_state[KEY + "curves"] = (id(model), dataset, results)
-        stop.button("Stop", icon=":material/stop:", help="Keeps the curves already finished.")
-        bar = st.progress(0.0, text="Starting…")
+    clicked = st.button("Run", icon=":material/play_arrow:", type="primary",
+                        disabled=not (runs and any(budgets.values())))  # fmt: skip
+    if clicked:
+        st.session_state[KEY + "curves"] = (id(model), dataset, {})
+
+    def work(progress, results: dict) -> None:
+        """Fills ``results`` one attack at a time, so Stop keeps the curves already finished."""
         for position, name in enumerate(runs):
-            if not budgets.get(norms[name]):
-                continue
-            # Stop (or any click) reruns the page, which ends this loop; finished curves are already saved.
-            results[name] = evaluation.robustness_curve(
-                model, x[:n], y[:n], name, budgets[norms[name]], norm=norms[name], seed=ATTACK_SEED,
-                batch_size=THOROUGH_BATCH if name == THOROUGH else 500,
-                progress=lambda f, text, p=position: bar.progress((p + f) / len(runs), text=text),
-            )  # fmt: skip
-        bar.empty()
+            if budgets.get(norms[name]):
+                results[name] = evaluation.robustness_curve(
+                    model, x[:n], y[:n], name, budgets[norms[name]], norm=norms[name], seed=ATTACK_SEED,
+                    progress=lambda f, text, p=position: progress((p + f) / len(runs), text),
+                )  # fmt: skip
+
+    results = st.session_state.get(KEY + "curves", (None, None, {}))[2]
+    job = heavy_work.task(KEY + "rb_job", (id(model), dataset, id(results)),
+                          lambda progress: work(progress, results), start=clicked, restart=clicked)  # fmt: skip
+    if job is not None and job.state == "failed":
+        st.error(f"The evaluation failed: {job.error}", icon=":material/error:")
+    if job is not None and job.state == "stopped":
+        st.info("Stopped: below are the curves that finished before Stop.", icon=":material/stop_circle:")
+    if job is not None and job.state in ("queued", "running"):
+        return  # the curves appear once it is done
     owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
     if not curves or owner_model != id(model) or owner_dataset != dataset:
         return  # nothing run yet, or results that belong to another model

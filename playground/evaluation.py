@@ -209,6 +209,7 @@ def robustness_curve(
         raise ValueError(f"Expected x and y of the same non-zero length. Received: {len(x)} and {len(y)}")
     if "seed" in inspect.signature(spec.fn).parameters:
         params.setdefault("seed", seed)
+    batch_size = spec.batch(batch_size)
     clean = predict(model, x).argmax(-1)
     curve = RobustnessCurve(attack, norm, len(x), clean_accuracy=float((clean == y).mean()))
     total = len(eps_values) * len(x)

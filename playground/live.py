@@ -104,7 +104,7 @@ class LiveTraining(scheduling.Job):
                 self._step_credit = max(0.0, self._step_credit - taken)
             now = time.monotonic()
             moved = exp.trainer.steps != self._frame_step
-            rate = min(MAX_FRAMES_PER_SECOND, FRAME_BUDGET / max(1, self._scheduler.busy_live_jobs()))
+            rate = min(MAX_FRAMES_PER_SECOND, FRAME_BUDGET / max(1, self._scheduler.busy_jobs(heavy=False)))
             if moved and (now - self._last_frame_at >= 1 / rate or exp.trainer.diverged):
                 self._frames.append((exp.trainer.epoch, exp.boundary()))
                 self._last_frame_at, self._frame_step = now, exp.trainer.steps

@@ -9,8 +9,9 @@ sessions each get about 1/N of the machine, and pausing one takes effect by the 
 The queue holds jobs weakly: a job whose session has gone (a closed tab, once Streamlit drops its state)
 simply disappears from it, and its model is freed.
 
-Heavy jobs (whole-test-set evaluations, adversarial training, certification) are jobs too, but at most
-``max_heavy`` runners may hold one at a time, so however many are queued, live training always has a runner.
+Heavy jobs (whole-test-set evaluations, adversarial training, certification) are ``Task``s: each runs to the
+end once its turn comes, first come first served, and at most ``max_heavy`` runners may hold one at a time, so
+however many are queued, live training always has a runner.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import os
 import threading
 import time
 import weakref
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 SLICE_SECONDS = 0.02  # short enough that Pause feels instant, long enough to amortise a slice's overhead
 
@@ -43,6 +45,11 @@ class Job:
         self._running = False
         self._cancelled = False
         self._ready_at = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        """Cancel was called since the last submit (a running slice may still be ending)."""
+        return self._cancelled
 
     @property
     def scheduled(self) -> bool:
@@ -104,11 +111,11 @@ class Scheduler:
             same_kind = [j for j in self._jobs() if j.heavy == job.heavy]
             return same_kind.index(job) + 1 if job in same_kind else None
 
-    def busy_live_jobs(self) -> int:
-        """Live jobs queued or running: how many sessions share the runners right now."""
+    def busy_jobs(self, *, heavy: bool) -> int:
+        """Jobs of that kind queued or running: for live ones, how many sessions share the runners right now."""
         with self._changed:
-            queued = sum(not job.heavy for job in self._jobs())
-            return queued + self._live_running
+            queued = sum(job.heavy == heavy for job in self._jobs())
+            return queued + (self._heavy_running if heavy else self._live_running)
 
     def _jobs(self) -> list[Job]:
         """The queued jobs that are still alive, in order. Call with the lock held."""
@@ -159,6 +166,60 @@ class Scheduler:
                     self._queue.append(weakref.ref(job))
                 self._changed.notify_all()
             del job  # the queue's weak reference must be the only one left while it waits
+
+
+Progress = Callable[[float, str], None]
+
+
+class Stopped(Exception):
+    """Raised inside a task's work, at its next progress report, once the task was cancelled."""
+
+
+class Task(Job):
+    """A heavy computation ``work(progress)`` run by the scheduler; it reports ``progress(fraction, text)``.
+
+    It runs to the end in one go (first come, first served among heavy jobs): work written as one function with
+    progress reports cannot be suspended half-way. Cancelling it makes its next report raise ``Stopped``, and so
+    does the end of ``owner`` (held weakly): a closed session's minutes of work must not hold up the queue.
+    """
+
+    heavy = True
+
+    def __init__(self, work: Callable[[Progress], Any], *, owner: object | None = None) -> None:
+        super().__init__()
+        self._work: Callable[[Progress], Any] | None = work
+        self._owner = None if owner is None else weakref.ref(owner)
+        self.fraction = 0.0
+        self.text = ""
+        self.result: Any = None
+        self.finished = False
+
+    @property
+    def state(self) -> str:
+        """One of queued, running, finished, failed (see ``error``) or stopped (cancelled before the end)."""
+        if self.finished:
+            return "finished"
+        if self.error is not None:
+            return "failed"
+        if self._scheduled:
+            return "running" if self._running else "queued"
+        return "stopped"
+
+    def report(self, fraction: float, text: str) -> None:
+        if self._cancelled or (self._owner is not None and self._owner() is None):
+            raise Stopped
+        self.fraction, self.text = min(max(fraction, 0.0), 1.0), text
+
+    def run_slice(self, budget: float) -> None:
+        work, self._work = self._work, None  # the closure (models, data) is freed once the task has run
+        if work is None:
+            return None
+        try:
+            self.result = work(self.report)
+            self.finished = True
+        except Stopped:
+            pass  # state says "stopped"
+        return None
 
 
 _shared: Scheduler | None = None

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground import attacks
+from tests.app_runs import settle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/attack.py"
@@ -30,13 +31,13 @@ def open_page(query: dict[str, str] | None = None) -> AppTest:
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.switch_page(PAGE)
-    at.run()
+    settle(at.run())
     assert not at.exception
     return at
 
 
 def run(at: AppTest) -> None:
-    at.run()
+    settle(at.run())
     assert not at.exception
 
 
@@ -203,7 +204,7 @@ def test_thorough_adds_autoattack_which_is_never_weaker_than_pgd():
     at.number_input(key="atk_rb_n").set_value(20)
     at.multiselect(key="atk_rb_attacks").set_value(["pgd"])
     at.segmented_control(key="atk_rb_strength").set_value("Thorough")
-    at.run()
+    settle(at.run())
     at.multiselect(key="atk_rb_eps_inf").set_value([0.1])
     next(b for b in at.button if b.label == "Run").click()
     run(at)

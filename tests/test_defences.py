@@ -479,4 +479,6 @@ def test_compare_threats_lays_every_defence_side_by_side(cnn_and_200_images):
     assert all(row.robust[threat] <= row.clean for row in rows for threat in THREATS)
     assert noise.proportion("eot").n == len(x) and noise.proportion("eot").value == pytest.approx(noise.robust["eot"])
     assert [f for f, _ in steps] == sorted(f for f, _ in steps) and steps[-1] == (1.0, "Done.")
-    assert len(steps) == 1 + 1 + 2 + 2 + 1  # bare, median BPDA, noise BPDA+EOT, together BPDA+EOT, done
+    # Before each attack (bare, median BPDA, noise BPDA+EOT, together BPDA+EOT) and after its one batch, then done.
+    assert len(steps) == 2 * (1 + 1 + 2 + 2) + 1
+    assert [f for f, _ in steps[1::2]] == [k / 6 for k in range(1, 7)], "a batch's tick ends its attack's share"

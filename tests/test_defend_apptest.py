@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app_runs import settle
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/defend.py"
 # A small, fast evaluation: 20 images, FGSM, 2 EOT draws.
@@ -20,7 +22,7 @@ def open_page(query: dict[str, str] | None = None) -> AppTest:
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.switch_page(PAGE)
-    at.run()
+    settle(at.run())
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -45,7 +47,7 @@ def test_the_transform_tab_lays_out_no_defence_and_the_median_filter_side_by_sid
 def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
     at = open_page(QUICK)
     at.multiselect(key="def_tf_stack").set_value(["median", "noise"])
-    at.run()
+    settle(at.run())
     assert not at.exception
     rows = threat_table(at)
     assert list(rows) == ["No defence", "Median filter", "Random noise", "All together"]
@@ -57,7 +59,7 @@ def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
 def test_the_threat_model_marks_its_column_and_reaches_the_url():
     at = open_page(QUICK)
     at.segmented_control(key="def_tf_threat").set_value("eot")
-    at.run()
+    settle(at.run())
     assert "▶ EOT" in threat_table(at)["No defence"]
     assert at.query_params["threat"] == "eot"
 

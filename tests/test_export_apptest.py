@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages.ui import export
 from playground import attacks, experiment, snippets, state
+from tests.app_runs import settle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,7 +138,7 @@ def open_page(page: str, config) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in state.to_query(config).items():
         at.query_params[key] = value
-    at.switch_page(page).run()
+    settle(at.switch_page(page).run())
     assert not at.exception
     return at
 

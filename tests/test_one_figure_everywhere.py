@@ -12,6 +12,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.app_runs import settle
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 N = 100
@@ -22,7 +24,7 @@ def _page(page: str, query: dict[str, str]) -> AppTest:
     for key, value in query.items():
         at.query_params[key] = value
     at.switch_page(page)
-    at.run()
+    settle(at.run())
     assert not at.exception, [e.message for e in at.exception]
     return at
 
@@ -31,10 +33,10 @@ def attack_page_figure() -> str:
     at = _page("pages/attack.py", {})
     at.number_input(key="atk_rb_n").set_value(N)
     at.multiselect(key="atk_rb_attacks").set_value(["pgd"])
-    at.run()
+    settle(at.run())
     at.multiselect(key="atk_rb_eps_inf").set_value([0.1])
     next(b for b in at.button if b.label == "Run").click()
-    at.run()
+    settle(at.run())
     assert not at.exception, [e.message for e in at.exception]
     return at.dataframe[0].value["L∞ ε=0.1"][0].split()[0]
 

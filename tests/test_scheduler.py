@@ -10,7 +10,7 @@ import weakref
 
 import pytest
 
-from playground.scheduler import Job, Scheduler
+from playground.scheduler import Job, Scheduler, Task
 
 
 class Spinner(Job):
@@ -125,6 +125,109 @@ def test_a_dropped_job_leaves_the_queue_and_is_freed():
         gc.collect()
         time.sleep(0.01)
     assert ref() is None, "the scheduler must not keep a closed session's job alive"
+
+
+def wait_for(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def test_a_task_reports_progress_and_keeps_its_result():
+    scheduler = Scheduler(workers=2)
+    seen = []
+
+    def work(progress):
+        for i in range(3):
+            progress(i / 3, f"part {i + 1}")
+            seen.append(i)
+        return sum(seen)
+
+    task = Task(work)
+    scheduler.submit(task)
+    wait_for(lambda: task.state == "finished")
+    assert task.state == "finished" and task.result == 3
+    assert (task.fraction, task.text) == (2 / 3, "part 3")
+
+
+def test_tasks_wait_their_turn_first_come_first_served():
+    scheduler = Scheduler(workers=2)  # one runner for heavy work, one kept for live jobs
+    release, order = threading.Event(), []
+
+    def blocking(progress):
+        release.wait(5)
+        order.append("first")
+
+    first, second, third = Task(blocking), Task(lambda progress: order.append("second")), Task(
+        lambda progress: order.append("third"))
+    for task in (first, second, third):
+        scheduler.submit(task)
+    wait_for(lambda: first.state == "running")
+    assert [first.state, second.state, third.state] == ["running", "queued", "queued"]
+    assert [scheduler.position(t) for t in (first, second, third)] == [0, 1, 2]
+    live = Spinner()
+    scheduler.submit(live)
+    run_for(0.2)
+    assert live.slices > 5, "a running task leaves a runner to live training"
+    scheduler.cancel(live)
+    release.set()
+    wait_for(lambda: third.state == "finished")
+    assert order == ["first", "second", "third"]
+
+
+def test_a_cancelled_task_stops_at_its_next_report_and_a_failed_one_keeps_its_error():
+    scheduler = Scheduler(workers=2)
+    reports = []
+
+    def endless(progress):
+        while True:
+            progress(0.5, "working")
+            reports.append(1)
+            time.sleep(0.01)
+
+    task = Task(endless)
+    scheduler.submit(task)
+    wait_for(lambda: len(reports) > 3)
+    scheduler.cancel(task)
+    assert task.state == "stopped"
+    count = len(reports)
+    run_for(0.1)
+    assert len(reports) == count, "no work after Stop"
+
+    def broken(progress):
+        raise ValueError("these settings do not work together")
+
+    failed = Task(broken)
+    scheduler.submit(failed)
+    wait_for(lambda: failed.state == "failed")
+    assert isinstance(failed.error, ValueError)
+
+
+def test_a_task_whose_owner_is_gone_stops_and_frees_the_runner():
+    scheduler = Scheduler(workers=2)
+
+    class Session:
+        pass
+
+    session = Session()
+    reports = []
+
+    def endless(progress):
+        while True:
+            progress(0.5, "working")
+            reports.append(1)
+            time.sleep(0.01)
+
+    task = Task(endless, owner=session)
+    scheduler.submit(task)
+    wait_for(lambda: len(reports) > 3)
+    del session  # Streamlit dropped a closed tab's state
+    wait_for(lambda: task.state == "stopped")
+    assert task.state == "stopped"
+    after = Task(lambda progress: "ran")
+    scheduler.submit(after)
+    wait_for(lambda: after.state == "finished")
+    assert after.result == "ran", "the next task got the runner"
 
 
 def test_invalid_settings_are_refused():

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from pages.ui import export
+from pages.ui import export, heavy_work
 from pages.ui.defend_models import DefendModel
 from pages.ui.widgets import seed_widget
 from playground import attacks
@@ -54,24 +54,18 @@ def _controls(last: Settings | None) -> Settings:
     return Settings(float(eps), int(n), tuple(chosen))
 
 
-def _run(model, x: np.ndarray, settings: Settings, stop) -> dict:
+def _run(model, x: np.ndarray, settings: Settings, progress) -> dict:
     """Fits the detector on a seeded random half of ``x`` and reports on the other half and the attacks."""
     order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     fit, held_out = x[order[: len(x) // 2]], x[order[len(x) // 2 :]]
-    stop.button("Stop", icon=":material/stop:", help="Ends the run; nothing is kept.", key=KEY + "stop")
-    bar = st.progress(0.0, text=f"Fitting the threshold on {len(fit)} clean images…")
-    try:
-        detector = squeezing.fit_detector(model, fit, fpr=squeezing.TARGET_FPR)
-        # Stop (or any click) reruns the page, which ends detection_report at its next progress update.
-        fpr, results = squeezing.detection_report(
-            model, detector, held_out, held_out[: settings.n], attacks=settings.attacks, eps=settings.eps,
-            seed=ATTACK_SEED, batch_size=BATCH, progress=lambda fraction, text: bar.progress(fraction, text=text),
-        )  # fmt: skip
-        bar.progress(1.0, text="Scoring the clean images for the histogram…")
-        clean_scores = detector.scores(model, held_out)
-    finally:
-        bar.empty()
-        stop.empty()
+    progress(0.0, f"Fitting the threshold on {len(fit)} clean images…")
+    detector = squeezing.fit_detector(model, fit, fpr=squeezing.TARGET_FPR)
+    fpr, results = squeezing.detection_report(
+        model, detector, held_out, held_out[: settings.n], attacks=settings.attacks, eps=settings.eps,
+        seed=ATTACK_SEED, batch_size=BATCH, progress=progress,
+    )  # fmt: skip
+    progress(1.0, "Scoring the clean images for the histogram…")
+    clean_scores = detector.scores(model, held_out)
     return {"detector": detector, "fpr": fpr, "results": results, "clean_scores": clean_scores,
             "n_fit": len(fit), "n_held_out": len(held_out)}  # fmt: skip
 
@@ -126,17 +120,20 @@ def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray
     owner, last_settings, last_run = st.session_state.get(KEY + "result", (None, None, None))
     mine = owner == (id(chosen.model), dataset)
     settings = _controls(last_settings if mine else None)
-    with st.container(horizontal=True):
-        clicked = st.button("Run detector", icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
-        stop = st.empty()
-    if clicked:
-        try:
-            last_run = _run(chosen.model, x, settings, stop)
-        except ValueError as error:
-            st.error(f"The detector cannot run with these settings: {error}", icon=":material/error:")
-            return
-        st.session_state[KEY + "result"] = ((id(chosen.model), dataset), settings, last_run)
-        mine, last_settings = True, settings
+    clicked = st.button("Run detector", icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
+    run_key = (id(chosen.model), dataset, settings)
+    job = heavy_work.task(KEY + "job", run_key, lambda progress: _run(chosen.model, x, settings, progress),
+                          start=clicked, restart=clicked)  # fmt: skip
+    if job is not None and job.state == "failed":
+        st.error(f"The detector cannot run with these settings: {job.error}", icon=":material/error:")
+        return
+    if job is not None and job.state == "stopped":
+        st.info("Stopped before the end: nothing was kept. Press Run detector to start again.",
+                icon=":material/stop_circle:")  # fmt: skip
+    if job is not None and job.state == "finished":
+        st.session_state[KEY + "result"] = ((id(chosen.model), dataset), settings, job.result)
+        del st.session_state[KEY + "job"]
+        mine, last_settings, last_run = True, settings, job.result
     if not mine:
         st.info(f"Run the detector to fit it for the {chosen.label}.")
         return

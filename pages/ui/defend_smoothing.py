@@ -8,7 +8,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from pages.ui import export
+from pages.ui import export, heavy_work
 from pages.ui.defend_models import DefendModel
 from pages.ui.widgets import seed_widget
 from playground import plots, state
@@ -149,30 +149,30 @@ def _many_images(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarr
         "The fraction of test images that the smoothed classifier certifies as their true class within radius r. "
         "At r = 0 it is the smoothed classifier's accuracy, counting abstentions as errors."
     )
-    images, run, stop = st.columns([2, 1, 3], vertical_alignment="bottom")
+    images, run, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
     key = _kept("images", min(100, len(x)))
     count = int(images.number_input(f"Images (10–{len(x)})", 10, len(x), step=10, key=key))
     _keep(images=count)
     results_key = (id(smoothed.model), dataset, *settings.values(), count)
-    if run.button("Certify", icon=":material/verified:", type="primary", key=KEY + "run", width="stretch"):
-        # Stop (or any click) reruns the page, which ends the loop; unfinished results are dropped.
-        stop_slot = stop.empty()
-        stop_slot.button("Stop", icon=":material/stop:", key=KEY + "stop")
-        bar = st.progress(0.0, text=f"Certifying image 1/{count}…")
+    clicked = run.button("Certify", icon=":material/verified:", type="primary", key=KEY + "run", width="stretch")
 
-        def progress(fraction: float, _text: str) -> None:
-            bar.progress(fraction, text=f"Certifying image {min(round(fraction * count) + 1, count)}/{count}…")
-
+    def work(progress):
         started = time.perf_counter()
-        try:
-            certificates = smoothing.certify_many(smoothed.model, x[:count], seed=SEED, progress=progress, **settings)
-        except ValueError as error:
-            st.error(f"Cannot certify: {error}")
-            return
-        finally:
-            bar.empty()
-            stop_slot.empty()
-        st.session_state[KEY + "results"] = (results_key, certificates, time.perf_counter() - started)
+        certificates = smoothing.certify_many(
+            smoothed.model, x[:count], seed=SEED, **settings,
+            progress=lambda f, _: progress(f, f"Certifying image {min(round(f * count) + 1, count)}/{count}…"),
+        )  # fmt: skip
+        return certificates, time.perf_counter() - started
+
+    job = heavy_work.task(KEY + "certify", results_key, work, start=clicked, restart=clicked)
+    if job is not None and job.state == "failed":
+        st.error(f"Cannot certify: {job.error}")  # stays until the settings change or Certify is pressed again
+        return
+    if job is not None and job.state == "stopped":
+        st.info("Stopped before the end: press Certify to run it again.", icon=":material/stop_circle:")
+    if job is not None and job.state == "finished":
+        st.session_state[KEY + "results"] = (results_key, *job.result)
+        del st.session_state[KEY + "certify"]
     stored = st.session_state.get(KEY + "results")
     if stored is None or stored[0][:2] != results_key[:2]:
         return  # nothing certified yet, or results of another model or dataset

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from pages.ui import defend_models, export
+from pages.ui import defend_models, export, heavy_work
 from pages.ui.widgets import seed_widget
 from playground import attacks, data, defences, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
@@ -44,10 +44,11 @@ def settings(config: state.DefendPageConfig) -> dict:
 
 
 def start(dataset: str, chosen: dict) -> None:
+    st.session_state.pop(KEY + "failed", None)
     try:
         images = data.load_images(dataset)
-    except data.DataUnavailableError as error:
-        st.error(f"{error} The bundled robust models stay available.", icon=":material/cloud_off:")
+    except data.DataUnavailableError as error:  # kept until the next Train: the page reruns at once
+        st.session_state[KEY + "failed"] = f"{error} The bundled robust models stay available."
         return
     split = len(images.x_train) - 1000  # the last 1000 training images pick the best epoch
     model = image_models.build_image_model(image_models.ImageModelSpec("cnn"))
@@ -58,27 +59,40 @@ def start(dataset: str, chosen: dict) -> None:
     st.session_state.pop(KEY + "outcome", None)
 
 
-def progress() -> None:
-    """Trains for half a second per run; the timer reruns only this fragment, so Stop is seen at once."""
-    trainer, epochs, dataset = st.session_state[KEY + "job"]
-    stop = st.button("Stop training", icon=":material/stop:", key=KEY + "stop")
-    if not stop and trainer.epoch < epochs and trainer.stopped is None:
+def train(trainer: at.AdversarialTrainer, epochs: int, progress) -> None:
+    """The heavy task: trains half a second at a time, reporting between, so Stop lands between two chunks."""
+    while trainer.epoch < epochs and trainer.stopped is None:
         trainer.run(time_budget=0.5)
-    best = trainer.best
-    st.progress(min(trainer.epochs_done / epochs, 1.0),
-                text=f"Epoch {trainer.epoch}/{epochs} · held-out clean {trainer.history[-1].clean_accuracy:.1%}, "
-                f"{trainer.spec.robust_metric} {trainer.history[-1].robust_accuracy:.1%}")  # fmt: skip
-    st.plotly_chart(plots.adversarial_training_figure(trainer.history, robust_label(trainer), best.epoch),
+        progress(min(trainer.epochs_done / epochs, 1.0),
+                 f"Epoch {trainer.epoch}/{epochs} · held-out clean {trainer.history[-1].clean_accuracy:.1%}, "
+                 f"{trainer.spec.robust_metric} {trainer.history[-1].robust_accuracy:.1%}")  # fmt: skip
+
+
+def live_curves() -> None:
+    trainer, _, _ = st.session_state[KEY + "job"]
+    st.plotly_chart(plots.adversarial_training_figure(trainer.history, robust_label(trainer), trainer.best.epoch),
                     key=KEY + "live_curves", **CHART)  # fmt: skip
-    if stop or trainer.epoch >= epochs or trainer.stopped:
-        trainer.restore_best()
-        label = (f"your CNN ({trainer.spec.label}, best of {trainer.epoch} epochs: epoch {best.epoch}, held-out "
-                 f"{trainer.spec.robust_metric} accuracy {best.robust_accuracy:.1%})")  # fmt: skip
-        sigma = trainer.sigma if trainer.spec.perturbation == "noise" else None
-        defend_models.remember_trained(dataset, trainer.preset, trainer.model, label, sigma)
-        st.session_state[KEY + "outcome"] = (trainer.history, robust_label(trainer), best.epoch, trainer.stopped, label)
-        del st.session_state[KEY + "job"]
-        st.rerun(scope="app")
+
+
+def training_job() -> None:
+    """Runs the training through the server's queue; once it ends (done or stopped), keeps its best epoch."""
+    trainer, epochs, dataset = st.session_state[KEY + "job"]
+    job = heavy_work.task(KEY + "training", id(trainer), lambda progress: train(trainer, epochs, progress),
+                          start=True, live=live_curves, stop="Stop training")  # fmt: skip
+    if job.state in ("queued", "running"):
+        return
+    del st.session_state[KEY + "job"], st.session_state[KEY + "training"]
+    if job.state == "failed":
+        st.session_state[KEY + "failed"] = f"Training failed: {job.error}"
+        st.rerun()
+    trainer.restore_best()
+    best = trainer.best
+    label = (f"your CNN ({trainer.spec.label}, best of {trainer.epoch} epochs: epoch {best.epoch}, held-out "
+             f"{trainer.spec.robust_metric} accuracy {best.robust_accuracy:.1%})")  # fmt: skip
+    sigma = trainer.sigma if trainer.spec.perturbation == "noise" else None
+    defend_models.remember_trained(dataset, trainer.preset, trainer.model, label, sigma)
+    st.session_state[KEY + "outcome"] = (trainer.history, robust_label(trainer), best.epoch, trainer.stopped, label)
+    st.rerun()
 
 
 def robust_label(trainer: at.AdversarialTrainer) -> str:
@@ -136,22 +150,25 @@ def row(title: str, rgbs: list[np.ndarray], key: str, captions: list[str] | None
 def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None:
     n = st.number_input("Images for the curves (10–1000)", 10, 1000, 200, step=50, key=KEY + "curve_n")
     key = (id(standard.model), id(robust.model), dataset, int(n))
-    store = st.session_state.setdefault(KEY + "curve_store", {})
-    if key not in store:
-        if not st.button("Draw accuracy-vs-ε curves (PGD-20)", icon=":material/show_chart:", key=KEY + "curve_go"):
-            return
-        bar = st.progress(0.0, text="Attacking…")
+
+    def work(progress):
         results = []
         for i, chosen in enumerate((standard, robust)):
             curve = evaluation.robustness_curve(
                 chosen.model, x[:n], y[:n], "pgd", COMPARE_EPS, params=defences.DEFEND_ATTACKS["pgd"].params, seed=0,
-                progress=lambda f, text, i=i: bar.progress((i + f) / 2, text=text),
+                progress=lambda f, text, i=i: progress((i + f) / 2, text),
             )  # fmt: skip
             results.append((defend_models.KIND_LABELS[chosen.kind], curve.eps, curve.accuracy,
                             [r.interval for r in curve.robust]))  # fmt: skip
-        bar.empty()
-        store[key] = results
-    st.plotly_chart(plots.robustness_figure(store[key]), key=KEY + "compare_curves", **CHART)
+        return results
+
+    draw = not heavy_work.has_result(KEY + "curves", key) and st.button(
+        "Draw accuracy-vs-ε curves (PGD-20)", icon=":material/show_chart:", key=KEY + "curve_go"
+    )
+    results = heavy_work.result(KEY + "curves", key, work, start=draw)
+    if results is None:
+        return
+    st.plotly_chart(plots.robustness_figure(results), key=KEY + "compare_curves", **CHART)
     st.caption("Quick evaluation (PGD-20): each point is an upper bound, with its 95% interval.")
 
 
@@ -160,12 +177,14 @@ def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, c
                 "after every epoch, and the best epoch is kept.")  # fmt: skip
     chosen = settings(config)
     if KEY + "job" in st.session_state:
-        st.fragment(run_every=0.2)(progress)()
+        training_job()
     else:
         if st.button("Train", icon=":material/model_training:", type="primary", key=KEY + "train",
                      help="Needs the full training set (PLAYGROUND_DATA_DIR or a Keras download)."):  # fmt: skip
             start(config.dataset, chosen)
             st.rerun()
+        if KEY + "failed" in st.session_state:
+            st.error(st.session_state[KEY + "failed"], icon=":material/error:")
         if KEY + "outcome" in st.session_state:
             outcome()
         compare(config.dataset, x, y, class_names)

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-from pages.ui import export
+from pages.ui import export, heavy_work
 from pages.ui.defend_models import BUNDLED_LABELS, DefendModel
 from pages.ui.widgets import seed_widget
 from playground import defences, evaluation, plots, snippets, state
@@ -64,22 +64,6 @@ def attack_controls(config: state.DefendPageConfig) -> dict:
     return {"threat": threat, "attack": attack, "eps": float(eps), "n": int(n), "samples": int(samples)}
 
 
-def cached(name: str, key: tuple, compute):
-    """A result from this session's cache, else computed (with its own progress bar) and stored."""
-    store = st.session_state.setdefault(KEY + name, {})
-    if key not in store:
-        bar = st.progress(0.0, text="Starting…")
-        stop = st.empty()
-        stop.button("Stop", icon=":material/stop:", key=KEY + name + "_stop",
-                    help="Stops the evaluation; the page keeps everything else.")  # fmt: skip
-        try:
-            store[key] = compute(lambda fraction, text: bar.progress(min(fraction, 1.0), text=text))
-        finally:
-            bar.empty()
-            stop.empty()
-    return store[key]
-
-
 def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
     def cell(row: defences.ThreatRow, threat: str) -> str:
         same_as_bpda = threat == "eot" and row.eot_is_bpda and row.label != "No defence"
@@ -133,13 +117,11 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     model, n = chosen.model, settings["n"]
     params = defences.DEFEND_ATTACKS[settings["attack"]].params
     key = (id(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
-    try:
-        rows = cached("rows", key, lambda progress: defences.compare_threats(
-            model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
-            samples=settings["samples"], seed=SEED, progress=progress,
-        ))  # fmt: skip
-    except ValueError as error:
-        st.error(f"These settings do not work together: {error}")
+    rows = heavy_work.result(KEY + "rows", key, lambda progress: defences.compare_threats(
+        model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
+        samples=settings["samples"], seed=SEED, progress=progress,
+    ), failed="These settings do not work together")  # fmt: skip
+    if rows is None:
         return values | {"defences": tuple(names)} | settings
     st.markdown(f"**{defences.DEFEND_ATTACKS[settings['attack']].label} at L∞ ε = {settings['eps']:.2f} on {n} "
                 f"test images**, model: {chosen.label}. Robust accuracy: correct without the attack and with it, "
@@ -163,12 +145,9 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
     threat = config.threat
     st.subheader("Robust accuracy as ε grows")
     key = (id(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
-    done = KEY + "curves"
-    if key not in st.session_state.get(done, {}) and not st.button(
+    draw = not heavy_work.has_result(KEY + "curves", key) and st.button(
         f"Draw the curves under {defences.THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
-    ):
-        st.caption(f"Runs the attack at ε = {', '.join(f'{e:g}' for e in CURVE_EPS)} with and without the defence.")
-        return []
+    )
 
     def compute(progress):
         curves = []
@@ -184,6 +163,10 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
             curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies, intervals))
         return curves
 
-    fig = plots.robustness_figure(cached("curves", key, compute))
+    curves = heavy_work.result(KEY + "curves", key, compute, start=draw)
+    if curves is None:
+        st.caption(f"Runs the attack at ε = {', '.join(f'{e:g}' for e in CURVE_EPS)} with and without the defence.")
+        return []
+    fig = plots.robustness_figure(curves)
     st.plotly_chart(fig, key=KEY + "curve", **CHART)
     return [(f"Accuracy vs eps ({defences.THREAT_LABELS[threat]})", fig)]

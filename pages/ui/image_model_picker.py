@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 import streamlit as st
 
+from pages.ui import heavy_work
 from playground import assets, data, evaluation, image_models, plots, training
 
 KEY = "model_"
@@ -98,10 +99,11 @@ def _upload_section(dataset: str) -> ChosenModel | None:
 def _train_section(dataset: str, architecture: str) -> ChosenModel | None:
     epochs = st.sidebar.slider("Epochs", 1, TRAIN_EPOCH_CAP, 2, key=KEY + "epochs", help=f"At most {TRAIN_EPOCH_CAP}.")
     if st.sidebar.button("Train from scratch", icon=":material/model_training:", key=KEY + "train"):
+        st.session_state.pop(KEY + "failed", None)
         try:
             images = data.load_images(dataset)
         except data.DataUnavailableError as error:
-            st.sidebar.error(str(error))
+            st.session_state[KEY + "failed"] = str(error)
         else:
             spec = image_models.ImageModelSpec(architecture=architecture)
             st.session_state[KEY + "job"] = (
@@ -112,23 +114,38 @@ def _train_section(dataset: str, architecture: str) -> ChosenModel | None:
                 epochs,
                 image_models.ARCHITECTURES[architecture].label,
             )  # fmt: skip
-    job = st.session_state.get(KEY + "job")
-    if job is not None:
+    if KEY + "failed" in st.session_state:  # stays until the next Train
+        st.sidebar.error(st.session_state[KEY + "failed"])
+    if KEY + "job" in st.session_state:
         with st.sidebar:
-            st.fragment(run_every=0.1)(_training_progress)(dataset)
+            _training_job(dataset)
     return st.session_state.get(KEY + "trained")
 
 
-def _training_progress(dataset: str) -> None:
-    trainer, epochs, label = st.session_state[KEY + "job"]
-    stop = st.button("Stop training", icon=":material/stop:", key=KEY + "stop")
-    if not stop and trainer.epoch < epochs and trainer.diverged is None:
-        trainer.run(time_budget=0.5)
+def _train(trainer: training.Trainer, epochs: int, progress) -> None:
+    """The heavy task: half a second of training at a time, reporting between, so Stop lands between two."""
     steps_per_epoch = -(-len(trainer.x_train) // trainer.batch_size)
-    done = min(1.0, (trainer.epoch + trainer.steps % steps_per_epoch / steps_per_epoch) / epochs)
-    st.progress(done, text=f"Epoch {trainer.epoch}/{epochs} · test accuracy {trainer.history[-1].test_accuracy:.1%}")
+    while trainer.epoch < epochs and trainer.diverged is None:
+        trainer.run(time_budget=0.5)
+        done = (trainer.epoch + trainer.steps % steps_per_epoch / steps_per_epoch) / epochs
+        progress(done, f"Epoch {trainer.epoch}/{epochs} · test accuracy {trainer.history[-1].test_accuracy:.1%}")
+
+
+def _live_curves() -> None:
+    trainer, _, _ = st.session_state[KEY + "job"]
     st.plotly_chart(plots.training_curves(trainer.history), key=KEY + "curves", theme=None)
-    if stop or trainer.epoch >= epochs or trainer.diverged:
-        del st.session_state[KEY + "job"]
+
+
+def _training_job(dataset: str) -> None:
+    """Trains through the server's queue; once it ends (done or stopped), the model is the one in use."""
+    trainer, epochs, label = st.session_state[KEY + "job"]
+    job = heavy_work.task(KEY + "training", id(trainer), lambda progress: _train(trainer, epochs, progress),
+                          start=True, live=_live_curves, stop="Stop training")  # fmt: skip
+    if job.state in ("queued", "running"):
+        return
+    del st.session_state[KEY + "job"], st.session_state[KEY + "training"]
+    if job.state == "failed":
+        st.session_state[KEY + "failed"] = f"Training failed: {job.error}"
+    else:
         _remember("trained", trainer.model, f"your {label} ({trainer.epoch} epochs)", dataset)
-        st.rerun(scope="app")
+    st.rerun(scope="app")

@@ -18,14 +18,21 @@ NORM_LABELS = {"inf": "L∞", "2": "L2"}
 def url_config(prefix: str, config_type: type[Config]) -> Config:
     """A page's config: from the URL on this session's first visit, else the last one the page saved.
 
-    Notices about ignored URL values are shown once, as warnings.
+    Notices about ignored URL values stay, as warnings, until the user changes a setting: the page also reruns
+    by itself (heavy work that finished), and that must not wipe them.
     """
     if prefix + "config" not in st.session_state:
         config, notices = state.from_query(config_type, st.query_params.to_dict())
         st.session_state[prefix + "config"] = config
+        st.session_state[prefix + "url_notices"] = (config, notices)
+    config = st.session_state[prefix + "config"]
+    from_url, notices = st.session_state.get(prefix + "url_notices", (None, []))
+    if notices and config == from_url:
         for notice in notices:
             st.warning(notice, icon=":material/link_off:")
-    return st.session_state[prefix + "config"]
+    else:
+        st.session_state.pop(prefix + "url_notices", None)
+    return config
 
 
 def save_config(prefix: str, config: Any) -> None:

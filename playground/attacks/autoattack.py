@@ -115,6 +115,7 @@ base.register(
         label="AutoAttack (thorough)",
         fn=autoattack,
         params=(_EPS, _NORM),
+        max_batch=100,
         summary="APGD-CE, then targeted APGD on the DLR loss, then the black-box Square Attack, each on the images "
         "the others left standing: the standard for reporting robust accuracy. Slow.",
         reference="Croce & Hein 2020, Reliable Evaluation of Adversarial Robustness with an Ensemble of Diverse "

@@ -52,6 +52,12 @@ class AttackSpec:
     reference: str
     minimum_norm: bool = False  # DeepFool, C&W: search for the smallest perturbation; eps is only a budget
     fixed_norm: str | None = None  # the budget's norm for an attack without a norm parameter (C&W L2)
+    # The most images per call, where one call takes minutes (AutoAttack): progress and Stop come between calls.
+    max_batch: int | None = None
+
+    def batch(self, batch_size: int) -> int:
+        """Images per call for a caller that would attack ``batch_size`` at a time."""
+        return min(batch_size, self.max_batch or batch_size)
 
     def defaults(self) -> dict[str, object]:
         return {p.name: p.default for p in self.params}

@@ -318,18 +318,19 @@ def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 ALSO_RUN = {"autoattack": ("pgd", {"steps": 20})}
 
 
-def _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size) -> list[np.ndarray]:
+def _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size, tick=None) -> list[np.ndarray]:
     """The examples of the attack (and of ``ALSO_RUN``'s companion) under one threat model (validated arguments;
-    see ``robust_accuracy``): one batch of images per attack."""
-    crafted = [_craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size)]
-    if spec.name in ALSO_RUN:
-        name, companion_params = ALSO_RUN[spec.name]
-        crafted.append(_craft_one(model, stack, x, y, threat, attacks.get(name), eps, companion_params, samples, seed,
-                                  batch_size))  # fmt: skip
-    return crafted
+    see ``robust_accuracy``): one batch of images per attack. ``tick(fraction)`` follows the batches."""
+    companion = ALSO_RUN.get(spec.name)
+    runs = [(spec, params)] + ([(attacks.get(companion[0]), companion[1])] if companion else [])
+    return [
+        _craft_one(model, stack, x, y, threat, run_spec, eps, run_params, samples, seed, batch_size,
+                   tick=None if tick is None else (lambda f, k=k: tick((k + f) / len(runs))))
+        for k, (run_spec, run_params) in enumerate(runs)
+    ]  # fmt: skip
 
 
-def _craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size) -> np.ndarray:
+def _craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size, tick=None) -> np.ndarray:
     kwargs = dict(params or {}) | {"eps": eps}
     if "seed" in inspect.signature(spec.fn).parameters:
         kwargs["seed"] = seed
@@ -343,7 +344,13 @@ def _craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, bat
         else:
             target = EOT(model, stack, samples=samples, seed=seed)
         step = max(1, batch_size // target.samples)
-    return np.concatenate([spec(target, x[i : i + step], y[i : i + step], **kwargs) for i in range(0, len(x), step)])
+    step = spec.batch(step)
+    crafted = []
+    for i in range(0, len(x), step):
+        crafted.append(spec(target, x[i : i + step], y[i : i + step], **kwargs))
+        if tick is not None:
+            tick(min(i + step, len(x)) / len(x))
+    return np.concatenate(crafted)
 
 
 @dataclass(frozen=True)
@@ -383,7 +390,7 @@ def compare_threats(
 
     The defence-unaware attack is crafted once, on the bare model, and shared by every row; BPDA and EOT are
     crafted per row. Arguments are as for ``robust_accuracy``; ``progress(fraction, text)`` is called
-    before each attack.
+    before each attack and after each of its batches.
 
     Example:
 
@@ -399,19 +406,24 @@ def compare_threats(
     if len(stack) > 1:
         parts.append(("All together", stack))
     jobs = 1 + sum(1 if not part.randomised else 2 for _, part in parts[1:])
-    done = 0
+    done, stage = 0, ""
 
     def report(text: str) -> None:
-        nonlocal done
+        nonlocal done, stage
+        stage = text
         if progress is not None:
             progress(done / jobs, text)
         done += 1
+
+    def tick(fraction: float) -> None:  # within the attack just reported: between its batches
+        if progress is not None:
+            progress((done - 1 + fraction) / jobs, stage)
 
     def accuracy(part: Stack, attacked: list[np.ndarray]) -> float:
         return float(_score(model, part, x, attacked, y, seed, batch_size).mean())
 
     report("Attacking the bare model…")
-    x_bare = _craft(model, Stack(), x, y, "unaware", spec, eps, params, samples, seed, batch_size)
+    x_bare = _craft(model, Stack(), x, y, "unaware", spec, eps, params, samples, seed, batch_size, tick)
     rows = []
     for label, part in parts:
         robust = {"unaware": accuracy(part, x_bare)}
@@ -420,11 +432,11 @@ def compare_threats(
         else:
             report(f"BPDA through {label.lower()}…")
             robust["bpda"] = accuracy(
-                part, _craft(model, part, x, y, "bpda", spec, eps, params, samples, seed, batch_size)
+                part, _craft(model, part, x, y, "bpda", spec, eps, params, samples, seed, batch_size, tick)
             )
             if part.randomised:
                 report(f"EOT through {label.lower()}…")
-                x_eot = _craft(model, part, x, y, "eot", spec, eps, params, samples, seed, batch_size)
+                x_eot = _craft(model, part, x, y, "eot", spec, eps, params, samples, seed, batch_size, tick)
                 robust["eot"] = accuracy(part, x_eot)
             else:
                 robust["eot"] = robust["bpda"]

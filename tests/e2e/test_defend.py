@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -99,3 +100,28 @@ def test_smoothing_and_detector_tabs_compute_on_request(page, app_url, tab, butt
     main.get_by_role("button", name=button, exact=True).click()
     wait_until(lambda: main.get_by_text(result).count() > 0, timeout=180, message=f"{tab} results")
     wait_until(lambda: page.locator(".js-plotly-plot").count() >= 1, timeout=60, message=f"a {tab} plot")
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) > 2, reason="two sessions queue for the one heavy runner of a 2-core server")
+def test_heavy_work_waits_its_turn_and_stop_hands_the_runner_on(chromium, app_url):
+    first, second = (chromium.new_context(viewport={"width": 1280, "height": 720}).new_page() for _ in range(2))
+    try:
+        first.goto(app_url + PAGE + "?n=300&attack=autoattack&defences=median")  # minutes of AutoAttack
+        first_main = first.get_by_test_id("stMain")
+        first_main.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+        second.goto(app_url + PAGE + QUICK)
+        second.get_by_text(re.compile(r"Waiting for its turn: number 1 in the server's queue")).wait_for(timeout=60_000)
+        assert second.locator(TABLE).count() == 0, "the second session's table waits for the runner"
+
+        first_main.get_by_role("button", name="Stop").click()
+        first.get_by_text("Stopped before the end.").wait_for(timeout=60_000)
+        assert first.locator(TABLE).count() == 0
+        wait_for_rows(second, ["No defence", "Median filter"])
+
+        # Run again starts it once more (and Stop ends it, so it does not hold the runner for later tests).
+        first_main.get_by_role("button", name="Run again").click()
+        first_main.get_by_role("button", name="Stop").click()
+        first.get_by_text("Stopped before the end.").wait_for(timeout=60_000)
+    finally:
+        for tab in (first, second):
+            tab.context.close()
