@@ -19,7 +19,9 @@ import numpy as np
 if TYPE_CHECKING:
     from playground.data import ImageSet
 
-ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+# A checkout has assets/ beside the package; an installed package carries them inside (pyproject.toml).
+_INSTALLED = Path(__file__).resolve().parent / "bundled_assets"
+ASSETS_DIR = _INSTALLED if _INSTALLED.is_dir() else Path(__file__).resolve().parents[1] / "assets"
 MODELS_DIR = ASSETS_DIR / "models"
 SAMPLES_DIR = ASSETS_DIR / "samples"
 DATASETS = ("mnist", "fashion_mnist")

@@ -209,21 +209,6 @@ LOSSES: dict[str, Loss] = {
 LOSS_AXES = ("probability", "logit")
 
 
-def get_loss(name: str) -> Loss:
-    """Look up a loss in `LOSSES`.
-
-    Args:
-        name: A key of `LOSSES`, e.g. "cross_entropy".
-
-    Returns:
-        The registered `Loss`.
-
-    Raises:
-        ValueError: If the name is not registered.
-    """
-    return LOSSES[_check_choice("name", name, LOSSES)]
-
-
 def loss_curves(
     *, target: float, over: str = "probability", num: int = 401, logit_range: float = 8.0
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:

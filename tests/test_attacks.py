@@ -1,8 +1,8 @@
 """Attacks: the same property menu for every registered attack, plus exact checks of the gradient attacks.
 
 The menu (CleverHans/torchattacks style) is parametrised over ``attacks.names()``, so an attack is covered as
-soon as it registers. Minimum-norm attacks (``spec.minimum_norm``) treat eps as a budget, which the same
-tests hold them to. Models are tiny and seeded through their initializers (never a global seeder).
+soon as it registers. Minimum-norm attacks (DeepFool, C&W) treat eps as a budget, which the same tests hold
+them to. Models are tiny and seeded through their initializers (never a global seeder).
 """
 
 from __future__ import annotations

@@ -337,9 +337,8 @@ def test_out_of_range_labels_raise(mlp, correct, attack):
 
 
 @pytest.mark.parametrize("name", ["deepfool", "cw_l2"])
-def test_registered_as_minimum_norm_attacks(mlp, correct, name):
+def test_registered_minimum_norm_attacks_fool_nearly_everything_within_their_default_budget(mlp, correct, name):
     spec = base.get(name)
-    assert spec.minimum_norm
     x, y = correct
     x_adv = spec(mlp, x[:20], **({"steps": 30} if name == "cw_l2" else {}))
     assert np.mean(_predict(mlp, x_adv).argmax(axis=1) != y[:20]) >= 0.9

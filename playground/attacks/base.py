@@ -50,7 +50,6 @@ class AttackSpec:
     params: tuple[Param, ...]
     summary: str
     reference: str
-    minimum_norm: bool = False  # DeepFool, C&W: search for the smallest perturbation; eps is only a budget
     fixed_norm: str | None = None  # the budget's norm for an attack without a norm parameter (C&W L2)
     # The most images per call, where one call takes minutes (AutoAttack): progress and Stop come between calls.
     max_batch: int | None = None

@@ -202,7 +202,6 @@ base.register(
         summary="Optimises for the smallest L2 perturbation that wins by a margin: a minimum-norm attack.",
         reference="Carlini & Wagner, Towards Evaluating the Robustness of Neural Networks, IEEE S&P 2017. "
         "https://arxiv.org/abs/1608.04644",
-        minimum_norm=True,
         fixed_norm="2",
     )
 )

@@ -172,6 +172,5 @@ base.register(
         ),
         summary="Steps to the nearest linearised decision boundary until the label flips: a minimum-norm attack.",
         reference="Moosavi-Dezfooli, Fawzi & Frossard, DeepFool, CVPR 2016. https://arxiv.org/abs/1511.04599",
-        minimum_norm=True,
     )
 )

@@ -1,0 +1,86 @@
+"""Benchmarks: ``python -m playground.bench train | images | attacks | defences | lens | classroom`` prints JSON
+figures and their targets.
+
+Figures are measured, not asserted: this machine is shared and noisy, so tests never time anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from playground.bench import classroom
+from playground.bench.attacks import ATTACK_TARGETS, attack_figures, slider_figures
+from playground.bench.defences import DEFENCE_TARGETS, defence_figures
+from playground.bench.images import IMAGE_TARGETS, image_figures
+from playground.bench.lens import LENS_TARGETS, lens_figures
+from playground.bench.strong import STRONG_TARGETS, strong_figures
+from playground.bench.train import TARGETS, browser_figures, engine_figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m playground.bench", description=__doc__)
+    parser.add_argument(
+        "suite", choices=["train", "images", "attacks", "defences", "lens", "classroom"],
+        help="which benchmark suite to run",
+    )
+    parser.add_argument("--no-browser", action="store_true", help="train, attacks: skip the figures that need Chromium")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="images, attacks, defences: folder with mnist/ IDX files (default: $PLAYGROUND_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="attacks, defences: how many MNIST test images to attack (default: 10000 for attacks, 1000 for defences)",
+    )
+    parser.add_argument(
+        "--cert-images",
+        type=int,
+        default=200,
+        help="defences: how many of the --n images the smoothed model certifies at n = 1000",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="defences: at most 200 images (50 certified), and skip the adversarial-training figures",
+    )
+    parser.add_argument("--sessions", default="1,2,5,10", help="classroom: session counts to run, e.g. 1,2,5,10")
+    parser.add_argument(
+        "--replicas", type=int, default=0, help="classroom: K replicas behind nginx (deploy/serve.sh); 0: one server"
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="classroom: how long each row trains")
+    parser.add_argument("--cycles", type=int, default=100, help="classroom: Reset cycles for the memory figure")
+    parser.add_argument("--churn", type=int, default=50, help="classroom: sessions opened and closed in turn")
+    args = parser.parse_args(argv)
+    if args.suite == "images":
+        figures, targets = image_figures(data_dir=args.data_dir), IMAGE_TARGETS
+    elif args.suite == "attacks":
+        n = 10_000 if args.n is None else args.n
+        figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS | STRONG_TARGETS
+        if not args.no_browser:
+            figures |= slider_figures()
+        figures["quick_vs_thorough"] = strong_figures()
+    elif args.suite == "classroom":
+        sessions = [int(n) for n in args.sessions.split(",")]
+        figures = classroom.classroom_figures(
+            sessions, replicas=args.replicas, seconds=args.seconds, cycles=args.cycles, churn=args.churn
+        )
+        targets = classroom.TARGETS
+    elif args.suite == "lens":
+        figures, targets = lens_figures(), LENS_TARGETS
+    elif args.suite == "defences":
+        n = 1000 if args.n is None else args.n
+        figures = defence_figures(n=n, data_dir=args.data_dir, cert_images=args.cert_images, quick=args.quick)
+        targets = DEFENCE_TARGETS
+    else:
+        figures, targets = engine_figures(), TARGETS
+        if not args.no_browser:
+            figures |= browser_figures()
+    print(json.dumps({"suite": args.suite, "figures": figures, "targets": targets}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

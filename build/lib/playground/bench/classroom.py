@@ -1,0 +1,226 @@
+"""``python -m playground.bench classroom``: a class on one server, or on K replicas behind nginx.
+
+N real Chromium sessions open Build & Train and press Play at the same moment. Per session it reports the
+epochs/s and the boundary frames/s actually painted (counted by the canvas), Play -> first new frame and
+Pause -> training stopped (p50/p95 over all sessions), an ε move on the Attack page while the others train,
+the CPU used by the server and by the harness's own Chromium (they share this machine's cores), and RSS,
+also after many Reset cycles in one session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import psutil
+
+from playground import browser
+from playground.bench.attacks import _PANELS, eps_move_seconds
+
+TARGETS = {
+    "1 session": ">= 30 painted frames/s; epochs/s >= the speed setting's promise",
+    "2 sessions": "each >= 40 % of the lone session's epochs/s",
+    "5 sessions": "each >= 5 epochs/s; slowest >= half the median",
+    "10 sessions": "slowest >= half the median",
+    "5 sessions, responses": "Pause -> stopped <= 0.3 s p95; Play -> first frame <= 1 s p95; eps -> image <= 1 s p95",
+    "memory": "RSS after 100 Reset cycles, and after 50 sessions opened and closed, <= 110 % of RSS after the first",
+}
+CANVAS = "[data-testid='boundary-view']"
+
+
+@contextlib.contextmanager
+def server(replicas: int) -> Iterator[str]:
+    """One ``streamlit run`` (replicas=0), or ``deploy/serve.sh K``: K replicas behind nginx."""
+    if replicas == 0:
+        with browser.streamlit_server() as url:
+            yield url
+        return
+    port = browser.free_port()
+    logs = replica_logs(port)
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "serve.log", "w") as log:
+        process = subprocess.Popen(["bash", "deploy/serve.sh", str(replicas), str(port)], cwd=browser.REPO,
+                                   env=os.environ | {"LOG_DIR": str(logs)},
+                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            browser.wait_healthy(process, url, 120)
+            yield url
+        finally:
+            process.terminate()  # serve.sh stops every replica and nginx it started
+            process.wait(timeout=30)
+
+
+def replica_logs(port: int) -> pathlib.Path:
+    """Where ``server(K)`` on ``port`` keeps serve.sh's, the replicas' and nginx's logs."""
+    return browser.REPO / "artifacts" / f"replicas-{port}"
+
+
+def processes() -> tuple[list[psutil.Process], list[psutil.Process]]:
+    """This harness's children: the server side (streamlit, nginx) and its own Chromium."""
+    children = psutil.Process().children(recursive=True)
+    server_side = [c for c in children if any(n in " ".join(c.cmdline()) for n in ("streamlit", "nginx"))]
+    chromium = [c for c in children if "chrom" in c.name()]
+    return server_side, chromium
+
+
+def cpu_seconds(group: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in group:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def rss_mb(group: list[psutil.Process]) -> float:
+    total = 0
+    for process in group:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return round(total / 1e6)
+
+
+def painted(page) -> tuple[int, int]:
+    view = page.locator(CANVAS)
+    return int(view.get_attribute("data-frames-drawn")), int(view.get_attribute("data-epoch") or 0)
+
+
+def open_trainer(chromium, url: str, index: int):
+    page = chromium.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.goto(f"{url}/build_and_train?speed=max&init_seed={index}")
+    page.get_by_role("button", name="Play").wait_for(timeout=180_000)
+    page.locator(CANVAS).wait_for(timeout=60_000)
+    return page
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)
+
+
+def play_to_frame(page) -> float:
+    """Seconds from the Play click to the canvas painting a later epoch."""
+    _, shown = painted(page)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Play").click()
+    while painted(page)[1] <= shown:  # the canvas sits in a shadow root, which only locators reach
+        if time.perf_counter() - started > 90:
+            raise TimeoutError("no new frame within 90 s of Play")
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
+def pause_to_stop(page, watch: float = 2.0) -> float:
+    """Seconds from the Pause click to the last new epoch the canvas painted."""
+    started = time.perf_counter()
+    page.get_by_role("button", name="Pause").click()
+    last_change, seen = 0.0, painted(page)[1]
+    while time.perf_counter() - started < watch:
+        shown = painted(page)[1]
+        if shown != seen:
+            seen, last_change = shown, time.perf_counter() - started
+        time.sleep(0.02)
+    page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    return last_change
+
+
+def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack: bool) -> dict[str, object]:
+    pages = [open_trainer(chromium, url, index) for index in range(sessions)]
+    attack = None
+    if with_attack:
+        attack = chromium.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+        attack.goto(url + "/attack?image=4&eps=0.1")
+        attack.locator(_PANELS).nth(4).wait_for(timeout=180_000)
+    for page in pages:
+        page.get_by_role("button", name="Play").click()
+    time.sleep(3.0)  # past the first frames and compilation
+    server_side, harness = processes()
+    before = [painted(page) for page in pages]
+    cpu_before, started = (cpu_seconds(server_side), cpu_seconds(harness)), time.perf_counter()
+    time.sleep(seconds)
+    after = [painted(page) for page in pages]
+    elapsed = time.perf_counter() - started
+    cpu = [round((cpu_seconds(g) - c) / elapsed, 2) for g, c in zip((server_side, harness), cpu_before, strict=True)]
+    result: dict[str, object] = {
+        "epochs_per_second": [round((a[1] - b[1]) / elapsed, 1) for a, b in zip(after, before, strict=True)],
+        "painted_frames_per_second": [round((a[0] - b[0]) / elapsed, 1) for a, b in zip(after, before, strict=True)],
+        "server_cores": cpu[0],
+        "harness_chromium_cores": cpu[1],
+        "load_average": [round(v, 2) for v in psutil.getloadavg()],
+    }
+    if attack is not None:
+        latencies = eps_move_seconds(attack, 5, timeout_ms=60_000)
+        result["eps_to_image_s_p50_p95"] = [percentile(latencies, 0.5), percentile(latencies, 0.95)]
+    pauses, plays = [], []
+    for _ in range(2):  # the others keep training while one session pauses and plays
+        for page in pages:
+            pauses.append(pause_to_stop(page))
+            plays.append(play_to_frame(page))
+    result["pause_to_stopped_s_p50_p95"] = [percentile(pauses, 0.5), percentile(pauses, 0.95)]
+    result["play_to_first_frame_s_p50_p95"] = [percentile(plays, 0.5), percentile(plays, 0.95)]
+    result["server_rss_mb"] = rss_mb(server_side)
+    for page in pages + ([attack] if attack else []):
+        page.context.close()
+    return result
+
+
+def reset_cycles(chromium, url: str, cycles: int) -> dict[str, float]:
+    """Server RSS after the first and after ``cycles`` rounds of Reset, Play for a moment, Pause in one session."""
+    page = open_trainer(chromium, url, 0)
+    figures = {}
+    for cycle in range(cycles):
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_role("button", name="Play").click()
+        time.sleep(0.3)
+        page.get_by_role("button", name="Pause").click()
+        page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+        if cycle == 0:
+            figures["rss_mb_after_first_cycle"] = rss_mb(processes()[0])
+    figures[f"rss_mb_after_{cycles}_cycles"] = rss_mb(processes()[0])
+    page.context.close()
+    return figures
+
+
+SESSION_TTL_SECONDS = 5  # Streamlit's default keeps a closed tab's session for 120 s; the churn row waits less
+
+
+def session_churn(chromium, count: int) -> dict[str, float]:
+    """Server RSS after the first and after ``count`` sessions, each opened, trained briefly and closed in turn."""
+    figures = {}
+    with browser.streamlit_server(options={"server.disconnectedSessionTTL": str(SESSION_TTL_SECONDS)}) as url:
+        for index in range(count):
+            page = open_trainer(chromium, url, index)
+            page.get_by_role("button", name="Play").click()
+            time.sleep(0.5)
+            page.get_by_role("button", name="Pause").click()
+            page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+            page.context.close()
+            if index == 0:
+                time.sleep(SESSION_TTL_SECONDS + 2)
+                figures["rss_mb_after_first_session"] = rss_mb(processes()[0])
+        time.sleep(SESSION_TTL_SECONDS + 2)  # past the TTL: every closed session has been dropped
+        figures[f"rss_mb_after_{count}_sessions"] = rss_mb(processes()[0])
+    return figures
+
+
+def classroom_figures(sessions: list[int], *, replicas: int = 0, seconds: float = 8.0, cycles: int = 100,
+                      churn: int = 50) -> dict[str, object]:  # fmt: skip
+    figures: dict[str, object] = {"replicas": replicas or "one streamlit run"}
+    with browser.chromium() as chromium:
+        for count in sessions:
+            with server(replicas) as url:  # a fresh server per row, so rows do not inherit each other's state
+                figures[f"{count} sessions"] = classroom_run(chromium, url, count, seconds, with_attack=count == 5)
+            print(json.dumps({f"{count} sessions": figures[f"{count} sessions"]}), file=sys.stderr, flush=True)
+        if cycles:
+            with server(replicas) as url:
+                figures["reset_cycles"] = reset_cycles(chromium, url, cycles)
+        if churn:
+            figures["closed_sessions"] = session_churn(chromium, churn)
+    return figures

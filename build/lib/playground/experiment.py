@@ -1,0 +1,148 @@
+"""One toy experiment: the data, the network and its trainer, built from a Build & Train page config.
+
+The page keeps one of these in session state. Settings that define the problem or the network's
+structure rebuild it (the same seeds give the same data and initial weights); the others are applied to
+the running trainer without touching the weights.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from playground import data, features, models, training
+from playground.state import TrainPageConfig
+
+# Training speed caps, in epochs per second: a lecturer narrating wants the boundary to form visibly.
+SPEEDS: dict[str, tuple[str, float | None]] = {
+    "slow": ("Slow · 5", 5.0),
+    "normal": ("Normal · 25", 25.0),
+    "fast": ("Fast · 100", 100.0),
+    "max": ("Max", None),
+}
+BOUNDARY_RESOLUTION = 100
+NEURON_RESOLUTION = 40
+
+# Changing any of these starts a new network; everything else is a live hyperparameter.
+STRUCTURE_FIELDS = (
+    "dataset",
+    "samples",
+    "noise",
+    "train_percent",
+    "data_seed",
+    "blobs",
+    "features",
+    "layers",
+    "activations",
+    "init_seed",
+)
+
+
+def train_config(config: TrainPageConfig) -> training.TrainConfig:
+    """The live hyperparameters of a page config."""
+    return training.TrainConfig(
+        loss=config.loss,
+        optimizer=config.optimizer,
+        learning_rate=config.lr,
+        batch_size=config.batch,
+        regularization=config.reg,
+        regularization_rate=config.reg_rate,
+        adversarial_eps=config.adv_eps if config.adv_train else 0.0,
+    )
+
+
+def same_structure(a: TrainPageConfig, b: TrainPageConfig) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in STRUCTURE_FIELDS)
+
+
+@dataclass
+class ToyExperiment:
+    config: TrainPageConfig
+    split: data.ToySplit
+    trainer: training.Trainer
+    boundary_inputs: np.ndarray
+    neuron_inputs: np.ndarray
+    hidden: keras.Model | None
+    initial_weights: list[np.ndarray]
+
+    @classmethod
+    def create(cls, config: TrainPageConfig) -> ToyExperiment:
+        """Generates the data and a freshly initialised network for ``config``."""
+        split = data.make_toy(
+            config.dataset,
+            n_samples=config.samples,
+            noise=config.noise / 100,
+            train_fraction=config.train_percent / 100,
+            seed=config.data_seed,
+            n_blobs=config.blobs,
+        )
+        spec = models.NetworkSpec(
+            n_inputs=len(config.features),
+            hidden=config.layers,
+            activations=config.activations,
+            n_classes=split.n_classes,
+            seed=config.init_seed,
+        )
+        model = models.build_model(spec)
+        trainer = training.Trainer(
+            model,
+            features.feature_matrix(split.x_train, config.features),
+            split.y_train,
+            features.feature_matrix(split.x_test, config.features),
+            split.y_test,
+            train_config(config),
+            seed=config.init_seed,
+            raw_train=split.x_train,
+            feature_names=tuple(config.features),
+            raw_clip=(-data.EXTENT, data.EXTENT),
+        )
+        return cls(
+            config=config,
+            split=split,
+            trainer=trainer,
+            boundary_inputs=features.feature_matrix(data.grid(resolution=BOUNDARY_RESOLUTION), config.features),
+            neuron_inputs=features.feature_matrix(data.grid(resolution=NEURON_RESOLUTION), config.features),
+            hidden=models.hidden_model(model),
+            initial_weights=model.get_weights(),
+        )
+
+    def updated(self, config: TrainPageConfig) -> ToyExperiment:
+        """This experiment with ``config`` applied: retuned in place, or rebuilt if the structure changed."""
+        if not same_structure(self.config, config):
+            return ToyExperiment.create(config)
+        if config != self.config:
+            self.trainer.configure(train_config(config))
+            self.config = config
+        return self
+
+    def reset(self) -> ToyExperiment:
+        """Back to the same data and initial weights, keeping the compiled network (a Reset costs no retrace)."""
+        self.trainer.restart(self.initial_weights)
+        return self
+
+    def boundary(self) -> np.ndarray:
+        """Class probabilities over the plane, (res, res, n_classes), row 0 at the bottom."""
+        probs = training.predict_proba(self.trainer.model, self.boundary_inputs)
+        return probs.reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION, -1)
+
+    def epochs_per_second(self) -> float | None:
+        """The speed setting's cap (None: as fast as the machine goes)."""
+        return SPEEDS[self.config.speed][1]
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.split.x_train) / self.trainer.batch_size)
+
+    def neuron_maps(self) -> list[np.ndarray]:
+        """Each hidden layer's activations over the plane, one (neurons, res, res) array per layer."""
+        if self.hidden is None:
+            return []
+        res = NEURON_RESOLUTION
+        return [layer.T.reshape(-1, res, res) for layer in training.forward(self.hidden, self.neuron_inputs)]
+
+    def feature_maps(self) -> np.ndarray:
+        """The input features over the plane, (n_features, res, res)."""
+        res = NEURON_RESOLUTION
+        return self.neuron_inputs.T.reshape(-1, res, res)

@@ -1,0 +1,337 @@
+"""Classroom lessons: short guided tours through the pages, each step one shareable page URL plus a narrative.
+
+Pure data. A step names a page script (as ``st.navigation`` knows it), the URL query parameters that set
+that page up (the names of the page's config fields in ``playground.state``), a title and 2-4 sentences
+telling the student what to look at and what to conclude. ``lesson_query`` adds ``lesson=<id>&step=<k>``
+(k counts from 0), which is how a page knows to show the lesson banner.
+
+This module imports nothing heavy (no TensorFlow, no ``playground.state``) so that the Lessons page paints
+at once; tests check every step's query against the page's config with ``state.from_query``.
+
+The numbers quoted in the narratives were measured with the bundled models and the bundled 1000-image test
+samples; the narratives ask students to read the page's own numbers and say "about".
+
+Example:
+
+```python
+from playground import lessons
+
+lesson = lessons.LESSONS["fgsm_vs_pgd"]
+lesson.steps[0].page              # "pages/attack.py"
+lessons.lesson_query("fgsm_vs_pgd", 1)  # {"dataset": "mnist", ..., "lesson": "fgsm_vs_pgd", "step": "1"}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+# URL parameters of the classroom itself (every other parameter belongs to a page's config).
+LESSON_PARAM = "lesson"
+STEP_PARAM = "step"
+
+ATTACK_PAGE = "pages/attack.py"
+DEFEND_PAGE = "pages/defend.py"
+TRAIN_PAGE = "pages/build_and_train.py"
+LESSONS_PAGE = "pages/lessons.py"
+
+# Each page with settings, and the name of its config class in playground.state (a name, not the class, so
+# that importing this module does not import TensorFlow).
+PAGE_CONFIGS: dict[str, str] = {
+    TRAIN_PAGE: "TrainPageConfig",
+    ATTACK_PAGE: "AttackPageConfig",
+    DEFEND_PAGE: "DefendPageConfig",
+}
+PAGE_TITLES: dict[str, str] = {
+    "pages/home.py": "Home",
+    TRAIN_PAGE: "Build & Train",
+    ATTACK_PAGE: "Attack",
+    DEFEND_PAGE: "Defend",
+    LESSONS_PAGE: "Lessons",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stop of a lesson: a page, the URL settings that set it up, and what to look at there."""
+
+    page: str
+    query: Mapping[str, str]
+    title: str
+    narrative: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "query", MappingProxyType(dict(self.query)))
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    summary: str
+    steps: tuple[Step, ...]
+
+
+class LessonNotFound(ValueError):
+    """A ``lesson``/``step`` pair that names no step; the message says what was wrong, for the user."""
+
+
+def _attack(**query: str) -> dict[str, str]:
+    return {"dataset": "mnist", "model": "cnn", "image": "0", "attack": "fgsm", "eps": "0.1"} | query
+
+
+def _defend(**query: str) -> dict[str, str]:
+    return {
+        "tab": "transforms", "dataset": "mnist", "model": "standard", "defences": "", "threat": "bpda",
+        "attack": "pgd", "eps": "0.1", "n": "100",
+    } | query  # fmt: skip
+
+
+def _train(**query: str) -> dict[str, str]:
+    # Noisy circles and a wide net over every feature: it overfits the noise into islands that a push of 0.5
+    # reaches (measured: PGD robust accuracy 0.75 standard, 0.87 adversarially trained, at 150 epochs).
+    return {
+        "dataset": "circle", "noise": "30", "features": "x1,x2,x1sq,x2sq,x1x2,sin_x1,sin_x2", "layers": "16,16,16",
+        "activations": "relu,relu,relu", "lr": "0.01", "speed": "max", "lens": "true", "lens_attack": "pgd",
+        "lens_norm": "inf", "lens_eps": "0.5", "adv_train": "false", "adv_eps": "0.5",
+    } | query  # fmt: skip
+
+
+_LESSONS = (
+    Lesson(
+        id="linear",
+        title="Why linear models are easy to fool",
+        summary="FGSM against a linear classifier and a CNN on MNIST, then the linearity view that explains both "
+        "(Goodfellow, Shlens & Szegedy 2015).",
+        steps=(
+            Step(
+                ATTACK_PAGE,
+                _attack(model="softmax", eps="0.25"),
+                "A linear model at ε = 0.25",
+                "This is softmax regression: a single linear layer from the 784 pixels to 10 logits, the kind of "
+                "model Goodfellow et al. fooled on 99.9% of MNIST at ε = 0.25. Look at the verdict and the "
+                "probability bars: the 7 is now read as another digit. Now slide ε down until the 7 comes "
+                "back: on this image the linear model already falls at about ε = 0.05, about a dozen grey "
+                "levels per pixel.",
+            ),
+            Step(
+                ATTACK_PAGE,
+                _attack(model="cnn", eps="0.25"),
+                "The same attack on a CNN",
+                "Same image, same single FGSM step, now against the small CNN (about 99% clean accuracy). It is "
+                "fooled at ε = 0.25 as well. Slide ε down again: the CNN holds out to a larger ε than the linear "
+                "model (about 0.2 on this 7), but one gradient-sign step still beats it, so depth and "
+                "non-linear layers did not make it robust.",
+            ),
+            Step(
+                ATTACK_PAGE,
+                _attack(model="cnn", eps="0.25"),
+                "Why so easy? The linearity view",
+                "Open the expander **Why so easy? The linearity view** below the probability bars. It plots every "
+                "logit as the image moves along the FGSM direction, from ε = −0.5 to 0.5. The curves are close to "
+                "straight lines: along this direction the CNN behaves almost linearly, so tiny changes in 784 "
+                "pixels add up to a large change in the logits. Switch the Architecture to Softmax regression in "
+                "the sidebar to compare with perfectly straight lines.",
+            ),
+        ),
+    ),
+    Lesson(
+        id="fgsm_vs_pgd",
+        title="FGSM vs PGD: one-step attacks underestimate the threat",
+        summary="The same ε-budget spent in one step and in twenty: a model that survives FGSM can still fall to "
+        "PGD (Madry et al. 2018).",
+        steps=(
+            Step(
+                ATTACK_PAGE,
+                _attack(image="7", attack="fgsm", eps="0.1"),
+                "One step: FGSM at ε = 0.1",
+                "FGSM takes a single step of size ε in the direction of the sign of the loss gradient. On this "
+                "test image the CNN is not fooled at ε = 0.1: note the verdict and how confident the model "
+                "stays. Would you call this model robust at ε = 0.1?",
+            ),
+            Step(
+                ATTACK_PAGE,
+                _attack(image="7", attack="pgd", eps="0.1"),
+                "Twenty steps: PGD at the same ε",
+                "PGD takes 20 small steps from a random start, projecting back into the same ε-ball after each. "
+                "Same image, same ε, same budget: now the prediction flips. Open **PGD step by step** and scrub "
+                "through the iterations to watch the loss climb. FGSM's failure was a weakness of the attack, "
+                "not a strength of the model.",
+            ),
+            Step(
+                ATTACK_PAGE,
+                _attack(image="7", attack="pgd", eps="0.1"),
+                "Across many images",
+                "Open the **Many images** tab and press Run: it attacks 1000 test images with FGSM and PGD at "
+                "every ε. Compare the two curves: PGD's curve lies below FGSM's (at ε = 0.1 the bundled "
+                "CNN keeps about 80% against FGSM but only about 60% against PGD). Robustness measured with a "
+                "one-step attack is an overestimate: report the strongest attack you can run.",
+            ),
+        ),
+    ),
+    Lesson(
+        id="gradient_masking",
+        title="Gradient masking: JPEG looks safe until BPDA",
+        summary="Input transforms against attacks that ignore them and attacks that see through them "
+        "(Athalye, Carlini & Wagner 2018). Judge from the numbers.",
+        steps=(
+            Step(
+                DEFEND_PAGE,
+                _defend(defences="jpeg", quality="30", threat="unaware", n="1000"),
+                "JPEG against an attacker who ignores it",
+                "The table attacks the standard CNN with PGD-20 at ε = 0.1 on 1000 test images, with JPEG "
+                "compression (quality 30) in front of the model. The highlighted column, **Defence-unaware**, "
+                "attacks the bare model and then feeds the result through JPEG. Compare the JPEG row with the "
+                "No defence row: JPEG seems to win back a good share of the accuracy.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(defences="jpeg", quality="30", threat="bpda", n="1000"),
+                "The same JPEG under BPDA",
+                "BPDA attacks through the defence, pretending on the backward pass that JPEG is the identity. "
+                "Compare the Defence-unaware and BPDA columns of the JPEG row and judge for yourself: on MNIST at "
+                "ε = 0.1 the gap is small (about 77% vs 75%), so this experiment alone does not show that JPEG is "
+                "broken. A small gap can also mean the adaptive attack is too weak, so try a larger ε. The next "
+                "step shows a transform where the gap is clear.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(defences="median", median="2", threat="bpda", n="1000"),
+                "Median filter: the gap in plain sight",
+                "The median filter is another classic input 'squeezer'. Compare the Defence-unaware and BPDA "
+                "columns again: against the attacker who ignores it, it keeps about 87%; once the attack sees "
+                "through it, about 67%, much closer to the 59% without any defence. Most of its apparent "
+                "strength was the attacker's ignorance. A defence is only as good as the best attack that knows "
+                "about it.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(defences="median", median="2", threat="bpda", attack="autoattack", n="100"),
+                "The thorough check",
+                "Every figure so far is an upper bound: PGD-20 is a quick attack, and a stronger one can only "
+                "lower it. This step runs **Thorough: AutoAttack** (APGD and the gradient-free Square attack) on "
+                "100 images, which takes a minute or two: under BPDA the median filter falls from about 70% "
+                "(PGD-20 on the same 100 images) to about 65%, and no defence from 65% to 58%. Read the verdict: "
+                "it only says a defence holds once AutoAttack agrees.",
+            ),
+        ),
+    ),
+    Lesson(
+        id="adversarial_training",
+        title="Adversarial training moves the boundary",
+        summary="Train a toy network with and without adversarial examples and watch the decision boundary back "
+        "away from the data; then the same idea on MNIST.",
+        steps=(
+            Step(
+                TRAIN_PAGE,
+                _train(adv_train="false"),
+                "A standard network under the attack lens",
+                "Press Play for a few hundred epochs, then Pause. This wide network fits the noisy circle "
+                "closely: its boundary wraps around single noisy points. The attack lens pushes every test point "
+                "by up to ε = 0.5 (L∞, in the data's units) with PGD against its true class. Count the points "
+                "that cross, read the robust accuracy, and look at the minimum-ε map: dark means safe, bright "
+                "means one small push flips the decision.",
+            ),
+            Step(
+                TRAIN_PAGE,
+                _train(adv_train="true"),
+                "The same network, trained adversarially",
+                "Now half of every batch's loss is on FGSM points at ε = 0.5. Press Reset, then Play: the same "
+                "network from the same initial weights, trained on attacks. Watch the boundary smooth out and "
+                "back away from the points, then Pause and compare the lens: fewer crossings and a higher robust "
+                "accuracy (about 0.87 against 0.75 in our runs), the minimum-ε map dark further from the data.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(tab="training", model="adversarial"),
+                "The same idea on MNIST",
+                "The **Adversarial training** tab trains the CNN on attacked images, live. Scroll to **Standard "
+                "vs adversarially trained**: the robust model's input gradients look like pen strokes of the "
+                "digit, the standard model's like noise. Draw the accuracy-vs-ε curves to see how much ground "
+                "it holds under PGD.",
+            ),
+        ),
+    ),
+    Lesson(
+        id="tradeoff",
+        title="Robustness vs accuracy: the trade-off",
+        summary="Clean and robust accuracy of a standard and an adversarially trained CNN: robustness is paid for "
+        "in clean accuracy (Tsipras et al. 2019).",
+        steps=(
+            Step(
+                DEFEND_PAGE,
+                _defend(dataset="fashion_mnist", model="standard", n="500"),
+                "A standard Fashion-MNIST CNN",
+                "With no defence selected the table has a single row: clean accuracy, and accuracy under PGD-20 "
+                "at ε = 0.1, on 500 test images. Note both numbers: the standard CNN is accurate (about 90%) and "
+                "almost never right under attack.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(dataset="fashion_mnist", model="adversarial", n="500"),
+                "The adversarially trained CNN",
+                "The same table for a CNN trained on FGSM examples at ε = 0.1. Compare with the previous step: "
+                "robust accuracy jumps (to about 59%) while clean accuracy drops by about ten points (to about "
+                "80%). On MNIST the price is barely visible (about 98.6% vs 98.3% clean): switch the dataset "
+                "in the sidebar and check.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(tab="training", dataset="fashion_mnist", model="adversarial"),
+                "Where the trade-off shows",
+                "Under **Standard vs adversarially trained**, press **Draw accuracy-vs-ε curves**: the robust "
+                "curve starts lower at ε = 0 (clean accuracy) and stays far higher at every ε > 0. The saliency "
+                "maps show what was traded: the robust model relies on shapes a person would use, and gives up "
+                "the brittle features that made the standard model more accurate on clean images.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(dataset="fashion_mnist", model="adversarial", attack="autoattack", n="100"),
+                "How much robustness, really?",
+                "The same table under **Thorough: AutoAttack**, on 100 images (about half a minute). PGD-20 "
+                "left about 55% of these images robust; AutoAttack leaves about 49%. The trade-off is real, but "
+                "the robustness bought is smaller than the quick attack said: report the strongest attack you "
+                "ran, and call its figure an upper bound.",
+            ),
+        ),
+    ),
+)
+
+LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in _LESSONS}
+
+
+def lesson_query(lesson_id: str, step_index: int) -> dict[str, str]:
+    """The URL query of one lesson step: the step's page settings plus ``lesson=<id>&step=<k>``.
+
+    Raises:
+        LessonNotFound: for an unknown lesson or a step outside it.
+    """
+    lesson = LESSONS.get(lesson_id)
+    if lesson is None:
+        raise LessonNotFound(f"There is no lesson {lesson_id!r}.")
+    if not 0 <= step_index < len(lesson.steps):
+        raise LessonNotFound(f"The lesson {lesson.title!r} has steps 0 to {len(lesson.steps) - 1}, not {step_index}.")
+    return dict(lesson.steps[step_index].query) | {LESSON_PARAM: lesson_id, STEP_PARAM: str(step_index)}
+
+
+def locate(lesson_id: str, step_text: str) -> tuple[Lesson, int]:
+    """The lesson and step index named by the URL values ``lesson`` and ``step`` (a whole number from 0).
+
+    Raises:
+        LessonNotFound: with a message for the user when either value names nothing.
+    """
+    lesson = LESSONS.get(lesson_id.strip())
+    if lesson is None:
+        known = ", ".join(LESSONS)
+        raise LessonNotFound(f"Ignored lesson={lesson_id[:40]!r}: there is no such lesson (known: {known}).")
+    try:
+        index = int(step_text.strip())
+    except ValueError:
+        index = -1
+    if not 0 <= index < len(lesson.steps):
+        raise LessonNotFound(
+            f"Ignored step={step_text[:40]!r}: the lesson {lesson.title!r} has steps 0 to {len(lesson.steps) - 1}."
+        )
+    return lesson, index

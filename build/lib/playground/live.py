@@ -1,0 +1,133 @@
+"""Live training of one session's ToyExperiment in the shared scheduler, off Streamlit's script runs.
+
+The page only flips ``play``/``pause`` and drains what the worker left behind: boundary frames (bounded
+buffer) and the latest neuron maps. While it is playing, only the worker touches the model; the page touches
+it only while paused, or inside ``with live.lock`` (a slice at most to wait).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+
+import numpy as np
+
+from playground import scheduler as scheduling
+from playground import thumbnails
+from playground.experiment import ToyExperiment
+
+MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and each costs a forward pass
+# Frames are shared out like the CPU: each costs a forward pass here, then the page's drain and the browser's
+# decoding. Two sessions get the full rate each; more share FRAME_BUDGET frames/s between them.
+FRAME_BUDGET = 2 * MAX_FRAMES_PER_SECOND
+NEURON_MAPS_PER_SECOND = 3
+MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
+MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up
+# Nobody drained the frames for this long (a closed or hidden tab): pause, and leave the CPU to the others.
+UNWATCHED_SECONDS = 60.0
+
+
+class LiveTraining(scheduling.Job):
+    """Plays one experiment: trains it in slices, at its speed setting, and buffers what the page shows."""
+
+    def __init__(self, experiment: ToyExperiment, scheduler: scheduling.Scheduler | None = None) -> None:
+        super().__init__()
+        self.experiment = experiment
+        self.lock = threading.Lock()
+        self._scheduler = scheduler if scheduler is not None else scheduling.shared()
+        self._frames: collections.deque[tuple[int, np.ndarray]] = collections.deque(maxlen=MAX_BUFFERED_FRAMES)
+        self._last_slice_at: float | None = None
+        self._step_credit = 0.0
+        self._last_frame_at = -math.inf
+        self._last_maps_at = -math.inf
+        self._frame_step = experiment.trainer.steps
+        self._input_image = thumbnails.png_data_url(thumbnails.thumbnail_column(experiment.feature_maps()))
+        self._update_neuron_maps()
+        self._latest = (experiment.trainer.epoch, experiment.boundary())
+        self._drained_at = time.monotonic()
+        self.paused_unwatched = False
+
+    @property
+    def running(self) -> bool:
+        return self.scheduled
+
+    def play(self) -> None:
+        if self.experiment.trainer.diverged is None:
+            self._last_slice_at = None
+            self._drained_at = time.monotonic()
+            self.paused_unwatched = False
+            self._scheduler.submit(self)
+
+    def pause(self) -> None:
+        """Stops training; returns once the worker has let go of the model (within one slice)."""
+        self._scheduler.cancel(self)
+        if self.experiment.trainer.steps != self._frame_step:
+            self.refresh()  # the last slice's steps may have been too soon after its frame: show where it stopped
+
+    def drain(self) -> list[tuple[int, np.ndarray]]:
+        """The ``(epoch, probs)`` boundary frames made since the last drain, oldest first; the newest one again if
+        there are none, so the page always has a picture."""
+        self._drained_at = time.monotonic()
+        frames = []
+        while self._frames:
+            frames.append(self._frames.popleft())
+        if not frames:
+            frames = [self._latest]
+        self._latest = frames[-1]
+        return frames
+
+    def refresh(self) -> None:
+        """After the page changed the paused experiment (Step, a new loss): new frame and maps."""
+        with self.lock:
+            self._frames.append((self.experiment.trainer.epoch, self.experiment.boundary()))
+            self._frame_step = self.experiment.trainer.steps
+            self._update_neuron_maps()
+
+    def _update_neuron_maps(self) -> None:
+        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first)."""
+        maps = self.experiment.neuron_maps()
+        layers = [thumbnails.png_data_url(thumbnails.thumbnail_column(layer)) for layer in maps]
+        self.neuron_maps, self.neuron_images = maps, [self._input_image, *layers]
+
+    def run_slice(self, budget: float) -> float | None:
+        with self.lock:
+            started = time.monotonic()
+            if started - self._drained_at > UNWATCHED_SECONDS:
+                self.paused_unwatched = True
+                return None
+            exp = self.experiment
+            max_steps = self._allowed_steps(started)
+            if max_steps is None or max_steps >= 1:
+                taken = exp.trainer.run(time_budget=budget, max_steps=max_steps)
+                self._step_credit = max(0.0, self._step_credit - taken)
+            now = time.monotonic()
+            moved = exp.trainer.steps != self._frame_step
+            rate = min(MAX_FRAMES_PER_SECOND, FRAME_BUDGET / max(1, self._scheduler.busy_jobs(heavy=False)))
+            if moved and (now - self._last_frame_at >= 1 / rate or exp.trainer.diverged):
+                self._frames.append((exp.trainer.epoch, exp.boundary()))
+                self._last_frame_at, self._frame_step = now, exp.trainer.steps
+            if now - self._last_maps_at >= 1 / NEURON_MAPS_PER_SECOND or exp.trainer.diverged:
+                self._update_neuron_maps()
+                self._last_maps_at = now
+            if exp.trainer.diverged:
+                return None
+            if max_steps is None:
+                return 0.0
+            # Capped: come back when the cap allows about one frame's worth of steps.
+            return max(0.0, 1 / MAX_FRAMES_PER_SECOND - (time.monotonic() - started))
+
+    def _allowed_steps(self, now: float) -> int | None:
+        """Steps the speed setting allows now (None: no cap), from the time since the previous slice."""
+        rate = self.experiment.epochs_per_second()
+        if rate is None:
+            return None
+        steps_per_second = rate * self.experiment.steps_per_epoch()
+        elapsed = 0.0 if self._last_slice_at is None else now - self._last_slice_at
+        self._last_slice_at = now
+        cap = steps_per_second * MAX_CATCH_UP_SECONDS
+        self._step_credit = min(cap, self._step_credit + steps_per_second * elapsed)
+        if self._step_credit < 1 and elapsed == 0.0:
+            self._step_credit = 1.0  # Play shows a first step at once
+        return int(self._step_credit)

@@ -1,0 +1,45 @@
+"""Plotly figure builders: they take NumPy arrays and return ``go.Figure``; they know no models, no Streamlit.
+
+One module per page's family of figures; every figure shares ``style.base_layout`` so the app looks like one
+product.
+"""
+
+from playground.plots.attack import (
+    confusion_figure,
+    linearity_figure,
+    probability_bars,
+    robustness_figure,
+    trajectory_figure,
+)
+from playground.plots.defence import adversarial_training_figure
+from playground.plots.detection import roc_figure, score_histogram_figure
+from playground.plots.lens import lens_figure, min_eps_figure
+from playground.plots.smoothing import certificate_figure, certified_accuracy_figure, radius_vs_n_figure
+from playground.plots.style import COLORS, SERIES, base_layout
+from playground.plots.theory import activation_figure, gradient_descent_figure, loss_figure
+from playground.plots.training import MAX_CURVE_POINTS, activation_map, training_curves
+
+__all__ = [
+    "COLORS",
+    "MAX_CURVE_POINTS",
+    "SERIES",
+    "activation_figure",
+    "activation_map",
+    "adversarial_training_figure",
+    "base_layout",
+    "certificate_figure",
+    "certified_accuracy_figure",
+    "confusion_figure",
+    "gradient_descent_figure",
+    "lens_figure",
+    "linearity_figure",
+    "loss_figure",
+    "min_eps_figure",
+    "probability_bars",
+    "radius_vs_n_figure",
+    "robustness_figure",
+    "roc_figure",
+    "score_histogram_figure",
+    "training_curves",
+    "trajectory_figure",
+]

@@ -1,0 +1,84 @@
+"""Figures for the Attack page: probabilities, PGD trajectories, linearity, robustness and confusion.
+
+The image panels themselves are plain RGB arrays (playground.thumbnails): they redraw as ε moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from playground.plots.style import COLORS, SERIES, base_layout
+
+
+def probability_bars(
+    before: np.ndarray, after: np.ndarray, class_names: Sequence[str], *, title: str = "Class probabilities"
+) -> go.Figure:
+    """Softmax probabilities per class before and after the attack, as grouped bars."""
+    fig = go.Figure(layout=base_layout(title, height=280))
+    fig.add_bar(x=list(class_names), y=before, name="original", marker_color=COLORS["muted"])
+    fig.add_bar(x=list(class_names), y=after, name="adversarial", marker_color=COLORS["bad"])
+    fig.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "probability"})
+    return fig
+
+
+def trajectory_figure(loss: np.ndarray, confidence: np.ndarray, *, step: int) -> go.Figure:
+    """PGD's loss and top-class confidence at every iteration, with the scrubbed step marked."""
+    steps = np.arange(len(loss))
+    fig = go.Figure(layout=base_layout("PGD, step by step", height=260))
+    fig.add_scatter(x=steps, y=loss, name="loss", mode="lines+markers", line={"color": COLORS["ink"]})
+    fig.add_scatter(
+        x=steps, y=confidence, name="top-class confidence", mode="lines", yaxis="y2", line={"color": COLORS["primary"]}
+    )
+    fig.add_vline(x=step, line={"color": COLORS["bad"], "dash": "dot"})
+    fig.update_layout(
+        xaxis={"title": "iteration"},
+        yaxis={"title": "cross-entropy"},
+        yaxis2={"title": "confidence", "overlaying": "y", "side": "right", "range": [0, 1], "showgrid": False},
+    )
+    return fig
+
+
+def linearity_figure(eps_values: np.ndarray, logits: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    """Each class's logit along the FGSM direction as eps varies (Goodfellow et al. 2015, Fig. 4)."""
+    fig = go.Figure(layout=base_layout("Logits along the FGSM direction", height=300))
+    palette = qualitative.T10  # ten distinguishable colours, one per class
+    for index, name in enumerate(class_names):
+        colour = palette[index % len(palette)]
+        fig.add_scatter(x=eps_values, y=logits[:, index], name=str(name), mode="lines", line={"color": colour})
+    fig.add_vline(x=0, line={"color": COLORS["muted"], "dash": "dot"})
+    fig.update_layout(xaxis={"title": "ε (signed step along sign ∇x)"}, yaxis={"title": "logit"})
+    return fig
+
+
+def robustness_figure(curves: Sequence[tuple], eps_title: str = "ε (L∞, [0, 1] scale)") -> go.Figure:
+    """Robust accuracy against eps, one line per ``(name, eps, accuracy)``, or ``(name, eps, accuracy,
+    intervals)`` with a ``(low, high)`` 95 % interval per eps drawn as error bars. Every such figure is an upper
+    bound: a stronger attack can only bring the lines down, and the title says so."""
+    fig = go.Figure(layout=base_layout("Robust accuracy (an upper bound)", height=320))
+    for index, (name, eps, accuracy, *rest) in enumerate(curves):
+        error = None
+        if rest:
+            low, high = np.array(rest[0], dtype=float).reshape(-1, 2).T
+            error = {"type": "data", "symmetric": False, "array": high - np.asarray(accuracy),
+                     "arrayminus": np.asarray(accuracy) - low, "thickness": 1}  # fmt: skip
+        fig.add_scatter(x=eps, y=accuracy, name=name, mode="lines+markers", line={"color": SERIES[index % 5]},
+                        error_y=error)  # fmt: skip
+    fig.update_layout(xaxis={"title": eps_title}, yaxis={"title": "robust accuracy", "range": [0, 1.02]})
+    return fig
+
+
+def confusion_figure(matrix: np.ndarray, class_names: Sequence[str]) -> go.Figure:
+    """Where attacked examples go: clean prediction (rows) -> adversarial prediction (columns)."""
+    fig = go.Figure(layout=base_layout("Clean → adversarial prediction", height=360))
+    fig.add_heatmap(
+        z=matrix, x=list(class_names), y=list(class_names), colorscale="Blues", texttemplate="%{z}",
+        hovertemplate="%{y} → %{x}: %{z}<extra></extra>", showscale=False,
+    )  # fmt: skip
+    fig.update_layout(
+        xaxis={"title": "adversarial", "side": "bottom"}, yaxis={"title": "clean", "autorange": "reversed"}
+    )
+    return fig

@@ -1,0 +1,76 @@
+"""Figures for the Build & Train page: training curves and a single neuron's activation map."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from playground.plots.style import base_layout
+
+MAX_CURVE_POINTS = 500
+
+
+def training_curves(history: Sequence) -> go.Figure:
+    """Train/test loss (left axis) and accuracy (right axis) per epoch from a trainer's history records.
+
+    Long runs are thinned to about ``MAX_CURVE_POINTS`` evenly spaced records (the latest always kept),
+    so a figure that is redrawn several times a second stays small after thousands of epochs.
+    """
+    stride = -(-len(history) // MAX_CURVE_POINTS)
+    history = list(history[::-1][::stride])[::-1]
+    epochs = [record.epoch for record in history]
+    fig = go.Figure(layout=base_layout("Loss and accuracy", height=300))
+    for name, attribute, dash in (("train loss", "train_loss", "solid"), ("test loss", "test_loss", "dot")):
+        fig.add_scatter(
+            x=epochs,
+            y=[getattr(r, attribute) for r in history],
+            name=name,
+            mode="lines",
+            line={"color": "#444", "dash": dash, "width": 2},
+        )
+    for name, attribute, dash in (
+        ("train accuracy", "train_accuracy", "solid"),
+        ("test accuracy", "test_accuracy", "dot"),
+    ):
+        fig.add_scatter(
+            x=epochs,
+            y=[getattr(r, attribute) for r in history],
+            name=name,
+            mode="lines",
+            yaxis="y2",
+            line={"color": "#0877bd", "dash": dash, "width": 2},
+        )
+    fig.update_layout(
+        xaxis={"title": "epoch"},
+        yaxis={"title": "loss", "rangemode": "tozero"},
+        yaxis2={
+            "title": "accuracy",
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1.02],
+            "tickformat": ".0%",
+            "showgrid": False,
+        },
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def activation_map(values: np.ndarray, *, extent: float, title: str) -> go.Figure:
+    """One neuron's activation over the plane; ``values[i, j]`` is at x = xs[j], y = ys[i] (row 0 at bottom)."""
+    axis = np.linspace(-extent, extent, values.shape[0])
+    scale = float(np.max(np.abs(values))) or 1.0
+    fig = go.Figure(layout=base_layout(title, height=320))
+    fig.add_heatmap(
+        x=axis,
+        y=axis,
+        z=values,
+        zmin=-scale,
+        zmax=scale,
+        colorscale=[[0.0, "#f59322"], [0.5, "#ffffff"], [1.0, "#0877bd"]],
+        colorbar={"title": "activation", "thickness": 12},
+    )
+    fig.update_layout(xaxis={"title": "x₁", "constrain": "domain"}, yaxis={"title": "x₂", "scaleanchor": "x"})
+    return fig

@@ -1,0 +1,432 @@
+"""Step-wise training: run N optimiser steps (or a time budget's worth) at a time, keep the history.
+
+The trainer never owns a loop of its own, so the UI can Play, Pause and Step it from a Streamlit fragment.
+All heavy work happens in compiled functions traced once per model (``compiled.per_model``), so page reruns
+never retrace them and a dropped model frees its traces;
+the learning rate and regularisation rate are variables/tensors, so moving their sliders does not retrace.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from playground import features, optimizers
+from playground.compiled import per_model
+
+MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 256
+MAX_REGULARIZATION_RATE = 10.0
+# Metrics are computed this many examples at a time: one forward pass over 10k images would hold every
+# activation map of every image in memory at once.
+EVAL_BATCH_SIZE = 2000
+# A loss still above its starting value after this many epochs in a row: the steps overshoot.
+STALL_EPOCHS = 20
+
+
+def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+
+
+def _mse(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    # Squared error between the predicted probabilities and the one-hot target: it saturates when the
+    # network is confidently wrong, which is exactly what the Home page's theory section shows.
+    target = tf.one_hot(labels, tf.shape(logits)[-1])
+    return tf.reduce_sum(tf.square(tf.nn.softmax(logits) - target), axis=-1)
+
+
+def _hinge(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    # Crammer-Singer multi-class hinge on logits: max(0, 1 + max_{j != y} z_j - z_y).
+    target = tf.one_hot(labels, tf.shape(logits)[-1])
+    true_logit = tf.reduce_sum(target * logits, axis=-1)
+    best_other = tf.reduce_max(logits - target * 1e9, axis=-1)
+    return tf.nn.relu(1.0 + best_other - true_logit)
+
+
+@dataclass(frozen=True)
+class Loss:
+    label: str
+    formula: str
+    per_example: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+LOSSES: dict[str, Loss] = {
+    "cross_entropy": Loss("Cross-entropy", r"-\log \mathrm{softmax}(z)_y", _cross_entropy),
+    "mse": Loss("Mean squared error", r"\lVert \mathrm{softmax}(z) - \mathrm{onehot}(y) \rVert^2", _mse),
+    "hinge": Loss("Hinge", r"\max(0,\ 1 + \max_{j \ne y} z_j - z_y)", _hinge),
+}
+
+OPTIMIZERS = optimizers.RULES
+
+REGULARIZATIONS: dict[str, str] = {"none": "None", "l1": "L1", "l2": "L2"}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters that can change while training runs, without resetting the weights."""
+
+    loss: str = "cross_entropy"
+    optimizer: str = "adam"
+    learning_rate: float = 0.03
+    batch_size: int = 10
+    regularization: str = "none"
+    regularization_rate: float = 0.0
+    # > 0: half of every batch's loss is on adversarial versions of its raw points (needs Trainer.raw_train).
+    adversarial_eps: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, registry in (
+            ("loss", LOSSES),
+            ("optimizer", OPTIMIZERS),
+            ("regularization", REGULARIZATIONS),
+        ):
+            if getattr(self, name) not in registry:
+                raise ValueError(f"Expected {name} in {list(registry)}. Received: {name}={getattr(self, name)!r}")
+        if not MIN_LEARNING_RATE <= self.learning_rate <= MAX_LEARNING_RATE:
+            raise ValueError(
+                f"Expected {MIN_LEARNING_RATE} <= learning_rate <= {MAX_LEARNING_RATE}. "
+                f"Received: learning_rate={self.learning_rate}"
+            )
+        if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"Expected {MIN_BATCH_SIZE} <= batch_size <= {MAX_BATCH_SIZE}. Received: batch_size={self.batch_size}"
+            )
+        if not (math.isfinite(self.adversarial_eps) and self.adversarial_eps >= 0.0):
+            raise ValueError(f"Expected adversarial_eps >= 0. Received: adversarial_eps={self.adversarial_eps}")
+        if not 0.0 <= self.regularization_rate <= MAX_REGULARIZATION_RATE:
+            raise ValueError(
+                f"Expected 0 <= regularization_rate <= {MAX_REGULARIZATION_RATE}. "
+                f"Received: regularization_rate={self.regularization_rate}"
+            )
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    test_loss: float
+    train_accuracy: float
+    test_accuracy: float
+
+
+def _penalty(model: keras.Model, regularization: str) -> tf.Tensor:
+    kernels = [layer.kernel for layer in model.layers if isinstance(layer, keras.layers.Dense | keras.layers.Conv2D)]
+    if regularization == "l1":
+        return tf.add_n([tf.reduce_sum(tf.abs(k)) for k in kernels])
+    if regularization == "l2":
+        return tf.add_n([tf.reduce_sum(tf.square(k)) for k in kernels])
+    return tf.constant(0.0)
+
+
+@per_model
+def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
+    """Runs one optimiser step per row of ``batches`` (an index matrix); returns the mean data loss."""
+    per_example = LOSSES[loss_name].per_example
+    total = tf.constant(0.0)
+    for row in tf.range(tf.shape(batches)[0]):
+        index = batches[row]
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(per_example(model(tf.gather(x, index), training=True), tf.gather(y, index)))
+            objective = loss + regularization_rate * _penalty(model, regularization)
+        gradients = tape.gradient(objective, model.trainable_variables)
+        optimizer.apply(gradients)
+        total += loss
+    return total / tf.cast(tf.shape(batches)[0], tf.float32)
+
+
+@per_model
+def _adversarial_train_chunk(
+    model, optimizer, raw, y, batches, feature_names, loss_name, regularization, regularization_rate, eps, low, high,
+    seed,
+):  # fmt: skip
+    """As ``_train_chunk``, on raw points: each batch's loss is half clean, half on FGSM points from a random start
+    in the L∞ ball (Goodfellow et al. 2015's mix; Wong et al. 2020's start and step of 1.25 eps), moved in the
+    raw plane and then mapped to the features, so the boundary itself is pushed away from the data."""
+    per_example = LOSSES[loss_name].per_example
+    total = tf.constant(0.0)
+    for row in tf.range(tf.shape(batches)[0]):
+        index = batches[row]
+        points, labels = tf.gather(raw, index), tf.gather(y, index)
+        # Keyed by the step's global index, so how training is chunked never changes the draws.
+        step_seed = tf.stack([seed[0], seed[1] + tf.cast(row, tf.int64)])
+        start = points + tf.random.stateless_uniform(tf.shape(points), step_seed, minval=-eps, maxval=eps)
+        with tf.GradientTape() as input_tape:
+            input_tape.watch(start)
+            attack_loss = per_example(model(features.tf_feature_matrix(start, feature_names)), labels)
+        step = 1.25 * eps * tf.sign(input_tape.gradient(attack_loss, start))
+        adversarial = tf.clip_by_value(points + tf.clip_by_value(start + step - points, -eps, eps), low, high)
+        adversarial = tf.stop_gradient(adversarial)
+        with tf.GradientTape() as tape:
+            clean_loss = per_example(model(features.tf_feature_matrix(points, feature_names), training=True), labels)
+            adversarial_loss = per_example(
+                model(features.tf_feature_matrix(adversarial, feature_names), training=True), labels
+            )
+            loss = tf.reduce_mean(0.5 * clean_loss + 0.5 * adversarial_loss)
+            objective = loss + regularization_rate * _penalty(model, regularization)
+        gradients = tape.gradient(objective, model.trainable_variables)
+        optimizer.apply(gradients)
+        total += loss
+    return total / tf.cast(tf.shape(batches)[0], tf.float32)
+
+
+@per_model
+def _evaluate_sums(model, x, y, loss_name):
+    logits = model(x, training=False)
+    loss = tf.reduce_sum(LOSSES[loss_name].per_example(logits, y))
+    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32))
+    return loss, correct
+
+
+def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) -> tuple[float, float]:
+    """Mean loss and accuracy over ``(x, y)``, ``EVAL_BATCH_SIZE`` examples at a time."""
+    n = int(x.shape[0])
+    loss = correct = 0.0
+    for start in range(0, n, EVAL_BATCH_SIZE):
+        stop = start + EVAL_BATCH_SIZE
+        chunk_loss, chunk_correct = _evaluate_sums(model, x[start:stop], y[start:stop], loss_name)
+        loss += float(chunk_loss)
+        correct += float(chunk_correct)
+    return loss / n, correct / n
+
+
+@per_model
+def _weights_finite(model):
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
+
+
+@per_model
+def _forward(model, x):
+    return model(x, training=False)
+
+
+def forward(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """Every output of ``model`` for ``x`` through a compiled forward pass (no per-call Keras overhead)."""
+    outputs = _forward(model, tf.convert_to_tensor(x, tf.float32))
+    return [o.numpy() for o in outputs] if isinstance(outputs, list | tuple) else [outputs.numpy()]
+
+
+def predict_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Logits for ``x``, shape (n, n_classes)."""
+    return forward(model, x)[0]
+
+
+def predict_proba(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Softmax probabilities for ``x``, shape (n, n_classes)."""
+    return tf.nn.softmax(_forward(model, tf.convert_to_tensor(x, tf.float32))).numpy()
+
+
+@dataclass
+class Trainer:
+    """Trains ``model`` on feature matrices or image batches, a chunk at a time.
+
+    An epoch is ceil(n_train / batch) steps over a fresh permutation of the training set (the last batch
+    is topped up from the start of the permutation so every step has the same shape). Metrics on the
+    train and test sets are recorded at the end of every epoch.
+
+    ``train_eval_size`` bounds the cost of those metrics on large training sets: when set, train metrics are
+    measured on a fixed random subset of that many training examples (drawn once from ``seed``), so the
+    curves stay comparable from epoch to epoch. ``None`` measures the whole training set.
+    """
+
+    model: keras.Model
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    config: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    train_eval_size: int | None = None
+    # For adversarial training (config.adversarial_eps > 0): the raw points behind x_train, the features that map
+    # them to x_train, and the box the adversarial points must stay in.
+    raw_train: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
+    raw_clip: tuple[float, float] = (-math.inf, math.inf)
+    epoch: int = 0
+    steps: int = 0
+    history: list[EpochRecord] = field(default_factory=list)
+    diverged: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.train_eval_size is not None and self.train_eval_size < 1:
+            raise ValueError(f"Expected train_eval_size >= 1 or None. Received: train_eval_size={self.train_eval_size}")
+        self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
+        self._raw = None if self.raw_train is None else tf.convert_to_tensor(self.raw_train, tf.float32)
+        self._train_eval = self._train_eval_subset()
+        self._optimizer = self._make_optimizer()
+        self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
+        # A step's cost is unknown until a chunk has run warm (the first chunk also compiles), and it ranges from
+        # 0.1 ms (toy net) to 10 ms (CNN on images): a guess could overshoot a time budget by a whole epoch.
+        self._seconds_per_step: float | None = None
+        self._warm = False
+        self._start()
+
+    def _start(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+        self._epoch_batches: np.ndarray | None = None
+        self._cursor = 0
+        self.history.append(self._measure())
+
+    def restart(self, weights: list[np.ndarray]) -> None:
+        """Back to epoch 0 from ``weights`` with fresh optimiser state, keeping the compiled steps (no retrace)."""
+        self.model.set_weights(weights)
+        self._optimizer.reset(self.config.learning_rate)
+        self.epoch = self.steps = 0
+        self.history = []
+        self.diverged = None
+        self._start()
+
+    def _train_eval_subset(self) -> tuple[tf.Tensor, tf.Tensor]:
+        x, y = self._tensors[:2]
+        n = len(self.x_train)
+        if self.train_eval_size is None or self.train_eval_size >= n:
+            return x, y
+        # A generator of its own, so that choosing the subset leaves the batch order unchanged.
+        index = np.sort(np.random.default_rng([self.seed, 1]).choice(n, self.train_eval_size, replace=False))
+        return tf.gather(x, index), tf.gather(y, index)
+
+    def _make_optimizer(self) -> optimizers.Optimizer:
+        return optimizers.Optimizer(self.config.optimizer, self.config.learning_rate, self.model.trainable_variables)
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size in use: the configured one, capped at the training-set size."""
+        return min(self.config.batch_size, len(self.x_train))
+
+    def configure(self, config: TrainConfig) -> None:
+        """Applies new hyperparameters and keeps the weights. A new optimiser type starts fresh moments."""
+        previous, self.config = self.config, config
+        if config.optimizer != previous.optimizer:
+            self._optimizer = self._make_optimizer()
+        else:
+            self._optimizer.learning_rate.assign(config.learning_rate)
+        self._regularization_rate.assign(config.regularization_rate)
+        if config.batch_size != previous.batch_size:
+            self._epoch_batches = None  # the rest of this epoch is redrawn at the new batch size
+        if config.loss != previous.loss:
+            self.history[-1] = self._measure()
+
+    def _next_epoch_batches(self) -> np.ndarray:
+        n, batch = len(self.x_train), self.batch_size
+        steps = math.ceil(n / batch)
+        order = self._rng.permutation(n)
+        order = np.concatenate([order, order[: steps * batch - n]])
+        return order.reshape(steps, batch).astype(np.int32)
+
+    def run(self, *, max_steps: int | None = None, time_budget: float | None = None) -> int:
+        """Trains for up to ``max_steps`` optimiser steps and/or ``time_budget`` seconds.
+
+        Stops early, and sets ``diverged`` to an explanation, if the loss becomes NaN or infinite.
+
+        Returns:
+            The number of steps taken.
+        """
+        if max_steps is None and time_budget is None:
+            raise ValueError("Expected max_steps or time_budget. Received: neither")
+        if max_steps is not None and max_steps < 0:
+            raise ValueError(f"Expected max_steps >= 0. Received: max_steps={max_steps}")
+        deadline = None if time_budget is None else time.perf_counter() + time_budget
+        x, y = self._tensors[:2]
+        taken = 0
+        while self.diverged is None and (max_steps is None or taken < max_steps):
+            if self._epoch_batches is None:
+                self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
+            count = len(self._epoch_batches) - self._cursor
+            if max_steps is not None:
+                count = min(count, max_steps - taken)
+            if deadline is not None:
+                if self._seconds_per_step is None:
+                    count = 1
+                else:
+                    affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
+                    count = max(1, min(count, affordable))
+            started = time.perf_counter()
+            loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
+            elapsed = time.perf_counter() - started
+            if self._warm:
+                previous = self._seconds_per_step
+                per_step = elapsed / count
+                self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
+            self._warm = True
+            taken += count
+            self.steps += count
+            self._cursor += count
+            # Weights are checked as well as the loss: a fused ReLU kernel maps NaN to 0, hiding a NaN weight.
+            if not math.isfinite(loss) or not bool(_weights_finite(self.model)):
+                self._flag_divergence()
+                break
+            if self._cursor == len(self._epoch_batches):
+                self._epoch_batches = None
+                self.epoch += 1
+                record = self._measure()
+                self.history.append(record)
+                if not math.isfinite(record.train_loss):
+                    self._flag_divergence()
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        return taken
+
+    def _train(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor) -> tf.Tensor:
+        if self.config.adversarial_eps > 0 and self.raw_train is not None:
+            return _adversarial_train_chunk(
+                self.model, self._optimizer, self._raw, y, batches, self.feature_names, self.config.loss,
+                self.config.regularization, self._regularization_rate, tf.constant(self.config.adversarial_eps),
+                tf.constant(self.raw_clip[0], tf.float32), tf.constant(self.raw_clip[1], tf.float32),
+                tf.constant([self.seed, self.steps], tf.int64),
+            )  # fmt: skip
+        return _train_chunk(
+            self.model, self._optimizer, x, y, batches, self.config.loss, self.config.regularization,
+            self._regularization_rate,
+        )  # fmt: skip
+
+    def run_epochs(self, epochs: int) -> int:
+        """Trains until ``epochs`` more epochs have ended (or training diverges); returns the steps taken."""
+        if epochs < 0:
+            raise ValueError(f"Expected epochs >= 0. Received: epochs={epochs}")
+        if epochs == 0:
+            return 0
+        steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+        left_in_current = 0 if self._epoch_batches is None else len(self._epoch_batches) - self._cursor
+        if left_in_current:
+            return self.run(max_steps=left_in_current + (epochs - 1) * steps_per_epoch)
+        return self.run(max_steps=epochs * steps_per_epoch)
+
+    def _flag_divergence(self) -> None:
+        self.diverged = (
+            f"Training diverged at epoch {self.epoch}: the loss became NaN or infinite. "
+            f"The learning rate ({self.config.learning_rate:g}) is too large for this network and optimiser; "
+            "try one 10x smaller, then press Reset."
+        )
+
+    @property
+    def stalled(self) -> str | None:
+        """A plain-words notice when the loss has stayed above its starting value over the last STALL_EPOCHS epochs."""
+        if self.diverged is not None or self.epoch < STALL_EPOCHS:
+            return None
+        start, latest = self.history[0].train_loss, self.history[-1]
+        # The median, not every epoch: an overshooting loss jumps about and now and then dips below its start.
+        if statistics.median(record.train_loss for record in self.history[-STALL_EPOCHS:]) <= start:
+            return None
+        return (
+            f"Training is not learning: after {self.epoch} epochs the loss ({latest.train_loss:.3g}) is still above "
+            f"where it started ({start:.3g}), with {latest.train_accuracy:.0%} training accuracy. The learning rate "
+            f"({self.config.learning_rate:g}) is probably too large: each step overshoots. Try one 10x smaller, "
+            "then press Reset."
+        )
+
+    def _measure(self) -> EpochRecord:
+        train_loss, train_accuracy = _evaluate(self.model, *self._train_eval, self.config.loss)
+        test_loss, test_accuracy = _evaluate(self.model, *self._tensors[2:], self.config.loss)
+        return EpochRecord(
+            epoch=self.epoch,
+            train_loss=train_loss,
+            test_loss=test_loss,
+            train_accuracy=train_accuracy,
+            test_accuracy=test_accuracy,
+        )

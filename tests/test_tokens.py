@@ -1,0 +1,36 @@
+"""Cache tokens: stable for one object, never reused for a later one (where id() is)."""
+
+from __future__ import annotations
+
+import gc
+
+from playground import models
+from playground.tokens import token
+
+
+class Thing:
+    pass
+
+
+def test_a_token_is_stable_and_never_reused_where_id_is():
+    first = Thing()
+    assert token(first) == token(first)
+    ids, tokens = set(), set()
+    for _ in range(1000):  # each object is freed before the next is made
+        later = Thing()
+        ids.add(id(later))
+        tokens.add(token(later))
+        del later
+    assert len(tokens) == 1000, "a token is never given to a second object"
+    assert len(ids) < 1000, "CPython reused ids here (the reason tokens exist); if not, this check is moot"
+
+
+def test_keras_models_take_tokens_and_are_not_kept_alive_by_them():
+    import weakref
+
+    model = models.build_model(models.NetworkSpec(n_inputs=2, hidden=(3,), activations=("relu",), n_classes=2))
+    assert token(model) == token(model)
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
