@@ -1,18 +1,22 @@
-"""Adversarial Playground: the router. Pages live in pages/, the engine in playground/."""
+"""Adversarial Playground: the router. Pages live in app_pages/ (declared in app_pages/__init__.py), the engine in
+playground/."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, not its errors
 
 import streamlit as st
 
-st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
+from app_pages import HOME, PAGES
+from app_pages.ui import keras_guard
 
+st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
+keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
 navigation = st.navigation(
     [
-        st.Page("pages/home.py", title="Home", icon=":material/school:", default=True),
-        # No custom url_path: with a pages/ folder present, Streamlit 1.67 shows "Page not found" on a
-        # direct visit whose path differs from the file name.
-        st.Page("pages/build_and_train.py", title="Build & Train", icon=":material/model_training:"),
-        st.Page("pages/attack.py", title="Attack", icon=":material/bolt:"),
-        st.Page("pages/defend.py", title="Defend", icon=":material/shield:"),
-        st.Page("pages/lessons.py", title="Lessons", icon=":material/co_present:"),
+        st.Page(page.script, title=page.title, icon=page.icon, default=name == HOME,
+                url_path=None if name == HOME else name)
+        for name, page in PAGES.items()
     ]
 )
 navigation.run()

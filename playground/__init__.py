@@ -7,8 +7,6 @@ does not pay TensorFlow's ~5 s import cost; the Home page paints before TF is lo
 __all__ = [
     "assets",
     "attacks",
-    "bench",
-    "browser",
     "data",
     "defences",
     "evaluation",

@@ -54,7 +54,7 @@ def streamlit_server(*, timeout: float = 60.0, options: dict[str, str] | None = 
                 *(arg for name, value in (options or {}).items() for arg in (f"--{name}", value)),
             ],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         try:
             wait_healthy(process, url, timeout)
             yield url

@@ -254,7 +254,7 @@ def thorough_gaps(curves: dict[str, RobustnessCurve], thorough: str) -> list[str
     notes = []
     for eps, value in zip(strong.eps, strong.accuracy, strict=True):
         quick = [(c.accuracy[c.eps.index(eps)], name) for name, c in curves.items()
-                 if name != thorough and c.norm == strong.norm and eps in c.eps]  # fmt: skip
+                 if name != thorough and c.norm == strong.norm and eps in c.eps]
         if quick and min(quick)[0] - value > THOROUGH_GAP:
             best, name = min(quick)
             notes.append(

@@ -28,7 +28,7 @@ MAX_MLP_WIDTH = 512
 MAX_UPLOAD_BYTES = 50 * 2**20
 MAX_UNPACKED_BYTES = 200 * 2**20
 
-# What the bundled models were trained with (``python -m playground.assets build``), and what the Attack
+# What the bundled models were trained with (``python -m playground.build_assets build``), and what the Attack
 # page's "train from scratch" and the ``images`` benchmark use: Adam at 1e-3 reaches 98% on MNIST in about
 # one epoch with the default CNN.
 TRAIN_CONFIG = training.TrainConfig(optimizer="adam", learning_rate=1e-3, batch_size=128)
@@ -156,13 +156,13 @@ def build_image_model(spec: ImageModelSpec) -> keras.Model:
 
 
 def load_bundled_model(dataset: str, architecture: str, variant: str = "standard") -> keras.Model:
-    """Loads a pretrained model shipped in ``assets/models`` (made by ``python -m playground.assets build``).
+    """Loads a pretrained model shipped in ``assets/models`` (made by ``python -m playground.build_assets build``).
 
     Args:
         dataset: one of ``assets.DATASETS`` (``"mnist"``, ``"fashion_mnist"``).
         architecture: a key of ``ARCHITECTURES``.
         variant: ``"standard"``, or a robust CNN variant (``assets.VARIANTS``: ``"fast_at"``, ``"gaussian"``,
-            made by ``python -m playground.assets build-variants``).
+            made by ``python -m playground.build_assets build-variants``).
 
     Returns:
         A fresh, uncompiled model returning logits; each call loads a new copy, so a session may train it.

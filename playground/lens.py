@@ -90,7 +90,7 @@ class LensResult:
 def push_points(
     net: keras.Model, feature_names: Sequence[str], x: np.ndarray, y: np.ndarray, *, attack: str, norm: str,
     eps: float, steps: int = 10,
-) -> LensResult:  # fmt: skip
+) -> LensResult:
     """Attacks every point (against its true label) with FGSM or PGD, within the plane's box.
 
     Raises:
@@ -108,7 +108,7 @@ def push_points(
 def accuracy_curve(
     net: keras.Model, feature_names: Sequence[str], x: np.ndarray, y: np.ndarray, *, attack: str, norm: str,
     eps_values: Sequence[float], steps: int = 10,
-) -> list[float]:  # fmt: skip
+) -> list[float]:
     """Robust accuracy of the toy network at each ε."""
     return [
         push_points(net, feature_names, x, y, attack=attack, norm=norm, eps=e, steps=steps).robust_accuracy
@@ -194,7 +194,7 @@ def _flips(model, x, labels, eps, steps, norm) -> np.ndarray:
     """
     eps = tf.constant(eps)
     return (_pgd_flips(model, x, labels, eps, steps, norm, False) | _pgd_flips(model, x, labels, eps, steps, norm,
-                                                                               True)).numpy()  # fmt: skip
+                                                                               True)).numpy()
 
 
 @dataclass(frozen=True)
@@ -214,7 +214,7 @@ def min_eps_map(
     net: keras.Model, feature_names: Sequence[str], *, norm: str, resolution: int = MAP_RESOLUTION,
     eps_max: float = MAP_EPS_MAX, bisections: int = MAP_BISECTIONS, steps: int = MAP_PGD_STEPS,
     exact_if_linear: bool = True, progress: Callable[[float, str], None] | None = None,
-) -> MinEpsMap:  # fmt: skip
+) -> MinEpsMap:
     """The minimum-ε-to-flip map over a ``resolution``² grid covering the plane.
 
     Exact (``linear_distance``) for a linear network; otherwise a bisection on ε per point: start from
@@ -229,7 +229,7 @@ def min_eps_map(
     if exact_if_linear and is_linear(net, feature_names):
         distance = linear_distance(net, feature_names, points, norm)
         method = (f"Exact: the network is linear, so the distance to the nearest boundary is |w·x + b| / "
-                  f"‖w‖{'₁' if norm == 'inf' else '₂'} (the norm dual to the attack's).")  # fmt: skip
+                  f"‖w‖{'₁' if norm == 'inf' else '₂'} (the norm dual to the attack's).")
         return MinEpsMap(distance.reshape(resolution, resolution), eps_max, True, method)
     model = PlaneModel(net, feature_names)
     x = tf.constant(points)
@@ -251,7 +251,7 @@ def min_eps_map(
     eps = np.where(found, high[:, 0], np.inf).reshape(resolution, resolution)
     method = (f"Bisection on ε ({bisections} probes, to ±{eps_max / 2**bisections:.3f}), each probe a "
               f"PGD-{steps} attack on the logit margin of the point's predicted class: an upper bound on the true "
-              "minimum, found by example.")  # fmt: skip
+              "minimum, found by example.")
     return MinEpsMap(eps, eps_max, False, method)
 
 

@@ -1,9 +1,9 @@
 """Classroom lessons: short guided tours through the pages, each step one shareable page URL plus a narrative.
 
-Pure data. A step names a page script (as ``st.navigation`` knows it), the URL query parameters that set
-that page up (the names of the page's config fields in ``playground.state``), a title and 2-4 sentences
-telling the student what to look at and what to conclude. ``lesson_query`` adds ``lesson=<id>&step=<k>``
-(k counts from 0), which is how a page knows to show the lesson banner.
+Pure data. A step names a page by its key in the app's page list (which is also its URL path), the URL
+query parameters that set that page up (the names of the page's config fields in ``playground.state``), a
+title and 2-4 sentences telling the student what to look at and what to conclude. ``lesson_query`` adds
+``lesson=<id>&step=<k>`` (k counts from 0), which is how a page knows to show the lesson banner.
 
 This module imports nothing heavy (no TensorFlow, no ``playground.state``) so that the Lessons page paints
 at once; tests check every step's query against the page's config with ``state.from_query``.
@@ -17,7 +17,7 @@ Example:
 from playground import lessons
 
 lesson = lessons.LESSONS["fgsm_vs_pgd"]
-lesson.steps[0].page              # "pages/attack.py"
+lesson.steps[0].page              # "attack"
 lessons.lesson_query("fgsm_vs_pgd", 1)  # {"dataset": "mnist", ..., "lesson": "fgsm_vs_pgd", "step": "1"}
 ```
 """
@@ -32,25 +32,9 @@ from types import MappingProxyType
 LESSON_PARAM = "lesson"
 STEP_PARAM = "step"
 
-ATTACK_PAGE = "pages/attack.py"
-DEFEND_PAGE = "pages/defend.py"
-TRAIN_PAGE = "pages/build_and_train.py"
-LESSONS_PAGE = "pages/lessons.py"
-
-# Each page with settings, and the name of its config class in playground.state (a name, not the class, so
-# that importing this module does not import TensorFlow).
-PAGE_CONFIGS: dict[str, str] = {
-    TRAIN_PAGE: "TrainPageConfig",
-    ATTACK_PAGE: "AttackPageConfig",
-    DEFEND_PAGE: "DefendPageConfig",
-}
-PAGE_TITLES: dict[str, str] = {
-    "pages/home.py": "Home",
-    TRAIN_PAGE: "Build & Train",
-    ATTACK_PAGE: "Attack",
-    DEFEND_PAGE: "Defend",
-    LESSONS_PAGE: "Lessons",
-}
+ATTACK_PAGE = "attack"
+DEFEND_PAGE = "defend"
+TRAIN_PAGE = "build_and_train"
 
 
 @dataclass(frozen=True)
@@ -86,7 +70,7 @@ def _defend(**query: str) -> dict[str, str]:
     return {
         "tab": "transforms", "dataset": "mnist", "model": "standard", "defences": "", "threat": "bpda",
         "attack": "pgd", "eps": "0.1", "n": "100",
-    } | query  # fmt: skip
+    } | query
 
 
 def _train(**query: str) -> dict[str, str]:
@@ -96,7 +80,7 @@ def _train(**query: str) -> dict[str, str]:
         "dataset": "circle", "noise": "30", "features": "x1,x2,x1sq,x2sq,x1x2,sin_x1,sin_x2", "layers": "16,16,16",
         "activations": "relu,relu,relu", "lr": "0.01", "speed": "max", "lens": "true", "lens_attack": "pgd",
         "lens_norm": "inf", "lens_eps": "0.5", "adv_train": "false", "adv_eps": "0.5",
-    } | query  # fmt: skip
+    } | query
 
 
 _LESSONS = (

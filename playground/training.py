@@ -145,7 +145,7 @@ def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, reg
 def _adversarial_train_chunk(
     model, optimizer, raw, y, batches, feature_names, loss_name, regularization, regularization_rate, eps, low, high,
     seed,
-):  # fmt: skip
+):
     """As ``_train_chunk``, on raw points: each batch's loss is half clean, half on FGSM points from a random start
     in the L∞ ball (Goodfellow et al. 2015's mix; Wong et al. 2020's start and step of 1.25 eps), moved in the
     raw plane and then mapped to the features, so the boundary itself is pushed away from the data."""
@@ -379,11 +379,11 @@ class Trainer:
                 self.config.regularization, self._regularization_rate, tf.constant(self.config.adversarial_eps),
                 tf.constant(self.raw_clip[0], tf.float32), tf.constant(self.raw_clip[1], tf.float32),
                 tf.constant([self.seed, self.steps], tf.int64),
-            )  # fmt: skip
+            )
         return _train_chunk(
             self.model, self._optimizer, x, y, batches, self.config.loss, self.config.regularization,
             self._regularization_rate,
-        )  # fmt: skip
+        )
 
     def run_epochs(self, epochs: int) -> int:
         """Trains until ``epochs`` more epochs have ended (or training diverges); returns the steps taken."""

@@ -153,3 +153,49 @@ def test_no_clear_session_or_global_seeding(where):
     files = _python_files(ROOT / where)
     offenders = {str(path.relative_to(ROOT)): calls for path in files if (calls := _forbidden_calls(_parse(path)))}
     assert offenders == {}, f"never call {sorted(FORBIDDEN_CALLS)} in the app: {offenders}"
+
+
+def _module_imports(root: Path) -> dict[str, set[str]]:
+    """Each engine module's imports of other engine modules, lazy ones inside functions included."""
+    modules = {}
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: up from this module's package
+                    parents = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*parents, base] if base else parents)
+                for alias in node.names:
+                    targets.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base)
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_the_engine_has_no_import_cycles():
+    graph = _module_imports(ROOT / "playground")
+    assert "playground.assets" in graph and "playground.build_assets" in graph
+    visiting, done, cycles = [], set(), []
+
+    def visit(module: str) -> None:
+        if module in visiting:
+            cycles.append([*visiting[visiting.index(module) :], module])
+            return
+        if module in done:
+            return
+        visiting.append(module)
+        for target in sorted(graph[module]):
+            visit(target)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+    assert not cycles, "import cycles: " + "; ".join(" → ".join(c) for c in cycles)

@@ -13,7 +13,7 @@ from playground import attacks
 from tests.app_runs import settle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/attack.py"
+PAGE = "app_pages/attack.py"
 VERDICT = re.compile(r"^### :(?:red|green)\[(Fooled|Not fooled)\]: (.+) → (.+)$")
 # Fewer steps for the slow attacks, still enough to fool the CNN on image 0 (minimum-norm attacks return the
 # input unchanged when they fail, e.g. C&W with 50 steps in one round).

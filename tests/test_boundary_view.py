@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.ui.boundary_view import (
+from app_pages.ui.boundary_view import (
     MAX_FRAMES_PER_CALL,
     boundary_view,
     encode_frame,
@@ -167,7 +167,7 @@ def test_boundary_view_rejects_bad_options(overrides, match):
 def _app() -> None:
     import numpy as np
 
-    from pages.ui.boundary_view import boundary_view
+    from app_pages.ui.boundary_view import boundary_view
 
     probs = np.full((10, 10, 2), 0.5, dtype=np.float32)
     boundary_view(

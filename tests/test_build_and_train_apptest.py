@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/build_and_train.py"
+PAGE = "app_pages/build_and_train.py"
 
 
 def open_page(query: dict[str, str] | None = None) -> AppTest:

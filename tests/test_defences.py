@@ -464,7 +464,7 @@ def test_compare_threats_lays_every_defence_side_by_side(cnn_and_200_images):
     stack = Stack.of(MedianFilter(size=2), GaussianNoise(sigma=0.3))
     steps = []
     rows = compare_threats(model, stack, x, y, eps=0.1, params=PGD_20, samples=2, seed=0,
-                           progress=lambda fraction, text: steps.append((fraction, text)))  # fmt: skip
+                           progress=lambda fraction, text: steps.append((fraction, text)))
     assert [r.label for r in rows] == ["No defence", "Median filter", "Random noise", "All together"]
     none, median, noise, together = rows
     assert none.robust["unaware"] == none.robust["bpda"] == none.robust["eot"] < none.clean

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app_runs import settle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/defend.py"
+PAGE = "app_pages/defend.py"
 # A small, fast evaluation: 20 images, FGSM, 2 EOT draws.
 QUICK = {"n": "20", "attack": "fgsm", "samples": "2"}
 
@@ -66,7 +66,7 @@ def test_the_threat_model_marks_its_column_and_reaches_the_url():
 
 def test_absurd_urls_fall_back_with_notices_and_the_page_still_works():
     at = open_page(QUICK | {"defences": "jpeg,median,blur,noise,bit_depth", "quality": "0", "sigma": "0",
-                            "cert_n": "0", "samples": "99", "tab": "nope"})  # fmt: skip
+                            "cert_n": "0", "samples": "99", "tab": "nope"})
     notices = " ".join(w.value for w in at.warning)
     for key in ("defences", "quality", "sigma", "cert_n", "samples", "tab"):
         assert f"Ignored URL parameter {key}=" in notices

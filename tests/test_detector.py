@@ -177,7 +177,7 @@ def test_threshold_flags_at_most_fpr_even_with_ties():
     (True, 100, r"fpr in \(0, 0.5\]"),
     (0.05, 10, "at least 20 clean images"),
     (0.01, 50, "at least 100 clean images"),
-])  # fmt: skip
+])
 def test_fit_rejects_invalid_fpr_and_too_few_images(linear, fpr, n, match):
     with pytest.raises(ValueError, match=match):
         fit_detector(linear, np.zeros((n, *SHAPE), np.float32), fpr=fpr)

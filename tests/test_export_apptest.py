@@ -1,4 +1,4 @@
-"""The Export panel (pages/ui/export.py): its buttons render, heavy files are built only on click, and what they
+"""The Export panel (app_pages/ui/export.py): its buttons render, heavy files are built only on click, and what they
 would download is right (standalone HTML, a loadable .keras, the page's JSON)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.ui import export
+from app_pages.ui import export
 from playground import attacks, experiment, snippets, state
 from tests.app_runs import settle
 
@@ -26,7 +26,7 @@ def panel_app() -> None:
     import plotly.graph_objects as go
     import streamlit as st
 
-    from pages.ui import export
+    from app_pages.ui import export
     from playground import experiment, snippets, state
 
     config = state.TrainPageConfig(dataset="xor")
@@ -61,7 +61,7 @@ def test_the_panel_offers_every_download(at):
     assert set(buttons(at)) == {
         "Settings (.json)", "Model (.keras)", "Loss & accuracy (.html)", "Built on click (.html)",
         "Script (build_and_train.py)",
-    }  # fmt: skip
+    }
     assert at.code[0].value == snippets.train_snippet(state.TrainPageConfig(dataset="xor"), 3).rstrip("\n")
     assert any(c.value == "A note." for c in at.caption)
 
@@ -119,7 +119,7 @@ def test_model_file_name_is_the_pages():
 
 def test_importing_the_module_leaves_tensorflow_unloaded():
     """The Home page takes CHART from here and must paint before TensorFlow's multi-second import."""
-    code = "import sys, pages.ui.export; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
+    code = "import sys, app_pages.ui.export; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -143,10 +143,10 @@ def open_page(page: str, config) -> AppTest:
     return at
 
 
-@_wired("pages/build_and_train.py")
+@_wired("app_pages/build_and_train.py")
 def test_build_and_train_exports_the_script_of_the_epochs_shown():
     config = state.TrainPageConfig(dataset="xor", layers=(5,), activations=("relu",))
-    at = open_page("pages/build_and_train.py", config)
+    at = open_page("app_pages/build_and_train.py", config)
     for _ in range(2):
         next(b for b in at.button if b.label == "Step").click()
         at.run()
@@ -156,10 +156,10 @@ def test_build_and_train_exports_the_script_of_the_epochs_shown():
     assert [c.value for c in at.code if c.language == "python"] == [snippets.train_snippet(config, 2).rstrip("\n")]
 
 
-@_wired("pages/attack.py")
+@_wired("app_pages/attack.py")
 def test_attack_exports_the_script_of_the_attack_shown():
     config = state.AttackPageConfig(attack="pgd", eps=0.2, image=3)
-    at = open_page("pages/attack.py", config)
+    at = open_page("app_pages/attack.py", config)
     at.slider(key="atk_pgd_steps").set_value(5).run()
     assert not at.exception
     assert {"Settings (.json)", "Class probabilities (.html)"} <= set(buttons(at))
@@ -168,9 +168,9 @@ def test_attack_exports_the_script_of_the_attack_shown():
     assert [c.value for c in at.code if c.language == "python"] == [expected]
 
 
-@_wired("pages/ui/defend_transforms.py")
+@_wired("app_pages/ui/defend_transforms.py")
 def test_defend_exports_the_script_of_the_table_shown():
     config = state.DefendPageConfig(attack="fgsm", n=20)
-    at = open_page("pages/defend.py", config)
+    at = open_page("app_pages/defend.py", config)
     assert {"Settings (.json)", "Model (.keras)", "Script (defend_transforms.py)"} <= set(buttons(at))
     assert [c.value for c in at.code if c.language == "python"] == [snippets.defend_snippet(config).rstrip("\n")]

@@ -29,8 +29,10 @@ def _text(at: AppTest) -> str:
 def test_home_renders_intro_loop_and_theory(home):
     text = _text(home)
     assert "Adversarial Playground" in text
-    for phrase in ("1 · Build & Train", "2 · Attack", "3 · Defend", "Coming in a later page", "The theory"):
+    for phrase in ("1 · Build & Train", "2 · Attack", "3 · Defend", "The theory"):
         assert phrase in text
+    links = {link.proto.label: link.proto.page for link in home.get("page_link")}
+    assert links == {"Open Build & Train": "build_and_train", "Open Attack": "attack", "Open Defend": "defend"}
     for section in ("Activation functions", "Loss functions", "Gradient descent"):
         assert section in text
     assert r"w \leftarrow w - \alpha" in text

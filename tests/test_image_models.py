@@ -133,7 +133,7 @@ def test_bundled_models_load_in_safe_mode_and_are_accurate(monkeypatch, dataset,
     ("dataset", "variant", "minimum"),
     [("mnist", "fast_at", 0.97), ("mnist", "gaussian", 0.97), ("fashion_mnist", "fast_at", 0.7),
      ("fashion_mnist", "gaussian", 0.8)],
-)  # fmt: skip
+)
 def test_bundled_robust_variants_load_and_are_accurate(dataset, variant, minimum):
     model = image_models.load_bundled_model(dataset, "cnn", variant)
     x, y, _ = assets.load_sample(dataset)

@@ -1,4 +1,4 @@
-"""pages/ui/keras_guard.py patches a private Streamlit hook; these tests fail if Streamlit moves it.
+"""app_pages/ui/keras_guard.py patches a private Streamlit hook; these tests fail if Streamlit moves it.
 
 Anything that could clear Keras state runs in a subprocess, so this test process keeps its own.
 """
@@ -25,7 +25,7 @@ def test_streamlit_still_has_the_module_level_hook():
     hooks = [
         node for node in module_tree.body if isinstance(node, ast.FunctionDef) and node.name == "_clean_problem_modules"
     ]
-    assert len(hooks) == 1, "Streamlit moved _clean_problem_modules: re-check pages/ui/keras_guard.py"
+    assert len(hooks) == 1, "Streamlit moved _clean_problem_modules: re-check app_pages/ui/keras_guard.py"
     assert "clear_session" in ast.unparse(hooks[0]), "the hook no longer clears Keras: is the guard needed?"
     assert callable(script_runner._clean_problem_modules)
 
@@ -61,7 +61,7 @@ result = {"before": uids()}
 script_runner._clean_problem_modules()
 result["after_original_hook"] = uids()
 
-from pages.ui import keras_guard
+from app_pages.ui import keras_guard
 
 original = script_runner._clean_problem_modules
 keras_guard.install()

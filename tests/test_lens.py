@@ -49,7 +49,7 @@ def test_the_minimum_eps_map_of_a_linear_model_is_the_analytic_distance(binary_l
 def test_bisection_with_pgd_finds_the_analytic_distance_on_a_linear_model(binary_linear, norm):
     exact = lens.min_eps_map(binary_linear, ("x1", "x2"), norm=norm, resolution=20, eps_max=3.0).eps
     bisected = lens.min_eps_map(binary_linear, ("x1", "x2"), norm=norm, resolution=20, eps_max=3.0,
-                                exact_if_linear=False)  # fmt: skip
+                                exact_if_linear=False)
     assert not bisected.exact
     # Where the nearest boundary point lies inside the box and within eps_max, PGD reaches it.
     inside = (exact < 2.5) & (np.abs(data.grid(resolution=20)).max(axis=1).reshape(20, 20) < data.EXTENT - 3)
@@ -76,7 +76,7 @@ def test_the_linear_distance_handles_several_classes_and_feature_order():
 def test_tf_features_match_the_numpy_features():
     points = np.random.default_rng(0).uniform(-6, 6, (50, 2)).astype(np.float32)
     np.testing.assert_allclose(features.tf_feature_matrix(points, ALL_FEATURES).numpy(),
-                               features.feature_matrix(points, ALL_FEATURES), rtol=1e-5, atol=1e-6)  # fmt: skip
+                               features.feature_matrix(points, ALL_FEATURES), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("attack", ["fgsm", "pgd"])
@@ -95,7 +95,7 @@ def test_pushed_points_stay_in_their_eps_ball_and_the_box(trained, attack, norm)
 def test_the_accuracy_curve_starts_at_clean_accuracy_and_falls(trained):
     x, y = trained.split.x_test, trained.split.y_test
     curve = lens.accuracy_curve(trained.trainer.model, trained.config.features, x, y, attack="pgd", norm="inf",
-                                eps_values=[0.0, 0.3, 0.6, 1.2])  # fmt: skip
+                                eps_values=[0.0, 0.3, 0.6, 1.2])
     clean = lens.push_points(trained.trainer.model, trained.config.features, x, y, attack="fgsm", norm="inf", eps=0.0)
     assert curve[0] == clean.clean_accuracy
     assert curve == sorted(curve, reverse=True) and curve[-1] < curve[0]
@@ -104,7 +104,7 @@ def test_the_accuracy_curve_starts_at_clean_accuracy_and_falls(trained):
 def test_the_loss_decides_how_far_fgsm_gets(trained):
     x, y = trained.split.x_test, trained.split.y_test
     effects = {e.loss: e for e in lens.loss_gradients(trained.trainer.model, trained.config.features, x, y,
-                                                       eps=0.8, norm="inf")}  # fmt: skip
+                                                       eps=0.8, norm="inf")}
     assert set(effects) == {"cross_entropy", "mse", "hinge"}
     # The hinge loss is flat beyond the margin: FGSM cannot move those points, so it fools fewer.
     assert effects["hinge"].zero_gradient_fraction > effects["cross_entropy"].zero_gradient_fraction
@@ -120,11 +120,11 @@ def test_adversarial_training_in_2d_raises_robust_accuracy_at_the_chosen_eps():
         config = state.TrainPageConfig(
             dataset="circle", noise=30, features=ALL_FEATURES, layers=(16, 16, 16), activations=("relu",) * 3,
             lr=0.01, adv_train=adversarial, adv_eps=0.5,
-        )  # fmt: skip
+        )
         exp = experiment.ToyExperiment.create(config)
         exp.trainer.run_epochs(150)
         robust[adversarial] = lens.push_points(exp.trainer.model, ALL_FEATURES, exp.split.x_test, exp.split.y_test,
-                                               attack="pgd", norm="inf", eps=0.5).robust_accuracy  # fmt: skip
+                                               attack="pgd", norm="inf", eps=0.5).robust_accuracy
     assert robust[True] > robust[False] + 0.05, robust
 
 

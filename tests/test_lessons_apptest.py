@@ -1,5 +1,5 @@
 """AppTest checks of classroom mode: the Lessons page, the lesson banner and its buttons, hide flags, presenter
-mode and the share link (pages/ui/classroom.py), on a small script and, once they call it, on the real pages."""
+mode and the share link (app_pages/ui/classroom.py), on a small script and on the real pages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages import PAGES
 from playground import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,10 +24,10 @@ def classroom_script():
     """A stand-in page: one setting ("noise") with a stored config, like the real pages keep theirs."""
     import streamlit as st
 
-    from pages.ui import classroom
+    from app_pages.ui import classroom
 
     classroom.apply(
-        "pages/attack.py",
+        "attack",
         {"noise": "w_noise", "eps": ("w_a_eps", "w_b_eps"), "image": "w_pick_*"},
         config_key="w_config",
         reset_keys=("w_tab",),
@@ -180,7 +181,7 @@ def test_entering_a_step_applies_its_url_even_after_earlier_changes():
 
 def test_lessons_page_lists_every_lesson_with_a_start_link():
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page(lessons.LESSONS_PAGE)
+    at.switch_page(PAGES["lessons"].script)
     at.run()
     assert not at.exception
     headings = [m.value for m in at.markdown]
@@ -190,7 +191,7 @@ def test_lessons_page_lists_every_lesson_with_a_start_link():
         assert f"### {lesson.title}" in headings
     assert len(starts) == len(lessons.LESSONS)
     for link, (lesson_id, lesson) in zip(starts, lessons.LESSONS.items(), strict=True):
-        assert link.page == Path(lesson.steps[0].page).stem
+        assert link.page == lesson.steps[0].page  # its URL path
         assert "lesson=" + lesson_id in link.query_string and "step=0" in link.query_string
     assert "Start" in links
     assert any("_hide=true" in c.value for c in at.code)  # the lecturers' example
@@ -202,7 +203,7 @@ def test_next_step_opens_the_next_page_with_its_settings():
     at = AppTest.from_file(APP, default_timeout=180)
     for key, value in lessons.lesson_query("linear", 0).items():
         at.query_params[key] = value
-    at.switch_page(lessons.LESSONS_PAGE)
+    at.switch_page(PAGES["lessons"].script)
     at.run()
     assert any("takes place on the Attack page" in i.value for i in at.info)
     at.button(key="classroom_next").click().run()
@@ -213,42 +214,37 @@ def test_next_step_opens_the_next_page_with_its_settings():
 
 
 def test_classroom_and_the_lessons_page_do_not_import_tensorflow():
-    tree = ast.parse((ROOT / "pages" / "lessons.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "app_pages" / "lessons.py").read_text(encoding="utf-8"))
     imported = {
         node.module if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(tree)
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported <= {"streamlit", "pages.ui", "playground"}
+    assert imported <= {"streamlit", "app_pages", "app_pages.ui", "playground"}
     code = (
-        "import json, sys; import pages.ui.classroom; "
+        "import json, sys; import app_pages.ui.classroom; "
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'})))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                            timeout=120, check=True)  # fmt: skip
+                            timeout=120, check=True)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 
-# The real pages, once the lead has added classroom.apply to them (skipped until then).
-def integrated(page: str) -> bool:
-    return "classroom.apply(" in (ROOT / page).read_text(encoding="utf-8")
-
-
 def open_app(page: str, query: dict[str, str]) -> AppTest:
+    """The real app on ``page`` (a key of app_pages.PAGES) with ``query`` in the URL."""
     at = AppTest.from_file(APP, default_timeout=180)
     for key, value in query.items():
         at.query_params[key] = value
-    at.switch_page(page)
+    at.switch_page(PAGES[page].script)
     at.run()
     assert not at.exception
     return at
 
 
-@pytest.mark.skipif(not integrated("pages/home.py"), reason="the lead has not added classroom.apply to Home yet")
 def test_home_page_takes_presenter_mode():
-    at = open_app("pages/home.py", {"presenter": "true"})
+    at = open_app("home", {"presenter": "true"})
     assert "font-size: 22px" in styles(at)
     assert at.sidebar.toggle(key="classroom_presenter_toggle").value is True
 
@@ -263,17 +259,14 @@ def test_home_page_takes_presenter_mode():
 )
 def test_real_pages_show_the_banner_and_the_step_settings(lesson_id, index, widget, value):
     step = lessons.LESSONS[lesson_id].steps[index]
-    if not integrated(step.page):
-        pytest.skip(f"the lead has not added classroom.apply to {step.page} yet")
     at = open_app(step.page, lessons.lesson_query(lesson_id, index))
     assert banner(at) == [f"#### Step {index + 1} of {len(lessons.LESSONS[lesson_id].steps)}: {step.title}"]
     assert at.session_state[widget] == value
     assert at.query_params["lesson"] == lesson_id and at.query_params["step"] == str(index)  # kept by save_config
 
 
-@pytest.mark.skipif(not integrated("pages/attack.py"), reason="the lead has not added classroom.apply to Attack yet")
 def test_next_step_on_the_same_page_applies_the_new_settings():
-    at = open_app("pages/attack.py", lessons.lesson_query("linear", 0))
+    at = open_app("attack", lessons.lesson_query("linear", 0))
     assert at.selectbox(key="atk_model").value == "softmax"
     at.button(key="classroom_next").click().run()
     assert not at.exception

@@ -30,7 +30,7 @@ def _page(page: str, query: dict[str, str]) -> AppTest:
 
 
 def attack_page_figure() -> str:
-    at = _page("pages/attack.py", {})
+    at = _page("app_pages/attack.py", {})
     at.number_input(key="atk_rb_n").set_value(N)
     at.multiselect(key="atk_rb_attacks").set_value(["pgd"])
     settle(at.run())
@@ -42,7 +42,7 @@ def attack_page_figure() -> str:
 
 
 def defend_page_figure() -> str:
-    at = _page("pages/defend.py", {"n": str(N), "attack": "pgd", "eps": "0.1", "defences": ""})
+    at = _page("app_pages/defend.py", {"n": str(N), "attack": "pgd", "eps": "0.1", "defences": ""})
     (row,) = [row for _, row in at.table[0].value.iterrows() if row["Defence"] == "No defence"]
     return row["Defence-unaware"].split()[0]
 
@@ -53,7 +53,7 @@ def cli_figure(tmp_path: Path) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "playground", "attack", "--n", str(N), "--attack", "pgd", "--eps", "0.1", "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (row,) = json.loads(result.stdout)["results"]
     return f"{row['robust_accuracy']:.1%}"

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages.ui import defend_transforms
+from app_pages.ui import defend_transforms
 from playground import assets, attacks, defences, evaluation, experiment, image_models, live, snippets, state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ EPOCHS = 9
 TRAIN = state.TrainPageConfig(
     dataset="xor", samples=400, noise=10, data_seed=7, features=("x1", "x2", "x1x2"), layers=(6, 3),
     activations=("relu", "tanh"), init_seed=3, optimizer="momentum", lr=0.01, batch=13, reg="l2", reg_rate=0.001,
-)  # fmt: skip
+)
 TRAIN_ADV = state.TrainPageConfig(
     dataset="moons", noise=20, layers=(8,), activations=("relu",), adv_train=True, adv_eps=0.3
 )
@@ -56,7 +56,7 @@ TRAIN_LINE = re.compile(r"^Epoch ([\d,]+) \| Train loss (\S+) \| Test loss (\S+)
 
 
 def page_line(record) -> str:
-    """One epoch's metrics formatted as pages/build_and_train.py's metrics_row shows them."""
+    """One epoch's metrics formatted as app_pages/build_and_train.py's metrics_row shows them."""
     return (
         f"Epoch {record.epoch:,} | Train loss {record.train_loss:.4f} | Test loss {record.test_loss:.4f} | "
         f"Test accuracy {record.test_accuracy:.1%}"
@@ -150,7 +150,7 @@ def test_the_script_matches_the_build_and_train_page_after_steps(outputs):
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in state.to_query(TRAIN).items():
         at.query_params[key] = value
-    at.switch_page("pages/build_and_train.py").run()
+    at.switch_page("app_pages/build_and_train.py").run()
     steps = 3
     for _ in range(steps):
         next(b for b in at.button if b.label == "Step").click()
@@ -162,7 +162,7 @@ def test_the_script_matches_the_build_and_train_page_after_steps(outputs):
 
 
 def page_attack(config: state.AttackPageConfig, params: dict | None) -> list[str]:
-    """The verdict and L∞/L2 of pages/attack.py's attack_one, computed with the functions it calls."""
+    """The verdict and L∞/L2 of app_pages/attack.py's attack_one, computed with the functions it calls."""
     spec = attacks.get(config.attack)
     model = image_models.load_bundled_model(config.dataset, config.model)
     x_all, y_all, class_names = assets.load_sample(config.dataset)
@@ -204,7 +204,7 @@ def test_the_attack_script_matches_the_attack_page(outputs):
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in state.to_query(config).items():
         at.query_params[key] = value
-    at.switch_page("pages/attack.py").run()
+    at.switch_page("app_pages/attack.py").run()
     assert not at.exception
     verdict = next(m.value for m in at.markdown if m.value.startswith("### "))
     shown = re.sub(r":(red|green)\[(.+?)\]", r"\2", verdict.removeprefix("### "))
@@ -221,7 +221,7 @@ def test_the_defend_script_prints_the_page_table(outputs):
         model, DEFEND.stack(), x[: DEFEND.n], y[: DEFEND.n], attack=DEFEND.attack, eps=DEFEND.eps,
         params=defences.DEFEND_ATTACKS[DEFEND.attack].params, samples=DEFEND.samples,
         seed=defend_transforms.SEED,
-    )  # fmt: skip
+    )
     expected = ["Defence | Clean | Defence-unaware | BPDA | EOT"] + [
         " | ".join([r.label, f"{r.clean:.1%}"] + [f"{r.robust[t]:.1%}" for t in ("unaware", "bpda", "eot")])
         for r in rows
@@ -239,9 +239,9 @@ def _page_constant(page: str, name: str):
 
 
 def test_the_scripts_use_the_pages_settings():
-    assert _page_constant("pages/attack.py", "ATTACK_SEED") == snippets.ATTACK_SEED
+    assert _page_constant("app_pages/attack.py", "ATTACK_SEED") == snippets.ATTACK_SEED
     targetable = {n for n in attacks.names() if "targeted" in inspect.signature(attacks.get(n).fn).parameters}
-    assert targetable == set(_page_constant("pages/attack.py", "TARGETABLE"))
+    assert targetable == set(_page_constant("app_pages/attack.py", "TARGETABLE"))
     assert snippets.DEFEND_SEED == defend_transforms.SEED
 
 

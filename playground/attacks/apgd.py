@@ -275,7 +275,7 @@ def attack_restarts(
         found, success, value = run(
             outcome.model, x, outcome.labels, index[todo], eps=eps, steps=steps, norm=norm, loss=loss,
             seed=seed + r, clip=clip,
-        )  # fmt: skip
+        )
         take = success | (value > best_loss[todo])
         images[todo[take]] = found[take]
         best_loss[todo[take]] = value[take]
@@ -353,7 +353,7 @@ def apgd(
     attack_restarts(
         outcome, tf.constant(x), eps=eps, steps=int(steps), norm=norm, loss=loss, restarts=int(restarts),
         seed=base.resolve_seed(seed), clip=clip,
-    )  # fmt: skip
+    )
     return outcome.images
 
 
@@ -389,7 +389,7 @@ def attack_targets(
         images, fooled, _ = run(
             outcome.model, x, outcome.labels, pending, eps=eps, steps=steps, norm=norm, loss="dlr_targeted",
             seed=seed + k, clip=clip, targets=ranked[pending, k],
-        )  # fmt: skip
+        )
         outcome.offer(pending, images, fooled)
 
 
@@ -444,7 +444,7 @@ def apgd_t(
     attack_targets(
         outcome, tf.constant(x), eps=eps, steps=int(steps), norm=norm, target_classes=int(target_classes),
         seed=base.resolve_seed(seed), clip=clip,
-    )  # fmt: skip
+    )
     return outcome.images
 
 

@@ -244,7 +244,7 @@ def attack_pending(
         images, fooled, _ = run(
             outcome.model, x, outcome.labels, pending, eps=eps, queries=queries, p_init=p_init, norm=norm,
             clip=clip, seed=seed,
-        )  # fmt: skip
+        )
         outcome.offer(pending, images, fooled)
 
 
@@ -322,7 +322,7 @@ def square_attack(
         images[pending], _, used[pending] = run(
             model, x, labels, pending, eps=eps, queries=int(queries), p_init=float(p_init), norm=norm, clip=clip,
             seed=base.resolve_seed(seed),
-        )  # fmt: skip
+        )
     return SquareResult(images, used)
 
 

@@ -47,7 +47,7 @@ def server(replicas: int) -> Iterator[str]:
     with open(logs / "serve.log", "w") as log:
         process = subprocess.Popen(["bash", "deploy/serve.sh", str(replicas), str(port)], cwd=browser.REPO,
                                    env=os.environ | {"LOG_DIR": str(logs)},
-                                   stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+                                   stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             browser.wait_healthy(process, url, 120)
@@ -211,7 +211,7 @@ def session_churn(chromium, count: int) -> dict[str, float]:
 
 
 def classroom_figures(sessions: list[int], *, replicas: int = 0, seconds: float = 8.0, cycles: int = 100,
-                      churn: int = 50) -> dict[str, object]:  # fmt: skip
+                      churn: int = 50) -> dict[str, object]:
     figures: dict[str, object] = {"replicas": replicas or "one streamlit run"}
     with browser.chromium() as chromium:
         for count in sessions:

@@ -25,7 +25,8 @@ PGD_PARAMS = {"step_size": PGD_STEP_SIZE, "steps": PGD_STEPS, "random_start": Tr
 PGD_DESCRIPTION = (
     f"PGD-{PGD_STEPS} (L∞, eps {EPS}, step {PGD_STEP_SIZE}, random start, seed 0, true labels), batches of 500"
 )
-TRAIN_SIZE, HELD_OUT = 59_000, 1000  # the last 1000 training images are held out, as assets.build_variants does
+# The last 1000 training images are held out, as build_assets.build_variants does.
+TRAIN_SIZE, HELD_OUT = 59_000, 1000
 CERT_SIGMA, CERT_N0, CERT_N, CERT_ALPHA = 0.25, 100, 1000, 0.001
 CERT_RADII = (0.0, 0.25, 0.5)
 EOT_SAMPLES = 8
@@ -355,7 +356,7 @@ def defence_table(
                     batch_size=ATTACK_BATCH_SIZE,
                 ),
                 4,
-            )  # fmt: skip
+            )
             seconds[threat] = round(time.perf_counter() - started, 1)
         if not transform.randomised:
             row["eot_note"] = "deterministic: EOT is BPDA (one draw)"

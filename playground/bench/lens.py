@@ -26,7 +26,7 @@ def lens_figures() -> dict[str, object]:
             lr=0.01,
         ),
         "linear_x1_x2": state.TrainPageConfig(dataset="gauss", layers=(), activations=()),
-    }  # fmt: skip
+    }
     figures: dict[str, object] = {"resolution": lens.MAP_RESOLUTION, "load_before": os.getloadavg()[0]}
     for name, config in cases.items():
         exp = experiment.ToyExperiment.create(config)

@@ -39,11 +39,11 @@ def _art_apgd(model, loss_type: str, eps: float, batch_size: int):
     classifier = TensorFlowV2Classifier(
         model=model, nb_classes=10, input_shape=(28, 28, 1), clip_values=(0.0, 1.0),
         loss_object=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )  # fmt: skip
+    )
     return AutoProjectedGradientDescent(
         classifier, norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=100, targeted=False, nb_random_init=1,
         batch_size=batch_size, loss_type=loss_type, verbose=False,
-    )  # fmt: skip
+    )
 
 
 def _predictions(model, quality: int | None):
@@ -71,17 +71,17 @@ def _row(dataset: str, variant: str, eps: float, quality: int | None, *, n: int,
     predict = _predictions(model, quality)
     clean = predict(x)
     row = {"dataset": dataset, "model": variant, "defence": f"JPEG q{quality} (BPDA)" if quality else "none",
-           "eps": eps, "norm": "inf", "n": len(x), "load_before": round(os.getloadavg()[0], 2)}  # fmt: skip
+           "eps": eps, "norm": "inf", "n": len(x), "load_before": round(os.getloadavg()[0], 2)}
 
     def scored(x_adv, seconds: float) -> dict[str, object]:
         score = evaluation.robust_accuracy(clean, predict(x_adv), y)
         return {"robust_accuracy": round(score.value, 4), "ci95": [round(v, 4) for v in score.interval],
-                "seconds": round(seconds, 1)}  # fmt: skip
+                "seconds": round(seconds, 1)}
 
     def run(attack, **params) -> dict[str, object]:
         started = time.perf_counter()
         x_adv = np.concatenate([attack(target, x[i : i + batch_size], y[i : i + batch_size], **params)
-                                for i in range(0, len(x), batch_size)])  # fmt: skip
+                                for i in range(0, len(x), batch_size)])
         return scored(x_adv, time.perf_counter() - started)
 
     row["quick_pgd20"] = run(attacks.pgd, eps=eps, steps=20, seed=SEED)

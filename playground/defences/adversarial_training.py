@@ -162,7 +162,7 @@ def _train_chunk(model, optimizer, x_all, y_all, batches, perturbation, eps, sig
         x_train = perturb(
             model, x, y, perturbation=perturbation, eps=eps, sigma=sigma, pgd_steps=pgd_steps, seed=step_seed,
             low=low, high=high,
-        )  # fmt: skip
+        )
         with tf.GradientTape() as tape:
             loss = _cross_entropy(model, x_train, y)
             if perturbation == "fgsm_mix":
@@ -271,7 +271,7 @@ class AdversarialTrainer:
             tf.constant(self.eps, tf.float32), tf.constant(self.sigma, tf.float32),
             tf.constant(self.pgd_steps, tf.int32), tf.constant([self.seed, self.steps], tf.int64),
             tf.constant(self.clip[0], tf.float32), tf.constant(self.clip[1], tf.float32),
-        )  # fmt: skip
+        )
         elapsed = time.perf_counter() - started
         if self.steps:  # the first chunk's time is mostly tracing
             self._seconds_per_step = elapsed / count
@@ -314,6 +314,6 @@ class AdversarialTrainer:
             robust_input = attacks.pgd(
                 self.model, self.x_val, self.y_val, eps=self.eps, step_size=2.5 * self.eps / VALIDATION_PGD_STEPS,
                 steps=VALIDATION_PGD_STEPS, seed=self.seed, clip=self.clip,
-            )  # fmt: skip
+            )
         robust = float((evaluation.predict(self.model, robust_input).argmax(-1) == self.y_val).mean())
         return AdversarialEpoch(self.epoch, clean, robust, self._seconds)

@@ -327,7 +327,7 @@ def _craft(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_s
         _craft_one(model, stack, x, y, threat, run_spec, eps, run_params, samples, seed, batch_size,
                    tick=None if tick is None else (lambda f, k=k: tick((k + f) / len(runs))))
         for k, (run_spec, run_params) in enumerate(runs)
-    ]  # fmt: skip
+    ]
 
 
 def _craft_one(model, stack, x, y, threat, spec, eps, params, samples, seed, batch_size, tick=None) -> np.ndarray:

@@ -64,9 +64,9 @@ def robustness_figure(curves: Sequence[tuple], eps_title: str = "ε (L∞, [0, 1
         if rest:
             low, high = np.array(rest[0], dtype=float).reshape(-1, 2).T
             error = {"type": "data", "symmetric": False, "array": high - np.asarray(accuracy),
-                     "arrayminus": np.asarray(accuracy) - low, "thickness": 1}  # fmt: skip
+                     "arrayminus": np.asarray(accuracy) - low, "thickness": 1}
         fig.add_scatter(x=eps, y=accuracy, name=name, mode="lines+markers", line={"color": SERIES[index % 5]},
-                        error_y=error)  # fmt: skip
+                        error_y=error)
     fig.update_layout(xaxis={"title": eps_title}, yaxis={"title": "robust accuracy", "range": [0, 1.02]})
     return fig
 
@@ -77,7 +77,7 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str]) -> go.Figur
     fig.add_heatmap(
         z=matrix, x=list(class_names), y=list(class_names), colorscale="Blues", texttemplate="%{z}",
         hovertemplate="%{y} → %{x}: %{z}<extra></extra>", showscale=False,
-    )  # fmt: skip
+    )
     fig.update_layout(
         xaxis={"title": "adversarial", "side": "bottom"}, yaxis={"title": "clean", "autorange": "reversed"}
     )

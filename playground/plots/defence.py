@@ -17,9 +17,9 @@ def adversarial_training_figure(history: Sequence, robust_label: str, best_epoch
     epochs = [r.epoch for r in history]
     fig = go.Figure(layout=base_layout("Held-out accuracy per epoch", height=300))
     fig.add_scatter(x=epochs, y=[r.clean_accuracy for r in history], name="clean", mode="lines+markers",
-                    line={"color": COLORS["primary"], "width": 2})  # fmt: skip
+                    line={"color": COLORS["primary"], "width": 2})
     fig.add_scatter(x=epochs, y=[r.robust_accuracy for r in history], name=robust_label, mode="lines+markers",
-                    line={"color": COLORS["bad"], "width": 2})  # fmt: skip
+                    line={"color": COLORS["bad"], "width": 2})
     if best_epoch is not None:
         fig.add_vline(x=best_epoch, line={"dash": "dot", "color": "#888"}, annotation_text="best epoch")
     fig.update_layout(

@@ -40,18 +40,18 @@ def roc_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], operating_f
     fig.add_scatter(
         x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"color": COLORS["muted"], "dash": "dash"},
         hoverinfo="skip",
-    )  # fmt: skip
+    )
     for index, (label, fpr, tpr) in enumerate(curves):
         fig.add_scatter(
             x=np.asarray(fpr), y=np.asarray(tpr), name=label, mode="lines",
             line={"color": SERIES[index % len(SERIES)], "shape": "linear"},
             hovertemplate="false positives %{x:.1%}<br>detected %{y:.1%}<extra>" + label + "</extra>",
-        )  # fmt: skip
+        )
     if operating_fpr is not None and math.isfinite(operating_fpr):
         fig.add_vline(
             x=operating_fpr, line={"color": COLORS["ink"], "dash": "dot", "width": 1},
             annotation_text=f"{operating_fpr:.0%} FPR", annotation_position="bottom right",
-        )  # fmt: skip
+        )
     fig.update_layout(
         xaxis={"title": "false-positive rate (clean flagged)", "range": [0, 1], "tickformat": ".0%"},
         yaxis={"title": "detection rate (adversarial flagged)", "range": [0, 1.02], "tickformat": ".0%"},
@@ -97,12 +97,12 @@ def score_histogram_figure(
         fig.add_histogram(
             x=scores, name=f"{label} ({len(scores)})", xbins=bins, histnorm="probability", opacity=0.55,
             marker_color=colour, hovertemplate="score %{x}<br>%{y:.1%} of " + label + "<extra></extra>",
-        )  # fmt: skip
+        )
     if math.isfinite(threshold):
         fig.add_vline(
             x=threshold, line={"color": COLORS["bad"], "dash": "dot"},
             annotation_text="threshold", annotation_position="top right",
-        )  # fmt: skip
+        )
     fig.update_layout(
         barmode="overlay",
         xaxis={"title": "score: max L1 distance between softmax outputs", "range": [0, top]},

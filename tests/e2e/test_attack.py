@@ -157,7 +157,6 @@ def test_url_settings_are_honoured(page, app_url):
     assert page.get_by_test_id("stAlert").filter(has_text="Ignored URL parameter").count() == 0
 
 
-@pytest.mark.full_data
 def test_training_a_model_live_shows_progress_and_stops(page, app_url):
     open_attack(page, app_url)
     page.get_by_test_id("stSidebar").get_by_role("radio", name="Train", exact=True).click()

@@ -44,7 +44,7 @@ def test_play_trains_and_pause_stops(page, app_url, artifacts):
     # The canvas finishes playing the frames it already had before it shows the paused state.
     canvas = page.locator("[data-testid='boundary-view']")
     wait_until(lambda: canvas.get_attribute("data-epoch") == str(paused_at), timeout=10,
-               message=f"the boundary view to show epoch {paused_at}")  # fmt: skip
+               message=f"the boundary view to show epoch {paused_at}")
 
 
 def test_step_trains_exactly_one_epoch(page, app_url):

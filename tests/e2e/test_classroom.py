@@ -19,7 +19,7 @@ EPS_SLIDER = re.compile(r"^eps\b")
 
 
 def url_of(app_url: str, lesson_id: str, index: int) -> str:
-    path = lessons.LESSONS[lesson_id].steps[index].page.removeprefix("pages/").removesuffix(".py")
+    path = lessons.LESSONS[lesson_id].steps[index].page
     return f"{app_url}/{path}?{urlencode(lessons.lesson_query(lesson_id, index))}"
 
 

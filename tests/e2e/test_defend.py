@@ -47,7 +47,7 @@ def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url
     assert percent.match(rows["Random noise"][3]) and "BPDA" not in rows["Random noise"][3]
     try:
         wait_until(lambda: "defences=median%2Cnoise" in address(page) or "defences=median,noise" in address(page),
-                   message="the stack in the URL")  # fmt: skip
+                   message="the stack in the URL")
     except AssertionError:
         page.screenshot(path=str(artifacts / "defend_url_failure.png"), full_page=True)
         raise AssertionError(f"the URL kept {address(page)}") from None
@@ -64,7 +64,7 @@ def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url
     page.get_by_role("button", name="Draw the curves under EOT").click()
     page.locator(".st-key-def_tf_curve, [data-testid='stPlotlyChart']").first.wait_for(timeout=180_000)
     wait_until(lambda: page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 2, timeout=180,
-               message="two accuracy-vs-eps curves")  # fmt: skip
+               message="two accuracy-vs-eps curves")
 
 
 def test_a_link_reproduces_the_defence_and_threat(page, app_url):
@@ -75,7 +75,6 @@ def test_a_link_reproduces_the_defence_and_threat(page, app_url):
     assert rows["JPEG compression"][0].endswith("%")
 
 
-@pytest.mark.full_data
 def test_adversarial_training_runs_live_and_stops(page, app_url, artifacts):
     page.goto(app_url + PAGE + "?tab=training")
     page.get_by_role("button", name="Train", exact=True).click()
@@ -86,14 +85,14 @@ def test_adversarial_training_runs_live_and_stops(page, app_url, artifacts):
     done.wait_for(timeout=120_000)
     page.get_by_test_id("stSidebar").get_by_text("Adversarially trained").click()
     wait_until(lambda: "your CNN" in page.get_by_test_id("stSidebar").inner_text(),
-               message="the sidebar to use the trained model")  # fmt: skip
+               message="the sidebar to use the trained model")
     page.screenshot(path=str(artifacts / "defend_training.png"), full_page=True)
 
 
 @pytest.mark.parametrize(("tab", "button", "result"), [
     ("smoothing", "Certify", re.compile(r"certified accuracy", re.I)),
     ("detector", "Run detector", re.compile(r"false-positive rate", re.I)),
-])  # fmt: skip
+])
 def test_smoothing_and_detector_tabs_compute_on_request(page, app_url, tab, button, result):
     page.goto(app_url + PAGE + f"?tab={tab}")
     main = page.get_by_test_id("stMain")

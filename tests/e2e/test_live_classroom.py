@@ -47,7 +47,7 @@ def test_three_sessions_train_at_once_and_pause_stops_one_of_them(chromium, app_
         started = [epoch(page) for page in pages]
         for page, start in zip(pages, started, strict=True):
             wait_until(lambda page=page, start=start: epoch(page) >= start + 20, timeout=30,
-                       message="every session's epoch counter to advance")  # fmt: skip
+                       message="every session's epoch counter to advance")
         # All three were playing at the same time: each is still advancing now.
         now = [epoch(page) for page in pages]
         for page, seen in zip(pages, now, strict=True):
@@ -60,7 +60,7 @@ def test_three_sessions_train_at_once_and_pause_stops_one_of_them(chromium, app_
         stopped_at = epoch(first)
         # The canvas finishes the frames it already had (at most about a second's worth), then shows the stop.
         wait_until(lambda: painted(first)[1] == stopped_at, timeout=10,
-                   message=f"the canvas to show the paused epoch {stopped_at}")  # fmt: skip
+                   message=f"the canvas to show the paused epoch {stopped_at}")
         assert epoch(first) == stopped_at, "training stopped at Pause"
         # Once the page has drawn itself paused, nothing more may arrive.
         settled = painted(first)
@@ -69,7 +69,7 @@ def test_three_sessions_train_at_once_and_pause_stops_one_of_them(chromium, app_
         others = [epoch(page) for page in pages[1:]]
         for page, seen in zip(pages[1:], others, strict=True):
             wait_until(lambda page=page, seen=seen: epoch(page) > seen, timeout=15,
-                       message="the other sessions to keep training")  # fmt: skip
+                       message="the other sessions to keep training")
     finally:
         for page in pages:
             page.context.close()

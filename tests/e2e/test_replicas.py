@@ -29,7 +29,7 @@ def wait_connected(page, url: str, session: str) -> None:
     app = page.locator("[data-testid='stApp']")
     try:
         wait_until(lambda: app.get_attribute("data-test-connection-state") == "CONNECTED", timeout=30,
-                   message=f"{session} to be connected")  # fmt: skip
+                   message=f"{session} to be connected")
     except AssertionError as error:
         logs = sorted(replica_logs(int(url.rsplit(":", 1)[1])).glob("*.log"))
         tails = "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text().splitlines()[-15:]) for log in logs)

@@ -1,0 +1,27 @@
+"""The app's pages, declared once. app.py builds the router from ``PAGES``; lessons, Home and the classroom
+name a page by its key here (which is also its URL path), never by its file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    script: str  # relative to app.py, as st.navigation, st.page_link and st.switch_page take it
+    title: str
+    icon: str
+
+
+PAGES: dict[str, PageSpec] = {
+    "home": PageSpec("app_pages/home.py", "Home", ":material/school:"),
+    "build_and_train": PageSpec("app_pages/build_and_train.py", "Build & Train", ":material/model_training:"),
+    "attack": PageSpec("app_pages/attack.py", "Attack", ":material/bolt:"),
+    "defend": PageSpec("app_pages/defend.py", "Defend", ":material/shield:"),
+    "lessons": PageSpec("app_pages/lessons.py", "Lessons", ":material/co_present:"),
+}
+HOME = "home"  # the default page, at "/"
+
+
+def script(name: str) -> str:
+    return PAGES[name].script

@@ -1,0 +1,386 @@
+"""Attack: fool an image classifier with FGSM and stronger attacks, one image at a time or across many.
+
+Thin page: widgets -> playground.attacks / playground.evaluation -> playground.plots. The model comes from
+app_pages/ui/image_model_picker (bundled, trained here, or uploaded); images from the bundled test sample,
+an upload, or the drawing pad.
+"""
+
+import dataclasses
+import inspect
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import classroom
+
+# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
+classroom.apply(
+    "attack",
+    {
+        "dataset": "atk_dataset",
+        "model": "atk_model",
+        "image": ("atk_image", "atk_source", "atk_random", "atk_pick_*"),
+        "attack": "atk_attack",
+        "eps": ("atk_fgsm_eps", "atk_pgd_eps", "atk_bim_eps", "atk_mi_fgsm_eps"),
+        "norm": ("atk_fgsm_norm", "atk_pgd_norm", "atk_bim_norm", "atk_mi_fgsm_norm", "atk_deepfool_norm"),
+        "true_labels": "atk_true_labels",
+        "targeted": "atk_targeted",
+        "target": "atk_target",
+    },
+    config_key="atk_config",
+)
+
+with st.spinner("Loading TensorFlow (first visit only)…"):
+    from app_pages.ui import export, heavy_work
+    from app_pages.ui.draw_canvas import draw_canvas
+    from app_pages.ui.image_model_picker import pick_model
+    from app_pages.ui.widgets import param_control, save_config, seed_widget, url_config
+    from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
+
+KEY = "atk_"
+CHART = export.CHART
+TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
+ROBUSTNESS_EPS = {"inf": (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "2": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
+THOROUGH = "autoattack"
+GALLERY = 10
+ATTACK_SEED = 0
+PANEL_ZOOM = 6  # 28 px images drawn at 168 px
+
+
+def sidebar(config: state.AttackPageConfig) -> dict:
+    st.sidebar.header("Classifier")
+    dataset = st.sidebar.selectbox(
+        "Dataset", list(data.DATASET_LABELS), format_func=data.DATASET_LABELS.get,
+        key=seed_widget(KEY + "dataset", config.dataset),
+    )
+    model = st.sidebar.selectbox(
+        "Architecture", list(image_models.ARCHITECTURES), format_func=lambda k: image_models.ARCHITECTURES[k].label,
+        key=seed_widget(KEY + "model", config.model),
+    )
+    return {"dataset": dataset, "model": model}
+
+
+def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict | None:
+    """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
+    source = st.segmented_control(
+        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=KEY + "source"
+    )
+    index_key = seed_widget(KEY + "image", min(config.image, len(x) - 1))
+    if source == "Test set":
+        columns = st.columns(GALLERY)
+        start = st.session_state[index_key] // GALLERY * GALLERY
+        for column, i in zip(columns, range(start, min(start + GALLERY, len(x))), strict=False):
+            column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
+            if column.button("Pick", key=f"{KEY}pick_{i}", width="stretch"):
+                st.session_state[index_key] = i
+                st.rerun()
+        picker, random_button = st.columns([3, 1], vertical_alignment="bottom")
+        if random_button.button("Random image", icon=":material/casino:", width="stretch", key=KEY + "random"):
+            st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
+        index = picker.number_input(f"Test image (0–{len(x) - 1} in the bundled sample)", 0, len(x) - 1,
+                                    key=index_key)
+        return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
+    if source == "Upload":
+        upload = st.file_uploader(
+            f"An image: PNG, JPEG, GIF, BMP, WebP or TIFF; at most {data.MAX_UPLOAD_BYTES // 2**20} MB and "
+            f"{data.MAX_PIXELS:,} pixels. It is turned grey, framed like MNIST, and inverted if its "
+            "background is light.",
+            type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=KEY + "upload",
+        )
+        raw = upload.getvalue() if upload is not None else None
+    else:
+        raw = draw_canvas(key=KEY + "canvas")
+    # Each source keeps its last good image, so a corrupt upload shows an error and loses nothing.
+    stored = f"{KEY}own_image_{source}"
+    if raw is None:
+        st.session_state.pop(stored, None)  # no file, or a cleared pad
+    else:
+        try:
+            st.session_state[stored] = data.image_from_bytes(raw)[None]
+        except data.InvalidImageError as error:
+            st.error(f"That file cannot be used: {error}", icon=":material/broken_image:")
+    image = st.session_state.get(stored)
+    if image is None:
+        st.info("Upload or draw an image to attack it.")
+        return None
+    return {"image": image, "label": None, "index": config.image}
+
+
+def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool) -> dict:
+    name = st.selectbox(
+        "Attack", attacks.names(), format_func=lambda n: attacks.get(n).label, key=seed_widget(KEY + "attack",
+                                                                                            config.attack),
+    )
+    spec = attacks.get(name)
+    st.caption(f"{spec.summary} — *{spec.reference}*")
+    params = {}
+    columns = st.columns(3)
+    for index, param in enumerate(spec.params):
+        with columns[index % 3]:
+            # The URL's eps and norm belong to the URL's attack; other attacks start from their own defaults.
+            from_url = {"eps": config.eps, "norm": config.norm}.get(param.name) if name == config.attack else None
+            params[param.name] = param_control(param, key=f"{KEY}{name}_{param.name}", initial=from_url)
+    if "eps" in params:
+        st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
+    toggles = st.columns(3)
+    true_labels = toggles[0].toggle(
+        "Attack the true label", key=seed_widget(KEY + "true_labels", config.true_labels), disabled=not has_label,
+        help="Off (default): attack the model's own prediction, which avoids label leaking.",
+    )
+    targeted = False
+    target = None
+    if name in TARGETABLE:
+        targeted = toggles[1].toggle("Targeted", key=seed_widget(KEY + "targeted", config.targeted))
+        if targeted:
+            target = toggles[2].selectbox(
+                "Target class", range(len(class_names)), format_func=lambda k: class_names[k],
+                key=seed_widget(KEY + "target", config.target),
+            )
+    return {"attack": name, "params": params, "true_labels": true_labels, "targeted": targeted, "target": target}
+
+
+def attack_one(model, picked: dict, controls: dict, class_names, figures: list) -> None:
+    spec = attacks.get(controls["attack"])
+    x = picked["image"]
+    clean_logits = evaluation.predict(model, x)
+    clean_class = int(clean_logits.argmax())
+    params = dict(controls["params"])
+    if "seed" in inspect.signature(spec.fn).parameters:
+        params["seed"] = ATTACK_SEED  # the same settings give the same random start, on every rerun and link
+    if controls["targeted"]:
+        labels, params["targeted"] = np.array([controls["target"]]), True
+    elif controls["true_labels"] and picked["label"] is not None:
+        labels = np.array([picked["label"]])
+    else:
+        labels = None
+    try:
+        x_adv = spec(model, x, labels, **params)
+    except ValueError as error:
+        st.error(f"These settings do not work together: {error}")
+        return
+    adv_logits = evaluation.predict(model, x_adv)
+    adv_class = int(adv_logits.argmax())
+    gradient = evaluation.input_gradient(model, x, labels if not controls["targeted"] else None)
+    stats = evaluation.perturbation_stats(x, x_adv)
+    # Only a changed prediction fools the model: a target equal to the clean class is no success.
+    success = adv_class != clean_class and (not controls["targeted"] or adv_class == controls["target"])
+
+    verdict = st.columns([2, 1, 1, 1])
+    verdict[0].markdown(
+        f"### {':red[Fooled]' if success else ':green[Not fooled]'}: "
+        f"{class_names[clean_class]} → {class_names[adv_class]}"
+    )
+    verdict[1].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
+    verdict[2].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
+    verdict[3].metric("mean |δ|", f"{stats.mean_abs:.4f}")
+    attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
+    bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names)
+    st.plotly_chart(bars, key=KEY + "bars", **CHART)
+    figures.append(("Class probabilities", bars))
+    if controls["attack"] in ("pgd", "bim"):
+        with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
+            pgd_scrubber(model, x, labels, params, controls, class_names)
+    # Stateful expanders report whether they are open, so the sweep is only computed when someone looks.
+    linearity = st.expander(
+        "Why so easy? The linearity view (Goodfellow et al. 2015, Fig. 4)", icon=":material/show_chart:",
+        key=KEY + "linearity_open", on_change="rerun",
+    )
+    if not linearity.open:
+        return
+    with linearity:
+        eps_values = np.linspace(-0.5, 0.5, 41)
+        st.plotly_chart(
+            plots.linearity_figure(eps_values, evaluation.linearity_sweep(model, x, eps_values), class_names),
+            key=KEY + "linearity", **CHART,
+        )
+        st.caption(
+            "Each logit along x + ε·sign(∇x loss), without clipping. Near-straight lines mean the network "
+            "behaves almost linearly here, so many tiny aligned changes add up to a large change in the logits."
+        )
+
+
+def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray) -> None:
+    """x, the signed perturbation, |δ|, x' and the saliency, side by side as crisp enlarged pixels."""
+    delta = adversarial - original
+    bound = float(np.abs(delta).max())
+    panels = [
+        (thumbnails.gray_rgb(original), "original"),
+        (thumbnails.diverging_rgb(delta), f"δ: orange −, blue +, full at ±{bound:.3f}"),
+        (thumbnails.gray_rgb(np.abs(delta) / (bound or 1.0)), "|δ| scaled to its max"),
+        (thumbnails.gray_rgb(adversarial), "adversarial"),
+        (thumbnails.heat_rgb(np.abs(gradient)), "saliency |∇x loss|"),
+    ]
+    with st.container(key=KEY + "panels", horizontal=True):
+        for rgb, caption in panels:
+            # Inline data URLs: a moved slider's new images arrive with the rerun, with no media round trip.
+            st.image(
+                thumbnails.png_data_url(thumbnails.enlarge(rgb, PANEL_ZOOM)), caption=caption, width=28 * PANEL_ZOOM
+            )
+
+
+def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
+    arguments = {k: v for k, v in params.items() if k not in ("restarts",)}
+    if controls["attack"] == "bim":
+        arguments["random_start"] = False
+    trajectory = attacks.pgd_trajectory(model, x, labels, **arguments)
+    steps = len(trajectory.loss) - 1
+    step = st.slider("Iteration", 0, steps, steps, key=KEY + "scrub")
+    st.plotly_chart(
+        plots.trajectory_figure(trajectory.loss[:, 0], trajectory.top_confidence[:, 0], step=step),
+        key=KEY + "trajectory", **CHART,
+    )
+    st.image(trajectory.images[step, 0, :, :, 0], width=140,
+             caption=f"step {step}: {class_names[int(trajectory.top_class[step, 0])]}")
+
+
+def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
+    st.markdown("How robust accuracy collapses as ε grows, across many test images. An image counts as robust "
+                "only if the model gets it right and still does under the attack. Every figure is an **upper "
+                "bound**: a stronger attack can only lower it.")
+    if st.toggle(
+        f"Use the full {data.DATASET_LABELS[dataset]} test set (10 000 images)", key=KEY + "rb_full",
+        help="Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "
+        "bundled 1000-image sample is used.",
+    ):
+        try:
+            images = data.load_images(dataset)
+        except data.DataUnavailableError as error:
+            st.error(str(error), icon=":material/cloud_off:")
+        else:
+            x, y = images.x_test, images.y_test
+    columns = st.columns([2, 1, 1])
+    quick = [name for name in attacks.names() if name != THOROUGH]
+    chosen = columns[0].multiselect("Attacks", quick, default=["fgsm", "pgd"], key=KEY + "rb_attacks",
+                                    format_func=lambda n: attacks.get(n).label)
+    n = columns[1].number_input(f"Images (max {len(x)})", 10, len(x), min(1000, len(x)), step=100, key=KEY + "rb_n")
+    strength = columns[2].segmented_control(
+        "Evaluation", ["Quick", "Thorough"], default="Quick", required=True, key=KEY + "rb_strength",
+        help="Quick: the attacks you picked. Thorough: adds AutoAttack (APGD-CE, APGD-T and the gradient-free "
+        "Square attack; Croce & Hein 2020), the standard strong evaluation; it takes minutes per 1000 images.",
+    )
+    runs = chosen + ([THOROUGH] if strength == "Thorough" else [])
+    norms = {name: attacks.get(name).budget_norm() for name in runs}
+    budgets = {}
+    budget_columns = st.columns(2)
+    for column, norm in zip(budget_columns, evaluation.NORM_LABELS, strict=True):
+        if norm in norms.values():
+            label = evaluation.NORM_LABELS[norm]
+            budgets[norm] = sorted(column.multiselect(
+                f"{label} budgets ε", ROBUSTNESS_EPS[norm], default=list(ROBUSTNESS_EPS[norm]),
+                key=f"{KEY}rb_eps_{norm}", help=f"For the attacks that measure their perturbation in {label}.",
+            ))
+    clicked = st.button("Run", icon=":material/play_arrow:", type="primary",
+                        disabled=not (runs and any(budgets.values())))
+    if clicked:
+        st.session_state[KEY + "curves"] = (id(model), dataset, {})
+
+    def work(progress, results: dict) -> None:
+        """Fills ``results`` one attack at a time, so Stop keeps the curves already finished."""
+        for position, name in enumerate(runs):
+            if budgets.get(norms[name]):
+                results[name] = evaluation.robustness_curve(
+                    model, x[:n], y[:n], name, budgets[norms[name]], norm=norms[name], seed=ATTACK_SEED,
+                    progress=lambda f, text, p=position: progress((p + f) / len(runs), text),
+                )
+
+    results = st.session_state.get(KEY + "curves", (None, None, {}))[2]
+    job = heavy_work.task(KEY + "rb_job", (id(model), dataset, id(results)),
+                          lambda progress: work(progress, results), start=clicked, restart=clicked)
+    if job is not None and job.state == "failed":
+        st.error(f"The evaluation failed: {job.error}", icon=":material/error:")
+    if job is not None and job.state == "stopped":
+        st.info("Stopped: below are the curves that finished before Stop.", icon=":material/stop_circle:")
+    if job is not None and job.state in ("queued", "running"):
+        return  # the curves appear once it is done
+    owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
+    if not curves or owner_model != id(model) or owner_dataset != dataset:
+        return  # nothing run yet, or results that belong to another model
+    for norm, label in evaluation.NORM_LABELS.items():
+        of_norm = {k: c for k, c in curves.items() if c.norm == norm}
+        if not of_norm:
+            continue
+        st.plotly_chart(
+            plots.robustness_figure([(attacks.get(k).label, c.eps, c.accuracy, [r.interval for r in c.robust])
+                                     for k, c in of_norm.items()], eps_title=f"ε ({label}, [0, 1] pixel scale)"),
+            key=f"{KEY}rb_curve_{norm}", **CHART,
+        )
+        st.dataframe(
+            {"attack": [attacks.get(k).label for k in of_norm]}
+            | {f"{label} ε={e:g}": [c.robust[c.eps.index(e)].short() if e in c.eps else "" for c in of_norm.values()]
+               for e in sorted({e for c in of_norm.values() for e in c.eps})},
+            hide_index=True,
+        )
+    n_images = next(iter(curves.values())).n_images
+    st.caption(f"Robust accuracy: {evaluation.SCORING}. In brackets, its 95% Wilson interval over the {n_images} "
+               "images.")
+    for gap in evaluation.thorough_gaps(curves, THOROUGH):
+        st.warning(gap, icon=":material/lock_open:")
+    zero = evaluation.zero_gradient_fraction(model, x[:200])
+    st.caption(f"Sanity checks: {zero:.1%} of the first 200 images have an all-zero input gradient; the model "
+               f"{'ends in a softmax' if image_models.has_softmax_output(model) else 'outputs logits'}.")
+    for flag in evaluation.sanity_flags(model, x[:200], list(curves.values())):
+        (st.error if flag.level == "error" else st.warning)(flag.message, icon=":material/flag:")
+    finished = [name for name, c in curves.items() if c.eps]
+    if not finished:
+        return
+    name = st.selectbox("Inspect", finished, format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
+    curve = curves[name]
+    eps = st.select_slider(f"at {evaluation.NORM_LABELS[curve.norm]} ε", curve.eps, value=curve.eps[-1],
+                           key=KEY + "rb_at")
+    clean = evaluation.predict(model, x[: len(curve.adversarial_predictions[eps])]).argmax(-1)
+    adversarial = curve.adversarial_predictions[eps]
+    left, right = st.columns(2)
+    left.plotly_chart(plots.confusion_figure(evaluation.confusion(clean, adversarial, len(class_names)), class_names),
+                      key=KEY + "rb_confusion", **CHART)
+    with right:
+        indices, images = curve.flipped_examples[eps]
+        st.markdown(f"**{int((clean != adversarial).sum())} of {len(clean)} predictions flipped** at ε = {eps:g}.")
+        if len(indices):
+            captions = [f"#{i}: {class_names[clean[i]]} → {class_names[adversarial[i]]}" for i in indices]
+            st.image(list(images[:, :, :, 0]), caption=captions, width=96)
+
+
+@st.fragment
+def attack_section(config: state.AttackPageConfig, model, picked: dict | None, class_names) -> None:
+    """The attack's controls and results. A fragment: moving ε reruns only this, not the sidebar and gallery."""
+    controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
+    values = {"attack": controls["attack"], "true_labels": controls["true_labels"],
+              "targeted": controls["targeted"], "target": controls["target"] or 0}
+    values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
+    config = dataclasses.replace(config, **values)
+    save_config(KEY, config)
+    if picked is not None:
+        figures = []
+        attack_one(model, picked, controls, class_names, figures)
+        from_test_set = picked["label"] is not None
+        bundled = st.session_state.get("model_source", "Bundled") == "Bundled"  # app_pages/ui/image_model_picker
+        export.export_panel(
+            KEY + "export_", config=config, figures=figures, snippet_file=f"attack_{controls['attack']}.py",
+            snippet=snippets.attack_snippet(config, controls["params"],
+                                            model_file=None if bundled else "playground_model.keras")
+            if from_test_set else None,
+            note=None if from_test_set else "The script needs a test-set image: uploads and drawings stay here.",
+        )
+
+
+def main() -> None:
+    st.title("Attack")
+    st.caption("Fool an image classifier. Pick a model and an image, then move ε and watch the prediction flip.")
+    config = url_config(KEY, state.AttackPageConfig)
+    values = sidebar(config)
+    chosen = pick_model(values["dataset"], values["model"])
+    if chosen is None:
+        st.info("Train or upload a model in the sidebar to start.")
+        return
+    x, y, class_names = assets.load_sample(values["dataset"])
+    one, many = st.tabs(["One image", "Many images"])
+    with one:
+        picked = choose_image(config, x, y, class_names)
+        if picked is not None:
+            values["image"] = picked["index"]
+        attack_section(dataclasses.replace(config, **values), chosen.model, picked, class_names)
+    with many:
+        robustness(chosen.model, values["dataset"], x, y, class_names)
+
+
+main()

@@ -1,0 +1,423 @@
+"""Build & Train: design a small network and watch it learn a 2-D toy problem, live.
+
+The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment, played by a
+``live.LiveTraining`` kept in session state -> figures. Training runs in the process-wide scheduler, never in
+a script run: Play and Pause only flip it, and a fragment on a timer drains the frames it made into the canvas.
+"""
+
+import dataclasses
+import random
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import classroom
+
+# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
+classroom.apply(
+    "build_and_train",
+    {
+        "dataset": "bt_dataset",
+        "samples": "bt_samples",
+        "noise": "bt_noise",
+        "train_percent": "bt_train_percent",
+        "data_seed": ("bt_data_seed", "bt_regenerate"),
+        "blobs": "bt_blobs",
+        "features": tuple(f"bt_feature_{name}" for name in ("x1", "x2", "x1sq", "x2sq", "x1x2", "sin_x1", "sin_x2")),
+        "layers": ("bt_depth", *(f"bt_neurons_{i}" for i in range(6))),
+        "activations": tuple(f"bt_activation_{i}" for i in range(6)),
+        "init_seed": "bt_init_seed",
+        "loss": "bt_loss",
+        "optimizer": "bt_optimizer",
+        "lr": "bt_lr",
+        "batch": "bt_batch",
+        "reg": "bt_reg",
+        "reg_rate": "bt_reg_rate",
+        "speed": "bt_speed",
+        "show_test": "bt_show_test",
+        "discretize": "bt_discretize",
+        "adv_train": "bt_adv_train",
+        "adv_eps": "bt_adv_eps",
+        "lens": "bt_lens",
+        "lens_attack": "bt_lens_attack",
+        "lens_norm": "bt_lens_norm",
+        "lens_eps": "bt_lens_eps",
+        "lens_steps": "bt_lens_steps",
+    },
+    config_key="bt_config",
+)
+
+
+with st.spinner("Loading TensorFlow (first visit only)…"):
+    from app_pages.ui import export
+    from app_pages.ui.attack_lens import lens_section
+    from app_pages.ui.boundary_view import boundary_view
+    from app_pages.ui.widgets import save_config, seed_widget, url_config
+    from playground import data, experiment, features, live, models, plots, snippets, state, training
+
+KEY = "bt_"  # prefix of this page's session-state keys
+LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+BINARY_COLOURS = ["#f59322", "#0877bd"]
+MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
+# How often a playing page drains the worker's frames; the canvas animates them in between, so this sets only
+# how often the numbers and neuron maps refresh. Each run costs the server a few ms of Streamlit work.
+DRAIN_SECONDS = 0.25
+HISTORY_SECONDS = 1.0
+CHART = export.CHART
+
+
+def options_with(options: tuple[float, ...], value: float) -> list[float]:
+    """A select-slider's options, including a value that came from the URL and is not a preset."""
+    return sorted(set(options) | {value})
+
+
+def data_controls(config: state.TrainPageConfig) -> dict:
+    st.header("Data")
+    dataset = st.selectbox(
+        "Dataset",
+        list(data.DATASETS),
+        format_func=lambda k: data.DATASETS[k].label,
+        key=seed_widget(KEY + "dataset", config.dataset),
+    )
+    blobs = config.blobs
+    if data.DATASETS[dataset].multiclass:
+        blobs = st.slider("Classes", data.MIN_BLOBS, data.MAX_BLOBS, key=seed_widget(KEY + "blobs", config.blobs))
+    samples = st.slider("Samples", 100, 2000, step=50, key=seed_widget(KEY + "samples", config.samples))
+    noise = st.slider("Noise (%)", 0, 50, step=5, key=seed_widget(KEY + "noise", config.noise))
+    train_percent = st.slider(
+        "Training data (%)", 10, 90, step=10, key=seed_widget(KEY + "train_percent", config.train_percent)
+    )
+    seed_key = seed_widget(KEY + "data_seed", config.data_seed)
+    if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
+                 key=KEY + "regenerate"):
+        st.session_state[seed_key] = random.randrange(1_000_000)
+    data_seed = st.number_input("Data seed", 0, 999_999, key=seed_key)
+    return dict(
+        dataset=dataset,
+        blobs=blobs,
+        samples=samples,
+        noise=noise,
+        train_percent=train_percent,
+        data_seed=int(data_seed),
+    )
+
+
+def training_controls(config: state.TrainPageConfig) -> dict:
+    st.header("Training")
+    loss = st.selectbox(
+        "Loss",
+        list(training.LOSSES),
+        format_func=lambda k: training.LOSSES[k].label,
+        key=seed_widget(KEY + "loss", config.loss),
+    )
+    optimizer = st.selectbox(
+        "Optimiser",
+        list(training.OPTIMIZERS),
+        format_func=lambda k: training.OPTIMIZERS[k].label,
+        key=seed_widget(KEY + "optimizer", config.optimizer),
+    )
+    lr = st.select_slider(
+        "Learning rate",
+        options_with(LEARNING_RATES, config.lr),
+        format_func=lambda v: f"{v:g}",
+        key=seed_widget(KEY + "lr", config.lr),
+    )
+    batch = st.slider(
+        "Batch size", training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE, key=seed_widget(KEY + "batch", config.batch)
+    )
+    reg = st.selectbox(
+        "Regularisation",
+        list(training.REGULARIZATIONS),
+        format_func=lambda k: training.REGULARIZATIONS[k],
+        key=seed_widget(KEY + "reg", config.reg),
+    )
+    reg_rate = st.select_slider(
+        "Regularisation rate",
+        options_with(REGULARIZATION_RATES, config.reg_rate),
+        format_func=lambda v: f"{v:g}",
+        key=seed_widget(KEY + "reg_rate", config.reg_rate),
+        disabled=reg == "none",
+    )
+    adv_train = st.toggle(
+        "Adversarial training", key=seed_widget(KEY + "adv_train", config.adv_train),
+        help="Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
+        "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data.",
+    )
+    adv_eps = st.slider("Adversarial ε (plane units)", 0.05, 3.0, step=0.05, format="%.2f", disabled=not adv_train,
+                        key=seed_widget(KEY + "adv_eps", config.adv_eps))
+    return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate, adv_train=adv_train,
+                adv_eps=float(adv_eps))
+
+
+def feature_controls(config: state.TrainPageConfig) -> dict:
+    st.header("Inputs")
+    chosen = tuple(
+        name
+        for name, feature in features.FEATURES.items()
+        if st.toggle(feature.label, key=seed_widget(f"{KEY}feature_{name}", name in config.features))
+    )
+    if not chosen:
+        st.warning("Pick at least one input; using x₁, x₂.")
+        chosen = ("x1", "x2")
+    return dict(features=chosen)
+
+
+def network_controls(config: state.TrainPageConfig) -> dict:
+    columns = st.columns([1.3] + [1] * models.MAX_HIDDEN_LAYERS)
+    with columns[0]:
+        depth = st.number_input(
+            "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget(KEY + "depth", len(config.layers))
+        )
+        init_seed = st.number_input(
+            "Initialiser seed", 0, 999_999, key=seed_widget(KEY + "init_seed", config.init_seed)
+        )
+    layers, activations = [], []
+    for index in range(int(depth)):
+        present = index < len(config.layers)
+        with columns[index + 1]:
+            layers.append(
+                int(
+                    st.number_input(
+                        f"Layer {index + 1} neurons",
+                        1,
+                        models.MAX_NEURONS,
+                        key=seed_widget(f"{KEY}neurons_{index}", config.layers[index] if present else 4),
+                    )
+                )
+            )
+            activations.append(
+                st.selectbox(
+                    f"Layer {index + 1} activation",
+                    list(models.ACTIVATIONS),
+                    format_func=lambda k: models.ACTIVATIONS[k],
+                    key=seed_widget(f"{KEY}activation_{index}", config.activations[index] if present else "tanh"),
+                )
+            )
+    return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))
+
+
+def current_live(config: state.TrainPageConfig) -> live.LiveTraining:
+    """The session's live trainer with ``config`` applied; a new structure starts a new network (and keeps playing)."""
+    current = st.session_state.get(KEY + "live")
+    if current is None:
+        with st.spinner("Building the network…"):
+            current = live.LiveTraining(experiment.ToyExperiment.create(config))
+    else:
+        previous = current.experiment.config
+        with current.lock:
+            updated = current.experiment.updated(config)
+        if updated is not current.experiment:
+            was_running = current.running
+            current.pause()
+            current = live.LiveTraining(updated)
+            if was_running:
+                current.play()
+        elif config != previous and not current.running:
+            current.refresh()  # e.g. a new loss re-measured the metrics
+    st.session_state[KEY + "live"] = current
+    return current
+
+
+def speed_control(config: state.TrainPageConfig) -> dict:
+    chosen = st.segmented_control(
+        "Speed (epochs per second)",
+        list(experiment.SPEEDS),
+        format_func=lambda k: experiment.SPEEDS[k][0],
+        required=True,
+        key=seed_widget(KEY + "speed", config.speed),
+        help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.",
+    )
+    return {"speed": chosen}
+
+
+def set_playing(playing: bool, clicks_seen: int) -> None:
+    # The button says what it will do, and does it once: Streamlit replays the trigger of a run that a newer
+    # request interrupted, and a replayed Play must not undo the Pause that came after it.
+    if clicks_seen != st.session_state.get(KEY + "play_clicks", 0):
+        return
+    st.session_state[KEY + "play_clicks"] = clicks_seen + 1
+    trainer = st.session_state[KEY + "live"]
+    if playing:
+        trainer.play()
+    else:
+        trainer.pause()
+
+
+def step_one_epoch() -> None:
+    trainer = st.session_state[KEY + "live"]
+    trainer.experiment.trainer.run_epochs(1)
+    trainer.refresh()
+
+
+def reset_network() -> None:
+    trainer = st.session_state[KEY + "live"]
+    trainer.pause()
+    trainer.experiment.reset()
+    trainer.refresh()
+
+
+def transport_controls(trainer: live.LiveTraining, play, step, reset) -> None:
+    # One keyed button whose label flips, so Play and Pause never stand side by side while the page reruns.
+    running = trainer.running
+    play.button(
+        "Pause" if running else "Play", icon=":material/pause:" if running else ":material/play_arrow:",
+        type="primary", width="stretch", key=KEY + "play", on_click=set_playing,
+        args=(not running, st.session_state.get(KEY + "play_clicks", 0)),
+        disabled=trainer.experiment.trainer.diverged is not None,
+    )
+    step.button("Step", icon=":material/skip_next:", width="stretch", disabled=running, help="Train one epoch",
+                key=KEY + "step", on_click=step_one_epoch)
+    reset.button("Reset", icon=":material/restart_alt:", width="stretch", key=KEY + "reset", on_click=reset_network,
+                 help="Start again from the same initial weights")
+
+
+def metrics_row(exp: experiment.ToyExperiment) -> None:
+    latest = exp.trainer.history[-1]
+    epoch, train_loss, test_loss, test_acc = st.columns(4)
+    epoch.metric("Epoch", f"{exp.trainer.epoch:,}")
+    train_loss.metric("Train loss", f"{latest.train_loss:.4f}")
+    test_loss.metric("Test loss", f"{latest.test_loss:.4f}")
+    test_acc.metric("Test accuracy", f"{latest.test_accuracy:.1%}")
+
+
+def neuron_grid(images: list[str]) -> None:
+    """The network drawn as TensorFlow Playground does: one column of activation maps per layer."""
+    captions = ["inputs"] + [f"layer {index}" for index in range(1, len(images))]
+    for column, caption, image in zip(st.columns(len(images)), captions, images, strict=True):
+        # Inline PNGs: these refresh live, and a media URL would cost the browser a request each time.
+        column.image(image, caption=caption, width=48)
+    st.caption("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.")
+
+
+def class_colors(exp: experiment.ToyExperiment) -> list[str]:
+    return BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes]
+
+
+def training_notices(trainer: live.LiveTraining) -> None:
+    """Why training stopped or is going nowhere; each stays on screen until the user acts."""
+    if trainer.experiment.trainer.diverged:
+        st.error(trainer.experiment.trainer.diverged, icon=":material/warning:")
+    elif trainer.experiment.trainer.stalled:
+        st.warning(trainer.experiment.trainer.stalled, icon=":material/trending_up:")
+    if trainer.error is not None:
+        st.error(f"Training stopped: {trainer.error}", icon=":material/error:")
+    if trainer.paused_unwatched and not trainer.running:
+        st.info(f"Paused: this tab went unseen for {live.UNWATCHED_SECONDS:.0f} s. Press Play to go on.",
+                icon=":material/visibility_off:")
+
+
+def live_view(config: state.TrainPageConfig, autorefresh: bool) -> None:
+    """What moves while training: the numbers, the neuron maps and the boundary (drained a few times a second)."""
+    trainer = st.session_state[KEY + "live"]
+    exp = trainer.experiment
+    if autorefresh and not trainer.running:
+        st.rerun(scope="app")  # the worker stopped by itself (divergence, an error): redraw Play and the notice
+    training_notices(trainer)
+    metrics_row(exp)
+    network, boundary = st.columns([1, 1], gap="medium")
+    with network:
+        neuron_grid(trainer.neuron_images)
+    with boundary:
+        boundary_view(
+            trainer.drain(),
+            x_train=exp.split.x_train,
+            y_train=exp.split.y_train,
+            x_test=exp.split.x_test,
+            y_test=exp.split.y_test,
+            extent=data.EXTENT,
+            class_colors=class_colors(exp),
+            discretize=config.discretize,
+            show_test=config.show_test,
+            key=KEY + "boundary",
+        )
+
+
+def history_view() -> None:
+    """The curves and the neuron inspector: Plotly figures cost tens of ms to build, so they refresh once a second."""
+    trainer = st.session_state[KEY + "live"]
+    curves, neuron = st.columns([1, 1], gap="medium")
+    with curves:
+        st.plotly_chart(plots.training_curves(list(trainer.experiment.trainer.history)), key=KEY + "curves", **CHART)
+    with neuron:
+        inspect_neuron(trainer.neuron_maps)
+
+
+def inspect_neuron(maps: list[np.ndarray]) -> None:
+    choices = [(layer, neuron) for layer, m in enumerate(maps) for neuron in range(len(m))]
+    if not choices:
+        st.caption(
+            "No hidden layers: this is a linear model (softmax regression), so there are no neurons to "
+            "inspect. Its boundary is a straight line in the chosen features."
+        )
+        return
+    picked = st.selectbox(
+        "Inspect a neuron",
+        choices,
+        index=None,
+        placeholder="Pick a neuron to see its map large",
+        format_func=lambda c: f"Layer {c[0] + 1} · neuron {c[1] + 1}",
+        key=KEY + "inspect",
+    )
+    if picked is None:
+        return  # nothing large to redraw on every frame
+    layer, neuron = picked
+    st.plotly_chart(
+        plots.activation_map(maps[layer][neuron], extent=data.EXTENT, title=f"Layer {layer + 1} · neuron {neuron + 1}"),
+        key=KEY + "neuron",
+        **CHART,
+    )
+
+
+def main() -> None:
+    st.title("Build & Train")
+    st.caption(
+        "Pick a dataset, shape a network, press Play and watch the decision boundary form. "
+        "Every setting lives in the URL: copy it to share this exact experiment, seeds included."
+    )
+    config = url_config(KEY, state.TrainPageConfig)
+
+    with st.sidebar:
+        values = data_controls(config) | feature_controls(config) | training_controls(config)
+    play, step, reset, _, speed = st.columns([1, 1, 1, 0.3, 2.7], vertical_alignment="bottom")
+    with speed:
+        values |= speed_control(config)
+    values |= network_controls(config)
+    st.sidebar.header("View")
+    values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget(KEY + "show_test", config.show_test))
+    values["discretize"] = st.sidebar.toggle(
+        "Discretise output", key=seed_widget(KEY + "discretize", config.discretize)
+    )
+    values["lens"] = st.sidebar.toggle(
+        "Attack lens", key=seed_widget(KEY + "lens", config.lens),
+        help="Attack the network in the plane: arrows, ε-balls, the points that cross, and the minimum-ε map.",
+    )
+
+    config = dataclasses.replace(config, **values)
+    save_config(KEY, config)
+
+    trainer = current_live(config)
+    exp = trainer.experiment
+    if exp.trainer.batch_size < config.batch:
+        st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
+    transport_controls(trainer, play, step, reset)
+    running = trainer.running
+    st.fragment(run_every=DRAIN_SECONDS if running else None)(live_view)(config, running)
+    st.fragment(run_every=HISTORY_SECONDS if running else None)(history_view)()
+    if config.lens:
+        with trainer.lock:  # the worker holds it during each slice: the lens waits one slice at most
+            config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
+        save_config(KEY, config)
+    if running:
+        st.caption("Pause to export this experiment: settings, script, model and charts.")
+    else:
+        export.export_panel(
+            KEY + "export_", config=config, snippet=snippets.train_snippet(config, exp.trainer.epoch),
+            snippet_file="build_and_train.py", model=exp.trainer.model,
+            figures=[("Loss and accuracy", lambda: plots.training_curves(exp.trainer.history))],
+            note="The script trains from the start with these settings. If you changed a training setting "
+            "part-way, press Reset and train again to get numbers that match.",
+        )
+
+
+main()

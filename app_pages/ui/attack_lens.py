@@ -1,0 +1,113 @@
+"""The Build & Train page's attack lens: attack the toy network just trained, in the plane where it lives."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import export
+from app_pages.ui.widgets import seed_widget
+from playground import data, lens, plots, state, training
+from playground.experiment import ToyExperiment
+
+KEY = "bt_"  # the lens's widgets share the page's prefix, so a URL flag like lens_eps_hide finds them
+CHART = export.CHART
+CURVE_EPS = tuple(np.round(np.linspace(0.0, 3.0, 13), 2))
+NORMS = {"inf": "L∞ (square)", "2": "L2 (disc)"}
+
+
+def lens_controls(config: state.TrainPageConfig) -> dict:
+    columns = st.columns([1.2, 1.2, 2, 1.5])
+    attack = columns[0].segmented_control("Attack", ["fgsm", "pgd"], format_func=str.upper, required=True,
+                                          key=seed_widget(KEY + "lens_attack", config.lens_attack))
+    norm = columns[1].segmented_control("Norm", list(NORMS), format_func=NORMS.get, required=True,
+                                        key=seed_widget(KEY + "lens_norm", config.lens_norm))
+    eps = columns[2].slider("ε (in the plane's units; it spans −6 to 6)", 0.0, 3.0, step=0.05, format="%.2f",
+                            key=seed_widget(KEY + "lens_eps", config.lens_eps))
+    steps = columns[3].slider("PGD steps", 1, 50, key=seed_widget(KEY + "lens_steps", config.lens_steps),
+                              disabled=attack != "pgd")
+    return {"lens_attack": attack, "lens_norm": norm, "lens_eps": float(eps), "lens_steps": int(steps)}
+
+
+def remembered(name: str, key: tuple, compute):
+    """One cached result per name, recomputed when the network's weights or the settings change."""
+    slot = st.session_state.get(KEY + "lens_cache_" + name)
+    if slot is None or slot[0] != key:
+        slot = (key, compute())
+        st.session_state[KEY + "lens_cache_" + name] = slot
+    return slot[1]
+
+
+def selected_point(result: lens.LensResult) -> int | None:
+    """The point picked in the lens plot, else the first one the attack pushed across."""
+    event = st.session_state.get(KEY + "lens_plot")
+    points = event.selection.points if event is not None and event.selection else []
+    picked = [p["customdata"] for p in points if isinstance(p.get("customdata"), int | np.integer)]
+    if picked:
+        return int(picked[0])
+    crossed = np.flatnonzero(result.crossed)
+    return int(crossed[0]) if len(crossed) else None
+
+
+def lens_section(config: state.TrainPageConfig, exp: ToyExperiment, class_colors: list[str]) -> dict:
+    st.header("Attack lens")
+    st.caption(
+        f"Every test point pushed by the attack against its true label, as the network stands at epoch "
+        f"{exp.trainer.epoch} (the lens refreshes when you pause or change a setting). Click a point to draw its "
+        "ε-ball."
+    )
+    settings = lens_controls(config)
+    net, names = exp.trainer.model, tuple(config.features)
+    x, y = exp.split.x_test, exp.split.y_test
+    version = (id(exp), exp.trainer.steps)
+    attack = {"attack": settings["lens_attack"], "norm": settings["lens_norm"], "steps": settings["lens_steps"]}
+    result = remembered("points", (version, tuple(settings.items())),
+                        lambda: lens.push_points(net, names, x, y, eps=settings["lens_eps"], **attack))
+    clean, robust, crossed = st.columns(3)
+    clean.metric("Clean accuracy", f"{result.clean_accuracy:.1%}")
+    robust.metric("Robust accuracy", f"{result.robust_accuracy:.1%}",
+                  delta=f"{result.robust_accuracy - result.clean_accuracy:+.1%}")
+    crossed.metric("Pushed across the boundary", f"{int(result.crossed.sum())} of {len(x)}")
+    figure = plots.lens_figure(
+        exp.boundary(), extent=data.EXTENT, clean=result.clean, adversarial=result.adversarial, labels=y,
+        crossed=result.crossed, class_colors=class_colors, eps=settings["lens_eps"], norm=settings["lens_norm"],
+        selected=selected_point(result),
+    )
+    st.plotly_chart(figure, key=KEY + "lens_plot", on_select="rerun", selection_mode="points", **CHART)
+
+    curve_column, map_column = st.columns(2, gap="medium")
+    with curve_column:
+        key = (version, *attack.values())
+        accuracies = remembered("curve", key, lambda: lens.accuracy_curve(net, names, x, y, eps_values=CURVE_EPS,
+                                                                          **attack))
+        curve = plots.robustness_figure([(attack["attack"].upper(), list(CURVE_EPS), accuracies)],
+                                        eps_title="ε (plane units)")
+        st.plotly_chart(curve, key=KEY + "lens_curve", **CHART)
+    with map_column:
+        with st.spinner("Mapping the smallest ε that flips each spot…"):
+            eps_map = remembered("map", (version, attack["norm"]),
+                                 lambda: lens.min_eps_map(net, names, norm=attack["norm"]))
+        figure = plots.min_eps_figure(eps_map.eps, extent=data.EXTENT, eps_max=eps_map.eps_max, norm=attack["norm"])
+        st.plotly_chart(figure, key=KEY + "lens_map", **CHART)
+        st.caption(eps_map.method + f" White: nothing up to ε = {eps_map.eps_max:g} flips it.")
+    loss_effects(exp, net, names, x, y, settings)
+    return settings
+
+
+def loss_effects(exp: ToyExperiment, net, names, x, y, settings: dict) -> None:
+    st.subheader("The loss decides how far one step gets")
+    effects = remembered("losses", ((id(exp), exp.trainer.steps), settings["lens_eps"], settings["lens_norm"]),
+                         lambda: lens.loss_gradients(net, names, x, y, eps=settings["lens_eps"],
+                                                     norm=settings["lens_norm"]))
+    st.table({
+        "FGSM on": [training.LOSSES[e.loss].label for e in effects],
+        "mean ‖∇ₓ loss‖": [f"{e.mean_gradient_norm:.2e}" for e in effects],
+        "points with zero gradient": [f"{e.zero_gradient_fraction:.0%}" for e in effects],
+        f"accuracy after FGSM at ε = {settings['lens_eps']:.2f}": [f"{e.fgsm_accuracy:.1%}" for e in effects],
+    }, hide_index=True)
+    st.caption(
+        "FGSM steps along the sign (L∞) or direction (L2) of the loss's input gradient. Cross-entropy keeps a "
+        "gradient almost everywhere; MSE on probabilities flattens where the network is confident; hinge is "
+        "exactly flat beyond its margin, so FGSM leaves those points where they are. A flat loss is not a robust "
+        "network: the boundary is where it was, only the one-step attack cannot see it."
+    )

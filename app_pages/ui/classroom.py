@@ -1,0 +1,264 @@
+"""Classroom mode: lesson banners, hide flags, presenter mode and a share link, from one call per page.
+
+Every page calls ``apply`` first. It reads the classroom's own URL
+parameters, which no page config declares:
+
+- ``lesson=<id>&step=<k>``: a banner with the step's narrative and Previous / Next / End buttons
+  (``playground.lessons``). When a step is entered, the page's stored config and widget state are dropped
+  so that the step's URL settings take effect even if this session has visited the page before.
+- ``<name>_hide=true`` (as in TensorFlow Playground): hides the control of the page setting ``<name>``; its
+  value from the URL stays in effect, it just cannot be changed.
+- ``presenter=true``: larger text and thicker plot lines for a lecture hall; kept for the session, across
+  pages, until switched off in the sidebar.
+
+Pages rewrite their URL on every run, so they write it with ``set_query``, which keeps these parameters
+(``preserved_params``) and refreshes the sidebar's "Share this view" link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlencode
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from app_pages import PAGES, script
+from playground import lessons
+
+LESSON = lessons.LESSON_PARAM
+STEP = lessons.STEP_PARAM
+PRESENTER = "presenter"
+HIDE_SUFFIX = "_hide"
+
+_ENTERED = "classroom_entered"  # (page, lesson id, step) of the lesson step whose settings were last applied
+_PRESENTER_ON = "classroom_presenter"  # presenter mode, for the whole session
+_PRESENTER_TOGGLE = "classroom_presenter_toggle"
+_SHARE_BOX = "classroom_share_box"  # (page script hash, placeholder) of the last full run
+
+PRESENTER_CSS = """
+html { font-size: 22px !important; }
+[data-testid="stMain"] h1 { font-size: 3rem !important; }
+[data-testid="stMain"] h2 { font-size: 2.3rem !important; }
+[data-testid="stMain"] h3 { font-size: 1.8rem !important; }
+[data-testid="stMain"] h4 { font-size: 1.45rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.6rem !important; }
+.js-plotly-plot .scatterlayer .js-line { stroke-width: 4px !important; }
+.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .legendtext,
+.js-plotly-plot .annotation-text { font-size: 16px !important; }
+.js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text, .js-plotly-plot .xtitle, .js-plotly-plot .ytitle,
+.js-plotly-plot .colorbar text { font-size: 18px !important; }
+.js-plotly-plot .gtitle { font-size: 22px !important; }
+"""
+
+Keys = str | Sequence[str]
+
+
+def apply(
+    page: str,
+    hideable: Mapping[str, Keys] | None = None,
+    *,
+    config_key: str | None = None,
+    reset_keys: Sequence[str] = (),
+) -> None:
+    """Shows the lesson banner, applies hide flags and presenter mode, and adds the sidebar's classroom tools.
+
+    Args:
+        page: this page's key in ``app_pages.PAGES``, e.g. ``"attack"``.
+        hideable: URL parameter name -> the Streamlit key (or keys) of the widget(s) that set it. A key ending
+            in ``*`` hides every widget whose key starts with the rest (it is not reset).
+        config_key: the session-state key where the page keeps its config (``widgets.url_config``'s
+            ``prefix + "config"``); dropped when a lesson step is entered, so the URL's settings apply.
+        reset_keys: further session-state keys to drop when a lesson step is entered (e.g. a tab selection).
+    """
+    hideable = hideable or {}
+    query = st.query_params.to_dict()
+    notices: list[str] = []
+    presenter = _presenter(query, notices)
+    hidden = _hidden_keys(query, hideable, notices)
+    position = _position(query, notices)
+    for notice in notices:
+        st.warning(notice, icon=":material/link_off:")
+    if position is None:
+        st.session_state.pop(_ENTERED, None)
+    else:
+        lesson, index = position
+        if lesson.steps[index].page == page:
+            _enter(page, lesson.id, index, hideable, config_key, reset_keys)
+        _banner(page, lesson, index)
+    css = hide_css(hidden) + (PRESENTER_CSS if presenter else "")
+    if css:
+        st.html(f"<style>{css}</style>")
+    _sidebar(presenter)
+
+
+def preserved_params() -> dict[str, str]:
+    """The classroom's parameters in the URL now (lesson, step, presenter, ``*_hide``), to keep on a rewrite."""
+    return {
+        key: value
+        for key, value in st.query_params.to_dict().items()
+        if key in (LESSON, STEP, PRESENTER) or key.endswith(HIDE_SUFFIX)
+    }
+
+
+def set_query(params: Mapping[str, str]) -> None:
+    """Replaces the URL's query with a page's settings, keeping the classroom's parameters.
+
+    Also refreshes the sidebar's share link, which ``apply`` drew before the page knew its settings.
+    """
+    st.query_params.from_dict(dict(params) | preserved_params())
+    stored = st.session_state.get(_SHARE_BOX)
+    if stored is not None and stored[0] == _page_hash():
+        stored[1].code(share_url(), language=None, wrap_lines=True)
+
+
+def share_url() -> str:
+    """The full URL of this view: the page's address plus the current query string."""
+    query = urlencode(st.query_params.to_dict(), safe=",")
+    return (st.context.url or "") + (f"?{query}" if query else "")
+
+
+def css_class(key: str) -> str:
+    """The class Streamlit gives the element of a keyed widget (its frontend replaces other characters by -)."""
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def hide_css(keys: Sequence[str]) -> str:
+    """CSS that hides the elements with these widget keys; a key ending in ``*`` matches by prefix."""
+    selectors = [f'[class*="{css_class(key[:-1])}"]' if key.endswith("*") else f".{css_class(key)}" for key in keys]
+    return "".join(f"{selector} {{display: none !important}}\n" for selector in selectors)
+
+
+def _flag(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    return {"true": True, "1": True, "false": False, "0": False}.get(lowered)
+
+
+def _as_keys(keys: Keys) -> list[str]:
+    return [keys] if isinstance(keys, str) else list(keys)
+
+
+def _presenter(query: Mapping[str, str], notices: list[str]) -> bool:
+    """Presenter mode: the URL's flag if it has one (remembered for the session), else the session's.
+
+    Invalid classroom parameters are reported once and dropped from the URL, as pages do with their settings.
+    """
+    if PRESENTER in query:
+        on = _flag(query[PRESENTER])
+        if on is None:
+            notices.append(f"Ignored URL parameter presenter={query[PRESENTER][:40]!r}: expected true or false.")
+            st.query_params.pop(PRESENTER, None)
+        else:
+            st.session_state[_PRESENTER_ON] = on
+    on = st.session_state.get(_PRESENTER_ON, False)
+    if on and PRESENTER not in st.query_params:
+        st.query_params[PRESENTER] = "true"  # the page's link then reproduces the view
+    return on
+
+
+def _hidden_keys(query: Mapping[str, str], hideable: Mapping[str, Keys], notices: list[str]) -> list[str]:
+    keys: list[str] = []
+    for param, value in query.items():
+        if not param.endswith(HIDE_SUFFIX):
+            continue
+        name = param.removesuffix(HIDE_SUFFIX)
+        on = _flag(value)
+        if name not in hideable:
+            can = ", ".join(sorted(hideable)) or "nothing"
+            notices.append(f"Ignored URL parameter {param}: this page can hide {can}.")
+            st.query_params.pop(param, None)
+        elif on is None:
+            notices.append(f"Ignored URL parameter {param}={value[:40]!r}: expected true or false.")
+            st.query_params.pop(param, None)
+        elif on:
+            keys += _as_keys(hideable[name])
+    return keys
+
+
+def _position(query: Mapping[str, str], notices: list[str]) -> tuple[lessons.Lesson, int] | None:
+    if LESSON not in query and STEP not in query:
+        return None
+    try:
+        return lessons.locate(query.get(LESSON, ""), query.get(STEP, "0"))
+    except lessons.LessonNotFound as error:
+        notices.append(f"{error} The page works as usual.")
+        st.query_params.pop(LESSON, None)
+        st.query_params.pop(STEP, None)
+        return None
+
+
+def _enter(
+    page: str, lesson_id: str, index: int, hideable: Mapping[str, Keys], config_key: str | None, reset: Sequence[str]
+) -> None:
+    """On entering a lesson step, drops the page's stored settings so that the step's URL takes effect."""
+    if st.session_state.get(_ENTERED) == (page, lesson_id, index):
+        return  # a rerun of the step the student is on: keep what they changed since
+    st.session_state[_ENTERED] = (page, lesson_id, index)
+    keys = [key for keys in hideable.values() for key in _as_keys(keys) if not key.endswith("*")]
+    for key in [*([config_key] if config_key else []), *reset, *keys]:
+        st.session_state.pop(key, None)
+
+
+def _end_lesson() -> None:
+    st.query_params.pop(LESSON, None)
+    st.query_params.pop(STEP, None)
+    st.session_state.pop(_ENTERED, None)
+
+
+def _banner(page: str, lesson: lessons.Lesson, index: int) -> None:
+    step = lesson.steps[index]
+    last = index == len(lesson.steps) - 1
+    with st.container(border=True, key="classroom_banner"):
+        st.caption(f":material/co_present: Lesson · **{lesson.title}**")
+        st.markdown(f"#### Step {index + 1} of {len(lesson.steps)}: {step.title}")
+        st.markdown(step.narrative)
+        if step.page != page:
+            where = PAGES[step.page].title
+            st.info(f"This step takes place on the {where} page.", icon=":material/info:")
+            st.page_link(script(step.page), label=f"Go to {where}", icon=":material/arrow_forward:",
+                         query_params=lessons.lesson_query(lesson.id, index))
+        with st.container(horizontal=True):
+            previous = st.button("← Previous", key="classroom_previous", disabled=index == 0)
+            following = st.button("Finish lesson" if last else "Next step →", key="classroom_next", type="primary")
+            st.button("End lesson", key="classroom_end", on_click=_end_lesson,
+                      help="Hide this banner and keep exploring with the current settings.")
+    if previous:
+        _go(lesson, index - 1)
+    if following:
+        if last:
+            _end_lesson()
+            st.switch_page(script("lessons"))
+        _go(lesson, index + 1)
+
+
+def _go(lesson: lessons.Lesson, index: int) -> None:
+    st.switch_page(script(lesson.steps[index].page), query_params=lessons.lesson_query(lesson.id, index))
+
+
+def _presenter_changed() -> None:
+    on = bool(st.session_state[_PRESENTER_TOGGLE])
+    st.session_state[_PRESENTER_ON] = on
+    if on:
+        st.query_params[PRESENTER] = "true"
+    else:
+        st.query_params.pop(PRESENTER, None)
+
+
+def _page_hash() -> str | None:
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else None
+
+
+def _sidebar(presenter: bool) -> None:
+    with st.sidebar.expander("Classroom", icon=":material/co_present:"):
+        st.session_state[_PRESENTER_TOGGLE] = presenter
+        st.toggle("Presenter mode", key=_PRESENTER_TOGGLE, on_change=_presenter_changed,
+                  help="Larger text and thicker plot lines, readable from the back of a lecture hall. Stays on "
+                  "while you move between pages.")
+        st.markdown("**Share this view**")
+        box = st.empty()
+        box.code(share_url(), language=None, wrap_lines=True)
+        st.session_state[_SHARE_BOX] = (_page_hash(), box)
+        st.caption("This page with its current settings; the button beside the link copies it. Lessons → For "
+                   "lecturers explains the URL flags that hide controls.")

@@ -1,0 +1,146 @@
+"""The Defend page's Detector tab: feature squeezing (Xu, Evans & Qi 2018) fitted on clean images, then scored
+against FGSM, PGD and C&W. Thin UI over playground.defences.detector and playground.plots.detection.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import export, heavy_work
+from app_pages.ui.defend_models import DefendModel
+from app_pages.ui.widgets import seed_widget
+from playground import attacks
+from playground.defences import detector as squeezing
+from playground.plots.detection import roc_figure, score_histogram_figure
+
+KEY = "def_det_"
+CHART = export.CHART
+SPLIT_SEED = 0  # the MNIST test set is ordered by writers: fit and test on a seeded random split, not slices
+ATTACK_SEED = 0
+BATCH = 50  # images attacked per progress update: Stop takes effect at the next one
+
+
+@dataclass(frozen=True)
+class Settings:
+    eps: float
+    n: int
+    attacks: tuple[str, ...]
+
+
+def _percent(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.1%}"
+
+
+def _controls(last: Settings | None) -> Settings:
+    """The run's settings; the widgets start from the last run's, so leaving the tab and coming back keeps them."""
+    left, middle, right = st.columns([2, 1, 2])
+    eps = left.slider(
+        "ε (FGSM, PGD)", 0.01, 0.5, step=0.01, key=seed_widget(KEY + "eps", last.eps if last else 0.1),
+        help="L∞ budget on the [0, 1] scale. C&W L2 is a minimum-norm attack and runs unbounded.",
+    )
+    left.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+    n = middle.number_input(
+        "Images to attack", 10, 500, step=10, key=seed_widget(KEY + "n", last.n if last else 100),
+        help="Taken from the clean half held out of the fit.",
+    )
+    chosen = right.multiselect(
+        "Attacks", squeezing.DEFAULT_ATTACKS, format_func=lambda name: attacks.get(name).label,
+        key=seed_widget(KEY + "attacks", list(last.attacks) if last else list(squeezing.DEFAULT_ATTACKS)),
+    )
+    return Settings(float(eps), int(n), tuple(chosen))
+
+
+def _run(model, x: np.ndarray, settings: Settings, progress) -> dict:
+    """Fits the detector on a seeded random half of ``x`` and reports on the other half and the attacks."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
+    fit, held_out = x[order[: len(x) // 2]], x[order[len(x) // 2 :]]
+    progress(0.0, f"Fitting the threshold on {len(fit)} clean images…")
+    detector = squeezing.fit_detector(model, fit, fpr=squeezing.TARGET_FPR)
+    fpr, results = squeezing.detection_report(
+        model, detector, held_out, held_out[: settings.n], attacks=settings.attacks, eps=settings.eps,
+        seed=ATTACK_SEED, batch_size=BATCH, progress=progress,
+    )
+    progress(1.0, "Scoring the clean images for the histogram…")
+    clean_scores = detector.scores(model, held_out)
+    return {"detector": detector, "fpr": fpr, "results": results, "clean_scores": clean_scores,
+            "n_fit": len(fit), "n_held_out": len(held_out)}
+
+
+def _show(run: dict) -> None:
+    detector, results = run["detector"], run["results"]
+    columns = st.columns(3)
+    columns[0].metric("Threshold", f"{detector.threshold:.3f}", help="Scores above it are flagged as adversarial.")
+    columns[1].metric(
+        "False positives (held-out clean)", f"{run['fpr']:.1%}",
+        help=f"Clean images flagged, among the {run['n_held_out']} not used to fit the threshold; "
+        f"the target is {detector.fpr_target:.0%}.",
+    )
+    columns[2].metric("Clean images: fit / held out", f"{run['n_fit']} / {run['n_held_out']}")
+    labels = [attacks.get(r.attack).label for r in results]
+    st.dataframe(
+        {
+            "attack": labels,
+            "ε": ["unbounded (L2)" if r.eps is None else f"{r.eps:g}" for r in results],
+            "attempted": [r.n_attacked for r in results],
+            "successful": [r.n_successful for r in results],
+            "detected": [_percent(r.detection_rate) for r in results],
+            "AUC": [_percent(r.auc) for r in results],
+        },
+        hide_index=True,
+    )
+    st.caption("Only successful adversarial examples (those that changed the model's prediction) are scored.")
+    scored = [(label, r) for label, r in zip(labels, results, strict=True) if r.n_successful]
+    left, right = st.columns(2)
+    left.plotly_chart(
+        roc_figure([(f"{label} (AUC {r.auc:.1%})", *r.roc) for label, r in scored], detector.fpr_target),
+        key=KEY + "roc", **CHART,
+    )
+    right.plotly_chart(
+        score_histogram_figure(run["clean_scores"], [(label, r.scores) for label, r in scored], detector.threshold),
+        key=KEY + "histogram", **CHART,
+    )
+
+
+def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> None:
+    """Fits the squeezing detector for ``chosen.model`` on half of ``x`` and shows how it fares against attacks.
+
+    ``y`` is unused: the attacks aim at the model's own predictions.
+    """
+    st.markdown(
+        "Feature squeezing scores an image by the largest L1 distance between the model's softmax on it and on "
+        "its squeezed copies (1-bit colour depth, 2×2 median filter): squeezing barely moves a clean prediction "
+        "but often undoes an adversarial one. The threshold is set so that "
+        f"{squeezing.TARGET_FPR:.0%} of clean held-out images are flagged."
+    )
+    st.warning(squeezing.ADAPTIVE_CAVEAT, icon=":material/warning:")
+    owner, last_settings, last_run = st.session_state.get(KEY + "result", (None, None, None))
+    mine = owner == (id(chosen.model), dataset)
+    settings = _controls(last_settings if mine else None)
+    clicked = st.button("Run detector", icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
+    run_key = (id(chosen.model), dataset, settings)
+    job = heavy_work.task(KEY + "job", run_key, lambda progress: _run(chosen.model, x, settings, progress),
+                          start=clicked, restart=clicked)
+    if job is not None and job.state == "failed":
+        st.error(f"The detector cannot run with these settings: {job.error}", icon=":material/error:")
+        return
+    if job is not None and job.state == "stopped":
+        st.info("Stopped before the end: nothing was kept. Press Run detector to start again.",
+                icon=":material/stop_circle:")
+    if job is not None and job.state == "finished":
+        st.session_state[KEY + "result"] = ((id(chosen.model), dataset), settings, job.result)
+        del st.session_state[KEY + "job"]
+        mine, last_settings, last_run = True, settings, job.result
+    if not mine:
+        st.info(f"Run the detector to fit it for the {chosen.label}.")
+        return
+    if last_settings != settings:
+        names = ", ".join(attacks.get(name).label for name in last_settings.attacks)
+        st.caption(
+            f":orange[Results are for the last run: ε = {last_settings.eps:.2f}, {last_settings.n} images, "
+            f"{names}. Run again for the current settings.]"
+        )
+    _show(last_run)

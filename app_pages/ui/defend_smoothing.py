@@ -1,0 +1,199 @@
+"""The Defend page's "Randomized smoothing" tab: certify the smoothed classifier (Cohen, Rosenfeld & Kolter 2019)
+for one image and across many, and see how the number of noisy votes n limits the certified radius."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import export, heavy_work
+from app_pages.ui.defend_models import DefendModel
+from app_pages.ui.widgets import seed_widget
+from playground import plots, state
+from playground.defences import smoothing
+
+KEY = "def_sm_"
+CHART = export.CHART
+SEED = 0  # the same settings give the same votes, on every rerun and link
+RADIUS_NS = (100, 300, 1000, 3000, 10_000)
+TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
+ALPHAS = (1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1)
+
+
+def smoothing_tab(
+    config: state.DefendPageConfig, smoothed: DefendModel, x: np.ndarray, y: np.ndarray, class_names
+) -> dict:
+    """The tab: settings, one image's certificate, radius against n, certified accuracy over many images.
+
+    Returns {"sigma": ..., "cert_n": ...}: the values of the two URL-mirrored settings.
+    """
+    st.markdown(
+        "The **smoothed classifier** g(x) returns the class the base classifier most often predicts on noisy "
+        "copies x + ε, ε ~ N(0, σ²I). **CERTIFY** bounds that class's probability from below by p̲A (a "
+        "one-sided Clopper–Pearson bound at level α) and certifies that g cannot change within the L2 radius "
+        "R = σ·Φ⁻¹(p̲A) of x; it **abstains** when p̲A < ½. The default n ≈ 1000 is chosen for speed: Cohen et "
+        "al. use n = 100 000, which certifies larger radii."
+    )
+    settings = _controls(config, smoothed)
+    _one_image(smoothed, config.dataset, x, y, class_names, settings)
+    _many_images(smoothed, config.dataset, x, y, settings)
+    return {"sigma": settings["sigma"], "cert_n": settings["n"]}
+
+
+def _kept(name: str, default):
+    """A widget key seeded with the value it had when this tab last ran (Streamlit drops unrendered widgets)."""
+    return seed_widget(KEY + name, st.session_state.get(KEY + "kept", {}).get(name, default))
+
+
+def _keep(**values) -> None:
+    st.session_state.setdefault(KEY + "kept", {}).update(values)
+
+
+def _controls(config: state.DefendPageConfig, smoothed: DefendModel) -> dict:
+    sigma_param, n_param, n0_param = smoothing.SIGMA, smoothing.N, smoothing.N0
+    columns = st.columns(4)
+    sigma = columns[0].slider(
+        "Noise σ", sigma_param.min, sigma_param.max, step=sigma_param.step, help=sigma_param.help,
+        key=seed_widget(KEY + "sigma", float(config.sigma)),
+    )
+    n = columns[1].number_input(
+        "Votes n", n_param.min, n_param.max, step=n_param.step, help=n_param.help,
+        key=seed_widget(KEY + "n", int(config.cert_n)),
+    )
+    n0 = columns[2].number_input(
+        "Selection votes n0", n0_param.min, n0_param.max, step=n0_param.step, help=n0_param.help,
+        key=_kept("n0", n0_param.default),
+    )
+    alpha = columns[3].select_slider(
+        "Failure probability α", ALPHAS, format_func=lambda a: f"{a:g}", help=smoothing.ALPHA.help,
+        key=_kept("alpha", smoothing.ALPHA.default),
+    )
+    _keep(n0=n0, alpha=alpha)
+    largest = smoothing.max_radius(sigma, n, alpha)
+    st.caption(
+        f"Caps: σ from {sigma_param.min:g} to {sigma_param.max:g}, n from {n_param.min:,} to {n_param.max:,}, "
+        f"n0 from {n0_param.min:,} to {n0_param.max:,}, α from {ALPHAS[0]:g} to {ALPHAS[-1]:g} (σ = 0 or n = 0 "
+        f"would certify nothing, so they cannot be entered). Even if all n votes agree, p̲A = α^(1/n), so the "
+        f"largest radius these settings can certify is σ·Φ⁻¹(α^(1/n)) = **{largest:.3f}**."
+    )
+    if smoothed.sigma is not None and not np.isclose(sigma, smoothed.sigma):
+        st.info(
+            f"The base classifier was trained with noise σ = {smoothed.sigma:g}; at σ = {sigma:g} it sees noise "
+            "it was not trained on, so expect more errors and abstentions.",
+            icon=":material/info:",
+        )
+    return {"sigma": float(sigma), "n": int(n), "n0": int(n0), "alpha": float(alpha)}
+
+
+def _one_image(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarray, class_names, settings) -> None:
+    st.subheader("One image's certificate")
+    left, right = st.columns([1, 4])
+    index = int(left.number_input(f"Test image (0–{len(x) - 1})", 0, len(x) - 1, key=_kept("image", 0)))
+    _keep(image=index)
+    left.image(x[index, :, :, 0], caption=f"#{index} · true class {class_names[y[index]]}", width=112)
+    cache_key = (id(smoothed.model), dataset, index, *settings.values())
+    cached = st.session_state.get(KEY + "one")
+    if cached is None or cached[0] != cache_key:
+        try:
+            with right, st.spinner("Certifying…"):
+                certificate = smoothing.certify(smoothed.model, x[index], seed=SEED, **settings)
+                n_only = {k: v for k, v in settings.items() if k != "n0"}
+                predicted = smoothing.predict(smoothed.model, x[index], seed=SEED, **n_only)
+        except ValueError as error:
+            right.error(f"Cannot certify: {error}")
+            return
+        cached = (cache_key, certificate, predicted)
+        st.session_state[KEY + "one"] = cached
+    _, c, predicted = cached
+    with right:
+        st.plotly_chart(
+            plots.certificate_figure(c.counts, class_names, c.prediction, c.p_lower, c.radius, c.n),
+            key=KEY + "certificate", **CHART,
+        )
+        certified = "abstains" if c.abstained else f"class {class_names[c.prediction]} within L2 radius {c.radius:.3f}"
+        answer = "abstains" if predicted == smoothing.ABSTAIN else f"class {class_names[predicted]}"
+        st.markdown(
+            f"**Certified: {certified}** (p̲A = {c.p_lower:.4f}). PREDICT, a binomial test of the top two classes "
+            f"at level α, answers **{answer}**."
+        )
+
+    st.markdown("**How n changes the radius.** More votes tighten p̲A, so the same image certifies a larger radius.")
+    ns = tuple(sorted({*(v for v in RADIUS_NS if v <= smoothing.N.max), settings["n"]}))
+    curve_key = (id(smoothed.model), dataset, index, ns, settings["sigma"], settings["n0"], settings["alpha"])
+    stored = st.session_state.get(KEY + "curve")
+    if st.button(f"Show radius against n ({settings['n0'] + max(ns):,} forward passes)", key=KEY + "curve_run"):
+        try:
+            with st.spinner("Sampling…"):
+                certificates = smoothing.radius_vs_n(
+                    smoothed.model, x[index], sigma=settings["sigma"], ns=ns, n0=settings["n0"],
+                    alpha=settings["alpha"], seed=SEED,
+                )
+        except ValueError as error:
+            st.error(f"Cannot certify: {error}")
+            return
+        stored = (curve_key, certificates)
+        st.session_state[KEY + "curve"] = stored
+    if stored is not None and stored[0] == curve_key:
+        st.plotly_chart(
+            plots.radius_vs_n_figure([c.n for c in stored[1]], [c.radius for c in stored[1]],
+                                     [c.p_lower for c in stored[1]]),
+            key=KEY + "radius_vs_n", **CHART,
+        )
+
+
+def _many_images(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarray, settings) -> None:
+    st.subheader("Certified accuracy against the L2 radius")
+    st.markdown(
+        "The fraction of test images that the smoothed classifier certifies as their true class within radius r. "
+        "At r = 0 it is the smoothed classifier's accuracy, counting abstentions as errors."
+    )
+    images, run, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+    key = _kept("images", min(100, len(x)))
+    count = int(images.number_input(f"Images (10–{len(x)})", 10, len(x), step=10, key=key))
+    _keep(images=count)
+    results_key = (id(smoothed.model), dataset, *settings.values(), count)
+    clicked = run.button("Certify", icon=":material/verified:", type="primary", key=KEY + "run", width="stretch")
+
+    def work(progress):
+        started = time.perf_counter()
+        certificates = smoothing.certify_many(
+            smoothed.model, x[:count], seed=SEED, **settings,
+            progress=lambda f, _: progress(f, f"Certifying image {min(round(f * count) + 1, count)}/{count}…"),
+        )
+        return certificates, time.perf_counter() - started
+
+    job = heavy_work.task(KEY + "certify", results_key, work, start=clicked, restart=clicked)
+    if job is not None and job.state == "failed":
+        st.error(f"Cannot certify: {job.error}")  # stays until the settings change or Certify is pressed again
+        return
+    if job is not None and job.state == "stopped":
+        st.info("Stopped before the end: press Certify to run it again.", icon=":material/stop_circle:")
+    if job is not None and job.state == "finished":
+        st.session_state[KEY + "results"] = (results_key, *job.result)
+        del st.session_state[KEY + "certify"]
+    stored = st.session_state.get(KEY + "results")
+    if stored is None or stored[0][:2] != results_key[:2]:
+        return  # nothing certified yet, or results of another model or dataset
+    (_, _, sigma, n, n0, alpha, _), certificates, seconds = stored
+    labels = y[: len(certificates)]
+    if stored[0] != results_key:
+        st.caption(
+            f":orange[These results belong to other settings] (σ = {sigma:g}, n = {n:,}, n0 = {n0:,}, α = {alpha:g}, "
+            f"{len(certificates)} images). Press Certify to update them."
+        )
+    radii = np.linspace(0, 2.5 * sigma, 50)
+    st.plotly_chart(
+        plots.certified_accuracy_figure(
+            radii, [(f"σ = {sigma:g}, n = {n:,}", smoothing.certified_accuracy(certificates, labels, radii))]
+        ),
+        key=KEY + "accuracy", **CHART,
+    )
+    at = smoothing.certified_accuracy(certificates, labels, TABLE_RADII)
+    st.dataframe(
+        {f"r = {r:g}": [f"{a:.1%}"] for r, a in zip(TABLE_RADII, at, strict=True)}
+        | {"abstains": [f"{np.mean([c.abstained for c in certificates]):.1%}"]},
+        hide_index=True,
+    )
+    st.caption(f"{len(certificates)} images certified in {seconds:.1f} s (seed {SEED}).")

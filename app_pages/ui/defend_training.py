@@ -1,0 +1,194 @@
+"""The Defend page's adversarial-training tab: train a robust CNN live, then compare it with the standard one."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import defend_models, export, heavy_work
+from app_pages.ui.widgets import seed_widget
+from playground import assets, attacks, data, defences, evaluation, image_models, plots, state, thumbnails
+from playground.defences import adversarial_training as at
+
+KEY = "def_at_"
+CHART = export.CHART
+COMPARE_EPS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+COMPARE_IMAGES = 6
+LARGE_EPS = 0.3
+
+
+def slider(param, key: str, value=None):
+    cast = int if isinstance(param.default, int) else float
+    return st.slider(param.name.replace("_", " "), cast(param.min), cast(param.max), step=cast(param.step),
+                     key=seed_widget(key, param.default if value is None else value), help=param.help)
+
+
+def settings(config: state.DefendPageConfig) -> dict:
+    preset = st.selectbox("Recipe", list(at.PRESETS), format_func=lambda p: at.PRESETS[p].label,
+                          key=seed_widget(KEY + "preset", config.preset))
+    spec = at.PRESETS[preset]
+    st.caption(f"{spec.summary} — *{spec.reference}*")
+    columns = st.columns(3)
+    chosen = {"preset": preset}
+    with columns[0]:
+        if spec.perturbation == "noise":
+            chosen["sigma"] = slider(at.SIGMA, KEY + "sigma")
+        else:
+            chosen["eps"] = slider(at.EPS, KEY + "eps")
+    with columns[1]:
+        chosen["epochs"] = slider(at.EPOCHS, KEY + "epochs")
+    if spec.perturbation == "pgd":
+        with columns[2]:
+            chosen["pgd_steps"] = slider(at.PGD_STEPS, KEY + "pgd_steps")
+    return chosen
+
+
+def start(dataset: str, chosen: dict) -> None:
+    st.session_state.pop(KEY + "failed", None)
+    try:
+        images, note = assets.training_images(dataset)
+    except data.DataUnavailableError as error:  # kept until the next Train: the page reruns at once
+        st.session_state[KEY + "failed"] = f"{error} The bundled robust models stay available."
+        return
+    st.session_state[KEY + "data_note"] = note
+    split = len(images.x_train) - 1000  # the last 1000 training images pick the best epoch
+    model = image_models.build_image_model(image_models.ImageModelSpec("cnn"))
+    options = {k: v for k, v in chosen.items() if k in ("eps", "sigma", "pgd_steps")}
+    trainer = at.AdversarialTrainer(model, images.x_train[:split], images.y_train[:split], images.x_train[split:],
+                                    images.y_train[split:], preset=chosen["preset"], **options)
+    st.session_state[KEY + "job"] = (trainer, chosen["epochs"], dataset)
+    st.session_state.pop(KEY + "outcome", None)
+
+
+def train(trainer: at.AdversarialTrainer, epochs: int, progress) -> None:
+    """The heavy task: trains half a second at a time, reporting between, so Stop lands between two chunks."""
+    while trainer.epoch < epochs and trainer.stopped is None:
+        trainer.run(time_budget=0.5)
+        progress(min(trainer.epochs_done / epochs, 1.0),
+                 f"Epoch {trainer.epoch}/{epochs} · held-out clean {trainer.history[-1].clean_accuracy:.1%}, "
+                 f"{trainer.spec.robust_metric} {trainer.history[-1].robust_accuracy:.1%}")
+
+
+def live_curves() -> None:
+    trainer, _, _ = st.session_state[KEY + "job"]
+    st.plotly_chart(plots.adversarial_training_figure(trainer.history, robust_label(trainer), trainer.best.epoch),
+                    key=KEY + "live_curves", **CHART)
+
+
+def training_job() -> None:
+    """Runs the training through the server's queue; once it ends (done or stopped), keeps its best epoch."""
+    trainer, epochs, dataset = st.session_state[KEY + "job"]
+    job = heavy_work.task(KEY + "training", id(trainer), lambda progress: train(trainer, epochs, progress),
+                          start=True, live=live_curves, stop="Stop training")
+    if job.state in ("queued", "running"):
+        return
+    del st.session_state[KEY + "job"], st.session_state[KEY + "training"]
+    if job.state == "failed":
+        st.session_state[KEY + "failed"] = f"Training failed: {job.error}"
+        st.rerun()
+    trainer.restore_best()
+    best = trainer.best
+    label = (f"your CNN ({trainer.spec.label}, best of {trainer.epoch} epochs: epoch {best.epoch}, held-out "
+             f"{trainer.spec.robust_metric} accuracy {best.robust_accuracy:.1%})")
+    sigma = trainer.sigma if trainer.spec.perturbation == "noise" else None
+    defend_models.remember_trained(dataset, trainer.preset, trainer.model, label, sigma)
+    st.session_state[KEY + "outcome"] = (trainer.history, robust_label(trainer), best.epoch, trainer.stopped, label)
+    st.rerun()
+
+
+def robust_label(trainer: at.AdversarialTrainer) -> str:
+    if trainer.spec.perturbation == "noise":
+        return f"noisy (σ = {trainer.sigma:g})"
+    return f"PGD-{at.VALIDATION_PGD_STEPS} at ε = {trainer.eps:g}"
+
+
+def outcome() -> None:
+    history, label, best_epoch, stopped, model_label = st.session_state[KEY + "outcome"]
+    if stopped:
+        st.warning(stopped, icon=":material/warning:")
+    st.success(f"Now in use as the sidebar's model of its kind: {model_label}.", icon=":material/check_circle:")
+    st.plotly_chart(plots.adversarial_training_figure(history, label, best_epoch), key=KEY + "curves", **CHART)
+
+
+def compare(dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
+    standard = defend_models.choose(dataset, "standard")
+    robust = defend_models.choose(dataset, "adversarial")
+    st.subheader("Standard vs adversarially trained")
+    st.caption(f"Standard: {standard.label}. Robust: {robust.label}.")
+    images, labels = x[:COMPARE_IMAGES], y[:COMPARE_IMAGES]
+    st.markdown("**Input-gradient saliency.** Robust models' gradients look like strokes of the digit; standard "
+                "ones like noise (Tsipras et al. 2019, *Robustness may be at odds with accuracy*).")
+    for chosen in (standard, robust):
+        saliency = np.abs(evaluation.input_gradient(chosen.model, images, labels))
+        row(chosen.label, [thumbnails.heat_rgb(s[:, :, 0]) for s in saliency], KEY + "saliency_" + chosen.kind)
+    st.markdown(f"**PGD at a large ε = {LARGE_EPS}.** What it takes to fool each model: against the robust one, "
+                "the perturbation starts to draw features of the target class.")
+    for chosen in (standard, robust):
+        x_adv, predicted = large_eps_attack(chosen.model, images, labels)
+        captions = [f"{class_names[t]} → {class_names[p]}" for t, p in zip(labels, predicted, strict=True)]
+        row(chosen.label, [thumbnails.gray_rgb(a[:, :, 0]) for a in x_adv], KEY + "large_" + chosen.kind, captions)
+    curves(dataset, standard, robust, x, y)
+
+
+def large_eps_attack(model, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PGD-100 at ``LARGE_EPS``, remembered per model: it takes a second and every rerun would repeat it."""
+    store = st.session_state.setdefault(KEY + "large_store", {})
+    key = (id(model), images.tobytes())
+    if key not in store:
+        x_adv = attacks.pgd(model, images, labels, eps=LARGE_EPS, step_size=0.01, steps=100, seed=0)
+        store[key] = (x_adv, evaluation.predict(model, x_adv).argmax(-1))
+    return store[key]
+
+
+def row(title: str, rgbs: list[np.ndarray], key: str, captions: list[str] | None = None) -> None:
+    st.caption(title)
+    with st.container(key=key, horizontal=True):
+        for i, rgb in enumerate(rgbs):
+            st.image(thumbnails.png_data_url(thumbnails.enlarge(rgb, 4)), width=112,
+                     caption=captions[i] if captions else None)
+
+
+def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None:
+    n = st.number_input("Images for the curves (10–1000)", 10, 1000, 200, step=50, key=KEY + "curve_n")
+    key = (id(standard.model), id(robust.model), dataset, int(n))
+
+    def work(progress):
+        results = []
+        for i, chosen in enumerate((standard, robust)):
+            curve = evaluation.robustness_curve(
+                chosen.model, x[:n], y[:n], "pgd", COMPARE_EPS, params=defences.DEFEND_ATTACKS["pgd"].params, seed=0,
+                progress=lambda f, text, i=i: progress((i + f) / 2, text),
+            )
+            results.append((defend_models.KIND_LABELS[chosen.kind], curve.eps, curve.accuracy,
+                            [r.interval for r in curve.robust]))
+        return results
+
+    draw = not heavy_work.has_result(KEY + "curves", key) and st.button(
+        "Draw accuracy-vs-ε curves (PGD-20)", icon=":material/show_chart:", key=KEY + "curve_go"
+    )
+    results = heavy_work.result(KEY + "curves", key, work, start=draw)
+    if results is None:
+        return
+    st.plotly_chart(plots.robustness_figure(results), key=KEY + "compare_curves", **CHART)
+    st.caption("Quick evaluation (PGD-20): each point is an upper bound, with its 95% interval.")
+
+
+def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:
+    st.markdown("Train the default CNN on adversarial examples, live. Held-out clean and robust accuracy are measured "
+                "after every epoch, and the best epoch is kept.")
+    chosen = settings(config)
+    if st.session_state.get(KEY + "data_note"):
+        st.caption(st.session_state[KEY + "data_note"])
+    if KEY + "job" in st.session_state:
+        training_job()
+    else:
+        if st.button("Train", icon=":material/model_training:", type="primary", key=KEY + "train",
+                     help="Needs the full training set (PLAYGROUND_DATA_DIR or a Keras download)."):
+            start(config.dataset, chosen)
+            st.rerun()
+        if KEY + "failed" in st.session_state:
+            st.error(st.session_state[KEY + "failed"], icon=":material/error:")
+        if KEY + "outcome" in st.session_state:
+            outcome()
+        compare(config.dataset, x, y, class_names)
+    return {"preset": chosen["preset"]}

@@ -1,0 +1,122 @@
+"""Heavy work (evaluations, certification, image training) goes through the server's shared queue.
+
+Run in the script thread, one student's AutoAttack would take a core from everybody's live training, and ten
+at once would take all of them. As a ``scheduler.Task`` it waits its turn behind the other sessions' heavy
+work, and live training always keeps a runner. Meanwhile a fragment shows its place in the queue or its
+progress, with Stop; the page reruns once it is done.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from playground import scheduler
+
+POLL_SECONDS = 0.25
+KEPT_RESULTS = 8  # finished results per panel, so going back to earlier settings is instant
+
+
+@dataclass(eq=False)
+class _Entry:
+    """What the session keeps: the task's settings and the task. The task holds it weakly, and stops once
+    Streamlit drops a closed session's state."""
+
+    job_key: Hashable
+    task: scheduler.Task | None = None
+
+
+def task(
+    key: str,
+    job_key: Hashable,
+    work: Callable[[scheduler.Progress], Any],
+    *,
+    start: bool,
+    restart: bool = False,
+    live: Callable[[], None] | None = None,
+    stop: str = "Stop",
+) -> scheduler.Task | None:
+    """This session's task for ``job_key``, in whatever state it is; None if none was started for it.
+
+    ``start`` submits ``work`` if there is no task for this ``job_key`` yet; ``restart`` also replaces one that
+    was stopped or failed. Another ``job_key`` (the settings changed) cancels the old task. While it waits or
+    runs, its progress is shown with Stop, and ``live()`` draws anything else that should move meanwhile.
+    """
+    current = st.session_state.get(key)
+    if current is not None and current.job_key != job_key:
+        scheduler.shared().cancel(current.task, wait=False)
+        del st.session_state[key]
+        current = None
+    if (start and current is None) or (restart and current is not None and current.task.state in ("stopped", "failed")):
+        current = _Entry(job_key)
+        current.task = scheduler.Task(work, owner=current)
+        st.session_state[key] = current
+        scheduler.shared().submit(current.task)
+    if current is None:
+        return None
+    if current.task.state in ("queued", "running"):
+        st.fragment(run_every=POLL_SECONDS)(_progress)(key, live, stop)
+    return current.task
+
+
+def has_result(key: str, job_key: Hashable) -> bool:
+    return job_key in st.session_state.get(key + "_kept", {})
+
+
+def result(
+    key: str,
+    job_key: Hashable,
+    work: Callable[[scheduler.Progress], Any],
+    *,
+    start: bool = True,
+    failed: str = "This run failed",
+) -> Any:
+    """``work``'s result for ``job_key`` once the queue has run it, else None (waiting, running, stopped, failed).
+
+    ``start`` is True to run as soon as the settings are new, or the page's own Run button. A failure or a Stop
+    stays on screen, with Run again, until the user acts or the settings change.
+    """
+    kept = st.session_state.setdefault(key + "_kept", collections.OrderedDict())
+    if job_key in kept:
+        kept.move_to_end(job_key)
+        return kept[job_key]
+    again = st.session_state.get(key + "_again", False)
+    current = task(key, job_key, work, start=start, restart=again)
+    if current is None:
+        return None
+    if current.state == "finished":
+        kept[job_key] = current.result
+        while len(kept) > KEPT_RESULTS:
+            kept.popitem(last=False)
+        del st.session_state[key]
+        return current.result
+    if current.state in ("failed", "stopped"):
+        if current.state == "failed":
+            st.error(f"{failed}: {current.error}", icon=":material/error:")
+        else:
+            st.info("Stopped before the end.", icon=":material/stop_circle:")
+        st.button("Run again", icon=":material/replay:", key=key + "_again")
+    return None
+
+
+def _progress(key: str, live: Callable[[], None] | None, stop: str) -> None:
+    current = st.session_state.get(key)
+    if current is None or current.task.state not in ("queued", "running"):
+        st.rerun(scope="app")  # finished, failed or stopped: the page shows the outcome
+    job = current.task
+    place = scheduler.shared().position(job)
+    if job.cancelled:
+        st.progress(job.fraction, text="Stopping at the next checkpoint…")
+    elif place:
+        st.progress(0.0, text=f"Waiting for its turn: number {place} in the server's queue for heavy work "
+                    "(other sessions' evaluations run one at a time)…")
+    else:
+        st.progress(job.fraction, text=job.text or "Starting…")
+    if live is not None:
+        live()
+    st.button(stop, icon=":material/stop:", key=key + "_stop", on_click=scheduler.shared().cancel, args=(job,),
+              kwargs={"wait": False}, disabled=job.cancelled)

@@ -1,0 +1,154 @@
+"""The sidebar block that chooses the image classifier: bundled, trained here live, or uploaded (safe mode).
+
+Shared by the pages that attack or defend a model. The chosen model lives in this session's state only
+(Keras models are not thread-safe, so never in a process-wide cache).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import streamlit as st
+
+from app_pages.ui import heavy_work
+from playground import assets, data, evaluation, image_models, plots, training
+
+KEY = "model_"
+TRAIN_EPOCH_CAP = 20
+
+
+@dataclass
+class ChosenModel:
+    model: keras.Model
+    label: str
+    clean_accuracy: float  # on the bundled test sample
+    keras_file: bytes | None = None
+
+
+def _sample_accuracy(model: keras.Model, dataset: str) -> float:
+    x, y, _ = assets.load_sample(dataset)
+    return float((evaluation.predict(model, x).argmax(-1) == y).mean())
+
+
+def _remember(slot: str, model: keras.Model, label: str, dataset: str) -> ChosenModel:
+    chosen = ChosenModel(model, label, _sample_accuracy(model, dataset))
+    st.session_state[KEY + slot] = chosen
+    return chosen
+
+
+def pick_model(dataset: str, architecture: str) -> ChosenModel | None:
+    """Renders the model chooser in the sidebar; returns the model to use, or None while none is ready."""
+    source = st.sidebar.segmented_control(
+        "Model", ["Bundled", "Train", "Upload"], default="Bundled", required=True, key=KEY + "source"
+    )
+    if source == "Bundled":
+        slot = f"bundled_{dataset}_{architecture}"
+        chosen = st.session_state.get(KEY + slot)
+        if chosen is None:
+            with st.spinner("Loading the bundled model…"):
+                chosen = _remember(
+                    slot,
+                    image_models.load_bundled_model(dataset, architecture),
+                    f"bundled {image_models.ARCHITECTURES[architecture].label}",
+                    dataset,
+                )
+    elif source == "Train":
+        chosen = _train_section(dataset, architecture)
+    else:
+        chosen = _upload_section(dataset)
+    if chosen is not None:
+        st.sidebar.caption(
+            f"**{chosen.label}** · clean accuracy on the 1000-image test sample: **{chosen.clean_accuracy:.1%}**"
+        )
+        if image_models.has_softmax_output(chosen.model):
+            st.sidebar.error("This model ends in a softmax layer. Attacks need logits: expect vanishing gradients.")
+        _download_button(chosen)
+    return chosen
+
+
+def _download_button(chosen: ChosenModel) -> None:
+    if chosen.keras_file is None:  # saved once per model, not on every rerun
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.keras"
+            chosen.model.save(path)
+            chosen.keras_file = path.read_bytes()
+    st.sidebar.download_button(
+        "Download model (.keras)", chosen.keras_file, file_name="playground_model.keras",
+        mime="application/octet-stream", icon=":material/download:",
+    )
+
+
+def _upload_section(dataset: str) -> ChosenModel | None:
+    upload = st.sidebar.file_uploader(
+        "A Keras model (.keras), 28×28×1 input, 10 logits; loaded in safe mode", type=["keras"], key=KEY + "file"
+    )
+    if upload is not None and st.session_state.get(KEY + "uploaded_name") != upload.file_id:
+        try:
+            model = image_models.load_uploaded_model(upload.getvalue())
+        except ValueError as error:
+            st.sidebar.error(f"Could not use that file: {error}")
+        else:
+            st.session_state[KEY + "uploaded_name"] = upload.file_id
+            _remember("uploaded", model, f"uploaded {upload.name}", dataset)
+    return st.session_state.get(KEY + "uploaded")
+
+
+def _train_section(dataset: str, architecture: str) -> ChosenModel | None:
+    epochs = st.sidebar.slider("Epochs", 1, TRAIN_EPOCH_CAP, 2, key=KEY + "epochs", help=f"At most {TRAIN_EPOCH_CAP}.")
+    if st.sidebar.button("Train from scratch", icon=":material/model_training:", key=KEY + "train"):
+        st.session_state.pop(KEY + "failed", None)
+        try:
+            images, note = assets.training_images(dataset)
+        except data.DataUnavailableError as error:
+            st.session_state[KEY + "failed"] = str(error)
+        else:
+            spec = image_models.ImageModelSpec(architecture=architecture)
+            st.session_state[KEY + "job"] = (
+                training.Trainer(
+                    image_models.build_image_model(spec), images.x_train, images.y_train, images.x_test,
+                    images.y_test, image_models.TRAIN_CONFIG, train_eval_size=image_models.TRAIN_EVAL_SIZE,
+                ),
+                epochs,
+                image_models.ARCHITECTURES[architecture].label,
+            )
+            st.session_state[KEY + "data_note"] = note
+    if KEY + "failed" in st.session_state:  # stays until the next Train
+        st.sidebar.error(st.session_state[KEY + "failed"])
+    if st.session_state.get(KEY + "data_note"):
+        st.sidebar.caption(st.session_state[KEY + "data_note"])
+    if KEY + "job" in st.session_state:
+        with st.sidebar:
+            _training_job(dataset)
+    return st.session_state.get(KEY + "trained")
+
+
+def _train(trainer: training.Trainer, epochs: int, progress) -> None:
+    """The heavy task: half a second of training at a time, reporting between, so Stop lands between two."""
+    steps_per_epoch = -(-len(trainer.x_train) // trainer.batch_size)
+    while trainer.epoch < epochs and trainer.diverged is None:
+        trainer.run(time_budget=0.5)
+        done = (trainer.epoch + trainer.steps % steps_per_epoch / steps_per_epoch) / epochs
+        progress(done, f"Epoch {trainer.epoch}/{epochs} · test accuracy {trainer.history[-1].test_accuracy:.1%}")
+
+
+def _live_curves() -> None:
+    trainer, _, _ = st.session_state[KEY + "job"]
+    st.plotly_chart(plots.training_curves(trainer.history), key=KEY + "curves", theme=None)
+
+
+def _training_job(dataset: str) -> None:
+    """Trains through the server's queue; once it ends (done or stopped), the model is the one in use."""
+    trainer, epochs, label = st.session_state[KEY + "job"]
+    job = heavy_work.task(KEY + "training", id(trainer), lambda progress: _train(trainer, epochs, progress),
+                          start=True, live=_live_curves, stop="Stop training")
+    if job.state in ("queued", "running"):
+        return
+    del st.session_state[KEY + "job"], st.session_state[KEY + "training"]
+    if job.state == "failed":
+        st.session_state[KEY + "failed"] = f"Training failed: {job.error}"
+    else:
+        _remember("trained", trainer.model, f"your {label} ({trainer.epoch} epochs)", dataset)
+    st.rerun(scope="app")

@@ -1,0 +1,86 @@
+"""Small widget helpers shared by the pages: URL-seeded widget state and controls built from declarations."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from app_pages.ui import classroom
+from playground import state
+from playground.attacks.base import Param
+
+Config = TypeVar("Config")
+
+NORM_LABELS = {"inf": "L∞", "2": "L2"}
+
+
+def url_config(prefix: str, config_type: type[Config]) -> Config:
+    """A page's config: from the URL on this session's first visit, else the last one the page saved.
+
+    Notices about ignored URL values stay, as warnings, until the user changes a setting: the page also reruns
+    by itself (heavy work that finished), and that must not wipe them.
+    """
+    if prefix + "config" not in st.session_state:
+        config, notices = state.from_query(config_type, st.query_params.to_dict())
+        st.session_state[prefix + "config"] = config
+        st.session_state[prefix + "url_notices"] = (config, notices)
+    config = st.session_state[prefix + "config"]
+    from_url, notices = st.session_state.get(prefix + "url_notices", (None, []))
+    if notices and config == from_url:
+        for notice in notices:
+            st.warning(notice, icon=":material/link_off:")
+    else:
+        st.session_state.pop(prefix + "url_notices", None)
+    return config
+
+
+def save_config(prefix: str, config: Any) -> None:
+    """Remembers the page's config for this session and mirrors it in the URL, so the link reproduces it."""
+    st.session_state[prefix + "config"] = config
+    classroom.set_query(state.to_query(config))  # keeps lesson, presenter and *_hide in the URL
+
+
+def seed_widget(key: str, value: Any) -> str:
+    """Gives a widget its starting value once (Streamlit drops the state of widgets it did not render)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+def param_control(param: Param, *, key: str, initial: Any = None, disabled: bool = False) -> Any:
+    """The widget for one declared attack parameter: a toggle, a choice, or a slider within its bounds.
+
+    ``initial`` (e.g. a value from the URL) replaces the declared default as the starting value.
+    """
+    if initial is None or (param.choices and initial not in param.choices):
+        initial = param.default
+    elif param.min is not None and param.max is not None and not isinstance(param.default, bool | str):
+        initial = min(max(initial, param.min), param.max)  # a URL value may not fit this attack's range
+    seed_widget(key, initial)
+    if isinstance(param.default, bool):
+        return st.toggle(param.name.replace("_", " "), key=key, help=param.help, disabled=disabled)
+    if param.choices:
+        return st.selectbox(
+            param.name.replace("_", " "), param.choices, key=key, help=param.help, disabled=disabled,
+            format_func=lambda choice: NORM_LABELS.get(choice, choice) if param.name == "norm" else choice,
+        )
+    if param.default is None:
+        # Follows the other settings unless set (the step size follows ε); the presets span its declared range.
+        presets = [v for v in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if param.min <= v <= param.max]
+        return st.select_slider(
+            param.name.replace("_", " "), [None, *presets], key=key, help=param.help, disabled=disabled,
+            format_func=lambda value: param.auto if value is None else f"{value:g}",
+        )
+    integral = isinstance(param.default, int)
+    cast = int if integral else float
+    return st.slider(
+        param.name.replace("_", " "),
+        min_value=cast(param.min),
+        max_value=cast(param.max),
+        step=cast(param.step) if param.step else None,
+        format=None if integral else "%.3f",
+        key=key,
+        help=param.help,
+        disabled=disabled,
+    )

@@ -1,1 +1,0 @@
-"""Benchmark suites, one module each; run them with ``python -m playground.bench SUITE``."""
