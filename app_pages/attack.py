@@ -36,6 +36,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui.image_model_picker import pick_model
     from app_pages.ui.widgets import param_control, save_config, seed_widget, url_config
     from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
+    from playground.tokens import token
 
 KEY = "atk_"
 CHART = export.CHART
@@ -272,7 +273,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     clicked = st.button("Run", icon=":material/play_arrow:", type="primary",
                         disabled=not (runs and any(budgets.values())))
     if clicked:
-        st.session_state[KEY + "curves"] = (id(model), dataset, {})
+        st.session_state[KEY + "curves"] = (token(model), dataset, {})
 
     def work(progress, results: dict) -> None:
         """Fills ``results`` one attack at a time, so Stop keeps the curves already finished."""
@@ -284,7 +285,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
                 )
 
     results = st.session_state.get(KEY + "curves", (None, None, {}))[2]
-    job = heavy_work.task(KEY + "rb_job", (id(model), dataset, id(results)),
+    job = heavy_work.task(KEY + "rb_job", (token(model), dataset, token(results)),
                           lambda progress: work(progress, results), start=clicked, restart=clicked)
     if job is not None and job.state == "failed":
         st.error(f"The evaluation failed: {job.error}", icon=":material/error:")
@@ -293,7 +294,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     if job is not None and job.state in ("queued", "running"):
         return  # the curves appear once it is done
     owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
-    if not curves or owner_model != id(model) or owner_dataset != dataset:
+    if not curves or owner_model != token(model) or owner_dataset != dataset:
         return  # nothing run yet, or results that belong to another model
     for norm, label in evaluation.NORM_LABELS.items():
         of_norm = {k: c for k, c in curves.items() if c.norm == norm}

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from playground import assets, training
+from playground.attacks.base import has_softmax_output as has_softmax_output  # the one check, re-exported
 
 INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
@@ -259,20 +259,3 @@ def _check_signature(model: keras.Model) -> None:
         )
 
 
-def has_softmax_output(model: keras.Model) -> bool:
-    """Whether ``model`` outputs probabilities (a softmax) instead of logits.
-
-    Checked on the outputs rather than on layer types, so that a softmax in an ``Activation`` layer, a
-    ``Dense(activation="softmax")``, a ``Softmax`` layer or a nested model are all caught: every output row
-    of a few seeded random images is non-negative and sums to 1.
-
-    Args:
-        model: a model with a fully specified input shape, e.g. ``(n, 28, 28, 1)`` images.
-
-    Returns:
-        True if the outputs look like probabilities; gradients of the loss then vanish where the model is
-        confident, so attacks should use the logits before the softmax.
-    """
-    probe = np.random.default_rng(0).uniform(size=(8, *model.input_shape[1:])).astype(np.float32)
-    outputs = np.asarray(model(probe, training=False), dtype=np.float64)
-    return bool(np.all(outputs >= 0.0) and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3))

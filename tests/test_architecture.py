@@ -1,4 +1,5 @@
-"""Structural rules from DESIGN.md that no single unit test would catch.
+"""Structural rules of the architecture (../shared/DESIGN.md, beside the checkout in CI) that no single unit test
+would catch.
 
 - ``playground/`` never imports Streamlit (the engine must run without a UI).
 - Importing ``playground``, ``playground.theory`` and ``playground.plots`` does not load TensorFlow, so the

@@ -464,7 +464,8 @@ def test_moving_a_slider_does_not_retrace(toy):
     assert [f.tracing_count() for f in functions] == counts
 
 
-def test_a_softmax_output_is_flagged(toy):
-    probabilities = keras.Sequential([toy.model, keras.layers.Softmax()])
+@pytest.mark.parametrize("softmax", [keras.layers.Softmax, lambda: keras.layers.Activation("softmax")])
+def test_a_softmax_output_is_flagged_whatever_layer_applies_it(toy, softmax):
+    probabilities = keras.Sequential([keras.Input(toy.x.shape[1:]), toy.model, softmax()])
     with pytest.warns(UserWarning, match="softmax"):
         attacks.fgsm(probabilities, toy.x[:2], eps=0.1)

@@ -34,3 +34,20 @@ def test_keras_models_take_tokens_and_are_not_kept_alive_by_them():
     del model
     gc.collect()
     assert ref() is None
+
+
+def test_unhashable_objects_take_tokens_and_the_table_empties_behind_them():
+    from dataclasses import dataclass
+
+    from playground import tokens
+
+    @dataclass
+    class Settings:  # eq without frozen: unhashable, like the trainers
+        value: int
+
+    first, second = Settings(1), Settings(1)
+    assert token(first) != token(second) and token(first) == token(first)
+    before = len(tokens._tokens)
+    del first, second
+    gc.collect()
+    assert len(tokens._tokens) == before - 2

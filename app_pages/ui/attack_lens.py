@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import export
+from app_pages.ui import export, session_cache
 from app_pages.ui.widgets import seed_widget
 from playground import data, lens, plots, state, training
 from playground.experiment import ToyExperiment
+from playground.tokens import token
 
 KEY = "bt_"  # the lens's widgets share the page's prefix, so a URL flag like lens_eps_hide finds them
 CHART = export.CHART
@@ -31,11 +32,7 @@ def lens_controls(config: state.TrainPageConfig) -> dict:
 
 def remembered(name: str, key: tuple, compute):
     """One cached result per name, recomputed when the network's weights or the settings change."""
-    slot = st.session_state.get(KEY + "lens_cache_" + name)
-    if slot is None or slot[0] != key:
-        slot = (key, compute())
-        st.session_state[KEY + "lens_cache_" + name] = slot
-    return slot[1]
+    return session_cache.remember(KEY + "lens_" + name, key, compute)
 
 
 def selected_point(result: lens.LensResult) -> int | None:
@@ -59,7 +56,7 @@ def lens_section(config: state.TrainPageConfig, exp: ToyExperiment, class_colors
     settings = lens_controls(config)
     net, names = exp.trainer.model, tuple(config.features)
     x, y = exp.split.x_test, exp.split.y_test
-    version = (id(exp), exp.trainer.steps)
+    version = (token(exp), exp.trainer.steps)
     attack = {"attack": settings["lens_attack"], "norm": settings["lens_norm"], "steps": settings["lens_steps"]}
     result = remembered("points", (version, tuple(settings.items())),
                         lambda: lens.push_points(net, names, x, y, eps=settings["lens_eps"], **attack))
@@ -96,7 +93,7 @@ def lens_section(config: state.TrainPageConfig, exp: ToyExperiment, class_colors
 
 def loss_effects(exp: ToyExperiment, net, names, x, y, settings: dict) -> None:
     st.subheader("The loss decides how far one step gets")
-    effects = remembered("losses", ((id(exp), exp.trainer.steps), settings["lens_eps"], settings["lens_norm"]),
+    effects = remembered("losses", ((token(exp), exp.trainer.steps), settings["lens_eps"], settings["lens_norm"]),
                          lambda: lens.loss_gradients(net, names, x, y, eps=settings["lens_eps"],
                                                      norm=settings["lens_norm"]))
     st.table({

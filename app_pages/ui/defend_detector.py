@@ -16,6 +16,7 @@ from app_pages.ui.widgets import seed_widget
 from playground import attacks
 from playground.defences import detector as squeezing
 from playground.plots.detection import roc_figure, score_histogram_figure
+from playground.tokens import token
 
 KEY = "def_det_"
 CHART = export.CHART
@@ -118,10 +119,10 @@ def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray
     )
     st.warning(squeezing.ADAPTIVE_CAVEAT, icon=":material/warning:")
     owner, last_settings, last_run = st.session_state.get(KEY + "result", (None, None, None))
-    mine = owner == (id(chosen.model), dataset)
+    mine = owner == (token(chosen.model), dataset)
     settings = _controls(last_settings if mine else None)
     clicked = st.button("Run detector", icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
-    run_key = (id(chosen.model), dataset, settings)
+    run_key = (token(chosen.model), dataset, settings)
     job = heavy_work.task(KEY + "job", run_key, lambda progress: _run(chosen.model, x, settings, progress),
                           start=clicked, restart=clicked)
     if job is not None and job.state == "failed":
@@ -131,7 +132,7 @@ def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray
         st.info("Stopped before the end: nothing was kept. Press Run detector to start again.",
                 icon=":material/stop_circle:")
     if job is not None and job.state == "finished":
-        st.session_state[KEY + "result"] = ((id(chosen.model), dataset), settings, job.result)
+        st.session_state[KEY + "result"] = ((token(chosen.model), dataset), settings, job.result)
         del st.session_state[KEY + "job"]
         mine, last_settings, last_run = True, settings, job.result
     if not mine:

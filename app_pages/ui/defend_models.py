@@ -50,7 +50,3 @@ def remember_trained(dataset: str, preset: str, model: keras.Model, label: str, 
     """Makes a model trained on the page this session's model of its preset's kind."""
     kind = PRESET_KINDS[preset]
     st.session_state[f"{KEY}trained_{dataset}_{kind}"] = DefendModel(model, label, kind, sigma)
-
-
-def forget_trained(dataset: str, kind: str) -> None:
-    st.session_state.pop(f"{KEY}trained_{dataset}_{kind}", None)

@@ -13,6 +13,7 @@ from app_pages.ui.defend_models import DefendModel
 from app_pages.ui.widgets import seed_widget
 from playground import plots, state
 from playground.defences import smoothing
+from playground.tokens import token
 
 KEY = "def_sm_"
 CHART = export.CHART
@@ -93,7 +94,7 @@ def _one_image(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarray
     index = int(left.number_input(f"Test image (0–{len(x) - 1})", 0, len(x) - 1, key=_kept("image", 0)))
     _keep(image=index)
     left.image(x[index, :, :, 0], caption=f"#{index} · true class {class_names[y[index]]}", width=112)
-    cache_key = (id(smoothed.model), dataset, index, *settings.values())
+    cache_key = (token(smoothed.model), dataset, index, *settings.values())
     cached = st.session_state.get(KEY + "one")
     if cached is None or cached[0] != cache_key:
         try:
@@ -121,7 +122,7 @@ def _one_image(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarray
 
     st.markdown("**How n changes the radius.** More votes tighten p̲A, so the same image certifies a larger radius.")
     ns = tuple(sorted({*(v for v in RADIUS_NS if v <= smoothing.N.max), settings["n"]}))
-    curve_key = (id(smoothed.model), dataset, index, ns, settings["sigma"], settings["n0"], settings["alpha"])
+    curve_key = (token(smoothed.model), dataset, index, ns, settings["sigma"], settings["n0"], settings["alpha"])
     stored = st.session_state.get(KEY + "curve")
     if st.button(f"Show radius against n ({settings['n0'] + max(ns):,} forward passes)", key=KEY + "curve_run"):
         try:
@@ -153,7 +154,7 @@ def _many_images(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarr
     key = _kept("images", min(100, len(x)))
     count = int(images.number_input(f"Images (10–{len(x)})", 10, len(x), step=10, key=key))
     _keep(images=count)
-    results_key = (id(smoothed.model), dataset, *settings.values(), count)
+    results_key = (token(smoothed.model), dataset, *settings.values(), count)
     clicked = run.button("Certify", icon=":material/verified:", type="primary", key=KEY + "run", width="stretch")
 
     def work(progress):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app_pages.ui import defend_models, export, heavy_work
+from app_pages.ui import defend_models, export, heavy_work, session_cache
 from app_pages.ui.widgets import seed_widget
 from playground import assets, attacks, data, defences, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
+from playground.tokens import token
 
 KEY = "def_at_"
 CHART = export.CHART
@@ -78,7 +79,7 @@ def live_curves() -> None:
 def training_job() -> None:
     """Runs the training through the server's queue; once it ends (done or stopped), keeps its best epoch."""
     trainer, epochs, dataset = st.session_state[KEY + "job"]
-    job = heavy_work.task(KEY + "training", id(trainer), lambda progress: train(trainer, epochs, progress),
+    job = heavy_work.task(KEY + "training", token(trainer), lambda progress: train(trainer, epochs, progress),
                           start=True, live=live_curves, stop="Stop training")
     if job.state in ("queued", "running"):
         return
@@ -132,12 +133,11 @@ def compare(dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
 
 def large_eps_attack(model, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """PGD-100 at ``LARGE_EPS``, remembered per model: it takes a second and every rerun would repeat it."""
-    store = st.session_state.setdefault(KEY + "large_store", {})
-    key = (id(model), images.tobytes())
-    if key not in store:
+    def attack() -> tuple[np.ndarray, np.ndarray]:
         x_adv = attacks.pgd(model, images, labels, eps=LARGE_EPS, step_size=0.01, steps=100, seed=0)
-        store[key] = (x_adv, evaluation.predict(model, x_adv).argmax(-1))
-    return store[key]
+        return x_adv, evaluation.predict(model, x_adv).argmax(-1)
+
+    return session_cache.remember(KEY + "large", (token(model), images.tobytes()), attack, size=4)
 
 
 def row(title: str, rgbs: list[np.ndarray], key: str, captions: list[str] | None = None) -> None:
@@ -150,7 +150,7 @@ def row(title: str, rgbs: list[np.ndarray], key: str, captions: list[str] | None
 
 def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None:
     n = st.number_input("Images for the curves (10–1000)", 10, 1000, 200, step=50, key=KEY + "curve_n")
-    key = (id(standard.model), id(robust.model), dataset, int(n))
+    key = (token(standard.model), token(robust.model), dataset, int(n))
 
     def work(progress):
         results = []

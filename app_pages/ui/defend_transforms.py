@@ -11,6 +11,7 @@ from app_pages.ui import export, heavy_work
 from app_pages.ui.defend_models import BUNDLED_LABELS, DefendModel
 from app_pages.ui.widgets import seed_widget
 from playground import defences, evaluation, plots, snippets, state
+from playground.tokens import token
 
 KEY = "def_tf_"
 CHART = export.CHART
@@ -116,7 +117,7 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
     stack = config.stack()
     model, n = chosen.model, settings["n"]
     params = defences.DEFEND_ATTACKS[settings["attack"]].params
-    key = (id(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
+    key = (token(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
     rows = heavy_work.result(KEY + "rows", key, lambda progress: defences.compare_threats(
         model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
         samples=settings["samples"], seed=SEED, progress=progress,
@@ -144,7 +145,7 @@ def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.S
     """Draws the accuracy-vs-ε curves once asked; returns them as [(name, figure)] for export (empty until drawn)."""
     threat = config.threat
     st.subheader("Robust accuracy as ε grows")
-    key = (id(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
+    key = (token(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
     draw = not heavy_work.has_result(KEY + "curves", key) and st.button(
         f"Draw the curves under {defences.THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
     )

@@ -1,7 +1,7 @@
 """A small drawing pad: the user draws a digit or garment, and the page receives it as PNG bytes.
 
-No maintained Streamlit drawing component supports Streamlit 1.67's component API (streamlit-drawable-canvas
-was last released in 2022), so this is a few lines of canvas code on ``st.components.v2``. The PNG goes
+A few lines of canvas code on ``st.components.v2``, Streamlit's own component API, rather than a third-party
+drawing component: one pad needs no extra dependency to keep in step with Streamlit releases. The PNG goes
 through ``playground.data.image_from_bytes`` like any upload, so drawings get MNIST's framing too.
 """
 

@@ -8,13 +8,13 @@ progress, with Stop; the page reruns once it is done.
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
+from app_pages.ui import session_cache
 from playground import scheduler
 
 POLL_SECONDS = 0.25
@@ -64,7 +64,7 @@ def task(
 
 
 def has_result(key: str, job_key: Hashable) -> bool:
-    return job_key in st.session_state.get(key + "_kept", {})
+    return session_cache.contains(key, job_key)
 
 
 def result(
@@ -80,20 +80,15 @@ def result(
     ``start`` is True to run as soon as the settings are new, or the page's own Run button. A failure or a Stop
     stays on screen, with Run again, until the user acts or the settings change.
     """
-    kept = st.session_state.setdefault(key + "_kept", collections.OrderedDict())
-    if job_key in kept:
-        kept.move_to_end(job_key)
-        return kept[job_key]
+    if session_cache.contains(key, job_key):
+        return session_cache.get(key, job_key)
     again = st.session_state.get(key + "_again", False)
     current = task(key, job_key, work, start=start, restart=again)
     if current is None:
         return None
     if current.state == "finished":
-        kept[job_key] = current.result
-        while len(kept) > KEPT_RESULTS:
-            kept.popitem(last=False)
         del st.session_state[key]
-        return current.result
+        return session_cache.put(key, job_key, current.result, size=KEPT_RESULTS)
     if current.state in ("failed", "stopped"):
         if current.state == "failed":
             st.error(f"{failed}: {current.error}", icon=":material/error:")

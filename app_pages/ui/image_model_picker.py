@@ -1,7 +1,7 @@
 """The sidebar block that chooses the image classifier: bundled, trained here live, or uploaded (safe mode).
 
-Shared by the pages that attack or defend a model. The chosen model lives in this session's state only
-(Keras models are not thread-safe, so never in a process-wide cache).
+Used by the Attack page (Defend chooses among its own models in defend_models.py). The chosen model lives in
+this session's state only (Keras models are not thread-safe, so never in a process-wide cache).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import streamlit as st
 
 from app_pages.ui import heavy_work
 from playground import assets, data, evaluation, image_models, plots, training
+from playground.tokens import token
 
 KEY = "model_"
 TRAIN_EPOCH_CAP = 20
@@ -142,7 +143,7 @@ def _live_curves() -> None:
 def _training_job(dataset: str) -> None:
     """Trains through the server's queue; once it ends (done or stopped), the model is the one in use."""
     trainer, epochs, label = st.session_state[KEY + "job"]
-    job = heavy_work.task(KEY + "training", id(trainer), lambda progress: _train(trainer, epochs, progress),
+    job = heavy_work.task(KEY + "training", token(trainer), lambda progress: _train(trainer, epochs, progress),
                           start=True, live=_live_curves, stop="Stop training")
     if job.state in ("queued", "running"):
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -184,6 +185,30 @@ def resolve_seed(seed: int | None) -> int:
     return int(np.random.default_rng().integers(2**62)) if seed is None else int(seed)
 
 
+_SOFTMAX_OUTPUT: weakref.WeakKeyDictionary[keras.Model, bool] = weakref.WeakKeyDictionary()
+
+
+def has_softmax_output(model: keras.Model) -> bool:
+    """Whether ``model`` outputs probabilities (a softmax) instead of logits.
+
+    Checked on the outputs rather than on layer types, so that a softmax in an ``Activation`` layer, a
+    ``Dense(activation="softmax")``, a ``Softmax`` layer or a nested model are all caught: every output row
+    of a few seeded random inputs is non-negative and sums to 1. Remembered per model (training changes the
+    weights, not whether the output is a softmax). A model without a fully specified input shape (a wrapper
+    such as BPDA) is not probed and counts as logits.
+    """
+    known = _SOFTMAX_OUTPUT.get(model)
+    if known is None:
+        shape = getattr(model, "input_shape", None)
+        if not isinstance(shape, tuple) or len(shape) < 2 or any(d is None for d in shape[1:]):
+            return False
+        probe = np.random.default_rng(0).uniform(size=(8, *shape[1:])).astype(np.float32)
+        outputs = np.asarray(model(probe, training=False), dtype=np.float64)
+        known = bool(np.all(outputs >= 0.0) and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3))
+        _SOFTMAX_OUTPUT[model] = known
+    return known
+
+
 def check_model(model: keras.Model, y: np.ndarray | None) -> None:
     """Warns if ``model`` ends in a softmax; raises if a label in ``y`` is not one of its classes.
 
@@ -194,12 +219,10 @@ def check_model(model: keras.Model, y: np.ndarray | None) -> None:
     Raises:
         ValueError: if ``y`` holds a class index outside ``[0, number of model outputs)``.
     """
-    layers = getattr(model, "layers", None)
-    last = layers[-1] if layers else None
-    if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) is keras.activations.softmax:
+    if has_softmax_output(model):
         warnings.warn(
-            f"The model's last layer {last.name!r} applies a softmax, but attacks expect logits; gradients of "
-            "the doubly-softmaxed loss are flattened and the attack will look weaker than it is.",
+            f"The model {model.name!r} outputs probabilities (a softmax), but attacks expect logits; gradients "
+            "of the doubly-softmaxed loss are flattened and the attack will look weaker than it is.",
             stacklevel=3,
         )
     outputs = getattr(model, "outputs", None)
