@@ -66,7 +66,7 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     source = st.segmented_control(
         "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=KEY + "source"
     )
-    index_key = seed_widget(KEY + "image", min(config.image, len(x) - 1))
+    index_key = seed_widget(KEY + "image", config.image)  # the URL codec allows only indices of the sample
     if source == "Test set":
         columns = st.columns(GALLERY)
         start = st.session_state[index_key] // GALLERY * GALLERY
@@ -272,8 +272,9 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
             ))
     clicked = st.button("Run", icon=":material/play_arrow:", type="primary",
                         disabled=not (runs and any(budgets.values())))
-    if clicked:
+    if clicked:  # a new run: its own results, and its own task
         st.session_state[KEY + "curves"] = (token(model), dataset, {})
+        st.session_state[KEY + "rb_runs"] = st.session_state.get(KEY + "rb_runs", 0) + 1
 
     def work(progress, results: dict) -> None:
         """Fills ``results`` one attack at a time, so Stop keeps the curves already finished."""
@@ -285,7 +286,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
                 )
 
     results = st.session_state.get(KEY + "curves", (None, None, {}))[2]
-    job = heavy_work.task(KEY + "rb_job", (token(model), dataset, token(results)),
+    job = heavy_work.task(KEY + "rb_job", (token(model), dataset, st.session_state.get(KEY + "rb_runs", 0)),
                           lambda progress: work(progress, results), start=clicked, restart=clicked)
     if job is not None and job.state == "failed":
         st.error(f"The evaluation failed: {job.error}", icon=":material/error:")
@@ -346,7 +347,8 @@ def attack_section(config: state.AttackPageConfig, model, picked: dict | None, c
     """The attack's controls and results. A fragment: moving ε reruns only this, not the sidebar and gallery."""
     controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
     values = {"attack": controls["attack"], "true_labels": controls["true_labels"],
-              "targeted": controls["targeted"], "target": controls["target"] or 0}
+              "targeted": controls["targeted"],
+              "target": config.target if controls["target"] is None else controls["target"]}  # kept while untargeted
     values |= {k: v for k, v in controls["params"].items() if k in ("eps", "norm")}
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from playground import attacks, data, features, image_models, training
+from playground import assets, attacks, data, features, image_models, training
 from playground.defences import (
     DEFEND_ATTACKS,
     MAX_STACK,
@@ -89,6 +89,24 @@ class Choice(Codec):
         if text not in self.options:
             raise ValueError(text)
         return text
+
+
+@dataclass(frozen=True)
+class FloatChoice(Codec):
+    options: tuple[float, ...]
+
+    @property
+    def expected(self) -> str:
+        return "one of " + ", ".join(f"{o:g}" for o in self.options)
+
+    def parse(self, text: str) -> float:
+        value = float(text)
+        if value not in self.options:
+            raise ValueError(text)
+        return value
+
+    def format(self, value: float) -> str:
+        return f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -219,7 +237,7 @@ class AttackPageConfig:
 
     dataset: str = _param(Choice(tuple(data.DATASET_LABELS)), "mnist")
     model: str = _param(Choice(tuple(image_models.ARCHITECTURES)), image_models.DEFAULT_ARCHITECTURE)
-    image: int = _param(IntRange(0, 9999), 0)
+    image: int = _param(IntRange(0, assets.SAMPLE_SIZE - 1), 0)  # an index into the bundled test sample
     attack: str = _param(Choice(tuple(attacks.names())), "fgsm")
     eps: float = _param(FloatRange(0.0, 0.5), 0.1)
     norm: str = _param(Choice(("inf", "2")), "inf")
@@ -239,11 +257,16 @@ DEFEND_TABS = ("transforms", "training", "smoothing", "detector")
 TRANSFORM_KEYS = {"bit_depth": "bits", "median": "median", "jpeg": "quality", "blur": "blur", "noise": "noise"}
 
 
-def _transform_param(name: str) -> Any:
-    """A URL field for a transform's one declared parameter, with its declared range and default."""
-    (param,) = get_transform(name).params
+def _declared(param: attacks.base.Param) -> Any:
+    """A URL field for a declared parameter, with its declared range and default."""
     codec = IntRange(param.min, param.max) if isinstance(param.default, int) else FloatRange(param.min, param.max)
     return _param(codec, param.default)
+
+
+def _transform_param(name: str) -> Any:
+    """A URL field for a transform's one declared parameter."""
+    (param,) = get_transform(name).params
+    return _declared(param)
 
 
 @dataclass(frozen=True)
@@ -265,8 +288,14 @@ class DefendPageConfig:
     n: int = _param(IntRange(10, 1000), 100)
     samples: int = _param(IntRange(SAMPLES.min, SAMPLES.max), SAMPLES.default)
     preset: str = _param(Choice(tuple(adversarial_training.PRESETS)), "fast")
+    train_eps: float = _declared(adversarial_training.EPS)
+    train_sigma: float = _declared(adversarial_training.SIGMA)
+    train_epochs: int = _declared(adversarial_training.EPOCHS)
+    train_steps: int = _declared(adversarial_training.PGD_STEPS)
     sigma: float = _param(FloatRange(smoothing.SIGMA.min, smoothing.SIGMA.max), 0.25)
     cert_n: int = _param(IntRange(smoothing.N.min, smoothing.N.max), smoothing.N.default)
+    n0: int = _declared(smoothing.N0)
+    alpha: float = _param(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default)
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
         return []

@@ -20,7 +20,6 @@ CHART = export.CHART
 SEED = 0  # the same settings give the same votes, on every rerun and link
 RADIUS_NS = (100, 300, 1000, 3000, 10_000)
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
-ALPHAS = (1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1)
 
 
 def smoothing_tab(
@@ -28,7 +27,7 @@ def smoothing_tab(
 ) -> dict:
     """The tab: settings, one image's certificate, radius against n, certified accuracy over many images.
 
-    Returns {"sigma": ..., "cert_n": ...}: the values of the two URL-mirrored settings.
+    Returns {"sigma": ..., "cert_n": ..., "n0": ..., "alpha": ...}: the values of its URL-mirrored settings.
     """
     st.markdown(
         "The **smoothed classifier** g(x) returns the class the base classifier most often predicts on noisy "
@@ -40,7 +39,7 @@ def smoothing_tab(
     settings = _controls(config, smoothed)
     _one_image(smoothed, config.dataset, x, y, class_names, settings)
     _many_images(smoothed, config.dataset, x, y, settings)
-    return {"sigma": settings["sigma"], "cert_n": settings["n"]}
+    return {"sigma": settings["sigma"], "cert_n": settings["n"], "n0": settings["n0"], "alpha": settings["alpha"]}
 
 
 def _kept(name: str, default):
@@ -65,19 +64,18 @@ def _controls(config: state.DefendPageConfig, smoothed: DefendModel) -> dict:
     )
     n0 = columns[2].number_input(
         "Selection votes n0", n0_param.min, n0_param.max, step=n0_param.step, help=n0_param.help,
-        key=_kept("n0", n0_param.default),
+        key=seed_widget(KEY + "n0", int(config.n0)),
     )
     alpha = columns[3].select_slider(
-        "Failure probability α", ALPHAS, format_func=lambda a: f"{a:g}", help=smoothing.ALPHA.help,
-        key=_kept("alpha", smoothing.ALPHA.default),
+        "Failure probability α", smoothing.ALPHAS, format_func=lambda a: f"{a:g}", help=smoothing.ALPHA.help,
+        key=seed_widget(KEY + "alpha", float(config.alpha)),
     )
-    _keep(n0=n0, alpha=alpha)
     largest = smoothing.max_radius(sigma, n, alpha)
     st.caption(
         f"Caps: σ from {sigma_param.min:g} to {sigma_param.max:g}, n from {n_param.min:,} to {n_param.max:,}, "
-        f"n0 from {n0_param.min:,} to {n0_param.max:,}, α from {ALPHAS[0]:g} to {ALPHAS[-1]:g} (σ = 0 or n = 0 "
-        f"would certify nothing, so they cannot be entered). Even if all n votes agree, p̲A = α^(1/n), so the "
-        f"largest radius these settings can certify is σ·Φ⁻¹(α^(1/n)) = **{largest:.3f}**."
+        f"n0 from {n0_param.min:,} to {n0_param.max:,}, α from {smoothing.ALPHAS[0]:g} to {smoothing.ALPHAS[-1]:g} "
+        f"(σ = 0 or n = 0 would certify nothing, so they cannot be entered). Even if all n votes agree, "
+        f"p̲A = α^(1/n), so the largest radius these settings can certify is σ·Φ⁻¹(α^(1/n)) = **{largest:.3f}**."
     )
     if smoothed.sigma is not None and not np.isclose(sigma, smoothed.sigma):
         st.info(

@@ -33,15 +33,19 @@ def settings(config: state.DefendPageConfig) -> dict:
     chosen = {"preset": preset}
     with columns[0]:
         if spec.perturbation == "noise":
-            chosen["sigma"] = slider(at.SIGMA, KEY + "sigma")
+            chosen["sigma"] = slider(at.SIGMA, KEY + "sigma", config.train_sigma)
         else:
-            chosen["eps"] = slider(at.EPS, KEY + "eps")
+            chosen["eps"] = slider(at.EPS, KEY + "eps", config.train_eps)
     with columns[1]:
-        chosen["epochs"] = slider(at.EPOCHS, KEY + "epochs")
+        chosen["epochs"] = slider(at.EPOCHS, KEY + "epochs", config.train_epochs)
     if spec.perturbation == "pgd":
         with columns[2]:
-            chosen["pgd_steps"] = slider(at.PGD_STEPS, KEY + "pgd_steps")
+            chosen["pgd_steps"] = slider(at.PGD_STEPS, KEY + "pgd_steps", config.train_steps)
     return chosen
+
+
+URL_FIELDS = {"preset": "preset", "eps": "train_eps", "sigma": "train_sigma", "epochs": "train_epochs",
+              "pgd_steps": "train_steps"}  # this tab's settings -> the Defend page config's fields
 
 
 def start(dataset: str, chosen: dict) -> None:
@@ -191,4 +195,4 @@ def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, c
         if KEY + "outcome" in st.session_state:
             outcome()
         compare(config.dataset, x, y, class_names)
-    return {"preset": chosen["preset"]}
+    return {URL_FIELDS[name]: value for name, value in chosen.items()}

@@ -80,6 +80,7 @@ ALPHA = Param(
     step=1e-5,
     help="Failure probability: a certificate (or a prediction) is wrong with probability at most alpha.",
 )
+ALPHAS = (1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1)  # the levels the Defend page and its links offer
 
 
 # --- validation ------------------------------------------------------------------------------------------
