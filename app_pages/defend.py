@@ -36,6 +36,9 @@ classroom.apply(
         "cert_n": "def_sm_n",
         "n0": "def_sm_n0",
         "alpha": "def_sm_alpha",
+        "detect_eps": "def_det_eps",
+        "detect_n": "def_det_n",
+        "detect_attacks": "def_det_attacks",
     },
     config_key="def_config",
     reset_keys=("def_tab",),  # the open tab: set by the URL's tab, but not hideable (hiding it hides its content)
@@ -96,7 +99,7 @@ def main() -> None:
             smoothed = defend_models.choose(config.dataset, "smoothed")
             config = dataclasses.replace(config, **smoothing_tab(config, smoothed, x, y, class_names))
         else:
-            detector_tab(config.dataset, chosen, x, y)
+            config = dataclasses.replace(config, **detector_tab(config, chosen, x, y))
     save_config(KEY, config)
 
 

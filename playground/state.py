@@ -24,6 +24,7 @@ from playground.defences import (
     Stack,
     Transform,
     adversarial_training,
+    detector,
     smoothing,
 )
 from playground.defences import get as get_transform
@@ -295,6 +296,12 @@ class DefendPageConfig:
     sigma: float = _param(FloatRange(smoothing.SIGMA.min, smoothing.SIGMA.max), 0.25)
     cert_n: int = _param(IntRange(smoothing.N.min, smoothing.N.max), smoothing.N.default)
     n0: int = _declared(smoothing.N0)
+    detect_eps: float = _declared(detector.EPS)
+    detect_n: int = _declared(detector.N_ATTACKED)
+    detect_attacks: tuple[str, ...] = _param(
+        ListOf(Choice(detector.DEFAULT_ATTACKS), 0, len(detector.DEFAULT_ATTACKS), unique=True),
+        detector.DEFAULT_ATTACKS,
+    )
     alpha: float = _param(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default)
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:

@@ -18,7 +18,8 @@ CONFIGS = {"build_and_train": state.TrainPageConfig, "attack": state.AttackPageC
            "defend": state.DefendPageConfig}
 QUICK = {"defend": {"attack": "fgsm", "n": "10", "samples": "1"}}  # keep the queued evaluation small
 DEFEND_TABS = {"train_eps": "training", "train_sigma": "training", "train_epochs": "training",
-               "train_steps": "training", "sigma": "smoothing", "cert_n": "smoothing", "n0": "smoothing"}
+               "train_steps": "training", "sigma": "smoothing", "cert_n": "smoothing", "n0": "smoothing",
+               "detect_eps": "detector", "detect_n": "detector"}
 
 
 def _cases():

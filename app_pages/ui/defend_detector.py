@@ -13,7 +13,7 @@ import streamlit as st
 from app_pages.ui import export, heavy_work
 from app_pages.ui.defend_models import DefendModel
 from app_pages.ui.widgets import seed_widget
-from playground import attacks
+from playground import attacks, state
 from playground.defences import detector as squeezing
 from playground.plots.detection import roc_figure, score_histogram_figure
 from playground.tokens import token
@@ -36,21 +36,22 @@ def _percent(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:.1%}"
 
 
-def _controls(last: Settings | None) -> Settings:
-    """The run's settings; the widgets start from the last run's, so leaving the tab and coming back keeps them."""
+def _controls(config: state.DefendPageConfig) -> Settings:
+    """The run's settings, from the page's config (the URL on a first visit)."""
     left, middle, right = st.columns([2, 1, 2])
+    eps_param, n_param = squeezing.EPS, squeezing.N_ATTACKED
     eps = left.slider(
-        "ε (FGSM, PGD)", 0.01, 0.5, step=0.01, key=seed_widget(KEY + "eps", last.eps if last else 0.1),
-        help="L∞ budget on the [0, 1] scale. C&W L2 is a minimum-norm attack and runs unbounded.",
+        "ε (FGSM, PGD)", eps_param.min, eps_param.max, step=eps_param.step, help=eps_param.help,
+        key=seed_widget(KEY + "eps", float(config.detect_eps)),
     )
     left.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
     n = middle.number_input(
-        "Images to attack", 10, 500, step=10, key=seed_widget(KEY + "n", last.n if last else 100),
-        help="Taken from the clean half held out of the fit.",
+        "Images to attack", n_param.min, n_param.max, step=n_param.step, help=n_param.help,
+        key=seed_widget(KEY + "n", int(config.detect_n)),
     )
     chosen = right.multiselect(
         "Attacks", squeezing.DEFAULT_ATTACKS, format_func=lambda name: attacks.get(name).label,
-        key=seed_widget(KEY + "attacks", list(last.attacks) if last else list(squeezing.DEFAULT_ATTACKS)),
+        key=seed_widget(KEY + "attacks", list(config.detect_attacks)),
     )
     return Settings(float(eps), int(n), tuple(chosen))
 
@@ -106,11 +107,12 @@ def _show(run: dict) -> None:
     )
 
 
-def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> None:
+def detector_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> dict:
     """Fits the squeezing detector for ``chosen.model`` on half of ``x`` and shows how it fares against attacks.
 
-    ``y`` is unused: the attacks aim at the model's own predictions.
+    ``y`` is unused: the attacks aim at the model's own predictions. Returns the tab's URL settings.
     """
+    dataset = config.dataset
     st.markdown(
         "Feature squeezing scores an image by the largest L1 distance between the model's softmax on it and on "
         "its squeezed copies (1-bit colour depth, 2×2 median filter): squeezing barely moves a clean prediction "
@@ -120,14 +122,15 @@ def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray
     st.warning(squeezing.ADAPTIVE_CAVEAT, icon=":material/warning:")
     owner, last_settings, last_run = st.session_state.get(KEY + "result", (None, None, None))
     mine = owner == (token(chosen.model), dataset)
-    settings = _controls(last_settings if mine else None)
+    settings = _controls(config)
+    url = {"detect_eps": settings.eps, "detect_n": settings.n, "detect_attacks": settings.attacks}
     clicked = st.button("Run detector", icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
     run_key = (token(chosen.model), dataset, settings)
     job = heavy_work.task(KEY + "job", run_key, lambda progress: _run(chosen.model, x, settings, progress),
                           start=clicked, restart=clicked)
     if job is not None and job.state == "failed":
         st.error(f"The detector cannot run with these settings: {job.error}", icon=":material/error:")
-        return
+        return url
     if job is not None and job.state == "stopped":
         st.info("Stopped before the end: nothing was kept. Press Run detector to start again.",
                 icon=":material/stop_circle:")
@@ -137,7 +140,7 @@ def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray
         mine, last_settings, last_run = True, settings, job.result
     if not mine:
         st.info(f"Run the detector to fit it for the {chosen.label}.")
-        return
+        return url
     if last_settings != settings:
         names = ", ".join(attacks.get(name).label for name in last_settings.attacks)
         st.caption(
@@ -145,3 +148,4 @@ def detector_tab(dataset: str, chosen: DefendModel, x: np.ndarray, y: np.ndarray
             f"{names}. Run again for the current settings.]"
         )
     _show(last_run)
+    return url

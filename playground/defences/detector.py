@@ -34,6 +34,7 @@ import numpy as np
 
 from playground import attacks as attack_registry  # `attacks` is detection_report's parameter
 from playground import evaluation
+from playground.attacks.base import Param
 from playground.defences.transforms import BitDepth, MedianFilter, Stack, Transform, check_images
 
 Squeezer = Transform | Stack
@@ -44,6 +45,11 @@ DEFAULT_SQUEEZERS: tuple[Squeezer, ...] = (BitDepth(bits=1), MedianFilter(size=2
 TARGET_FPR = 0.05
 MIN_FIT_IMAGES = 20  # below this the quantile is a guess
 DEFAULT_ATTACKS = ("fgsm", "pgd", "cw_l2")
+# The Detector tab's settings: the attacks' L∞ budget (C&W is a minimum-norm L2 attack and runs unbounded) and
+# how many held-out images to attack.
+EPS = Param("eps", 0.1, min=0.01, max=0.5, step=0.01, help="L∞ budget on the [0, 1] scale. C&W L2 is a "
+            "minimum-norm attack and runs unbounded.")
+N_ATTACKED = Param("n", 100, min=10, max=500, step=10, help="Taken from the clean half held out of the fit.")
 ADAPTIVE_CAVEAT = (
     "These attacks do not know about the detector. An attacker who does can craft examples that fool the model "
     "and keep the squeezed predictions close at once: He, Wei, Chen, Carlini & Song (2017, 'Adversarial example "
