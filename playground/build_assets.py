@@ -93,17 +93,9 @@ def build(data_dir: str | os.PathLike | None = None) -> list[dict[str, object]]:
         x_sample, y_sample, _ = load_sample(dataset)
         for architecture in image_models.ARCHITECTURES:
             started = time.perf_counter()
-            model = image_models.build_image_model(image_models.ImageModelSpec(architecture, seed=BUILD_SEED))
-            trainer = training.Trainer(
-                model,
-                images.x_train,
-                images.y_train,
-                images.x_test,
-                images.y_test,
-                image_models.TRAIN_CONFIG,
-                seed=BUILD_SEED,
-                train_eval_size=image_models.TRAIN_EVAL_SIZE,
-            )
+            spec = image_models.ImageModelSpec(architecture, seed=BUILD_SEED)
+            trainer = image_models.image_trainer(images, spec, seed=BUILD_SEED)
+            model = trainer.model
             trainer.run_epochs(BUILD_EPOCHS)
             if trainer.diverged:
                 raise RuntimeError(f"{dataset} {architecture}: {trainer.diverged}")

@@ -155,6 +155,15 @@ def build_image_model(spec: ImageModelSpec) -> keras.Model:
     return keras.Model(inputs, logits, name=f"{spec.architecture}_classifier")
 
 
+def image_trainer(images, spec: ImageModelSpec | None = None, *, seed: int = 0) -> training.Trainer:
+    """A new image classifier (``spec``, default the small CNN) and its trainer on ``images`` (a
+    ``data.ImageSet``), with ``TRAIN_CONFIG``: the one recipe of the bundled models, the Attack page's "train
+    from scratch" and the ``images`` benchmark. ``seed`` fixes the batch order."""
+    model = build_image_model(spec if spec is not None else ImageModelSpec(DEFAULT_ARCHITECTURE))
+    return training.Trainer(model, images.x_train, images.y_train, images.x_test, images.y_test, TRAIN_CONFIG,
+                            seed=seed, train_eval_size=TRAIN_EVAL_SIZE)
+
+
 def load_bundled_model(dataset: str, architecture: str, variant: str = "standard") -> keras.Model:
     """Loads a pretrained model shipped in ``assets/models`` (made by ``python -m playground.build_assets build``).
 

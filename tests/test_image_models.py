@@ -267,3 +267,20 @@ def test_evaluation_in_chunks_matches_one_pass(monkeypatch, mnist_sample):
     chunked = _image_trainer(mnist_sample).history[0]
     assert chunked.test_accuracy == one_pass.test_accuracy
     assert chunked.test_loss == pytest.approx(one_pass.test_loss, rel=1e-5)
+
+
+def test_one_image_trainer_recipe_for_the_bundled_models_the_page_and_the_benchmark():
+    from playground.data import ImageSet
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(64, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, size=64)
+    images = ImageSet(x, y, x[:16], y[:16], tuple(str(k) for k in range(10)))
+    trainer = image_models.image_trainer(images)
+    assert trainer.config == image_models.TRAIN_CONFIG
+    cnn = image_models.build_image_model(image_models.ImageModelSpec("cnn"))
+    assert trainer.model.count_params() == cnn.count_params()
+    twin = image_models.image_trainer(images)
+    trainer.run_epochs(1)
+    twin.run_epochs(1)
+    np.testing.assert_array_equal(trainer.model.get_weights()[0], twin.model.get_weights()[0])  # seeded end to end

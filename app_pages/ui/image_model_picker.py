@@ -106,12 +106,8 @@ def _train_section(dataset: str, architecture: str) -> ChosenModel | None:
         except data.DataUnavailableError as error:
             st.session_state[KEY + "failed"] = str(error)
         else:
-            spec = image_models.ImageModelSpec(architecture=architecture)
             st.session_state[KEY + "job"] = (
-                training.Trainer(
-                    image_models.build_image_model(spec), images.x_train, images.y_train, images.x_test,
-                    images.y_test, image_models.TRAIN_CONFIG, train_eval_size=image_models.TRAIN_EVAL_SIZE,
-                ),
+                image_models.image_trainer(images, image_models.ImageModelSpec(architecture=architecture)),
                 epochs,
                 image_models.ARCHITECTURES[architecture].label,
             )

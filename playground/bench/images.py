@@ -22,7 +22,7 @@ def image_figures(
         setup, and the 1-minute load average before and after: the machine is shared, so a busy neighbour
         shows up there rather than silently in the figures.
     """
-    from playground import data, image_models, training
+    from playground import data, image_models
 
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
@@ -30,17 +30,7 @@ def image_figures(
     data_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    spec = image_models.ImageModelSpec(image_models.DEFAULT_ARCHITECTURE)
-    model = image_models.build_image_model(spec)
-    trainer = training.Trainer(
-        model,
-        images.x_train,
-        images.y_train,
-        images.x_test,
-        images.y_test,
-        image_models.TRAIN_CONFIG,
-        train_eval_size=image_models.TRAIN_EVAL_SIZE,
-    )
+    trainer = image_models.image_trainer(images)
     reached_after = None
     while trainer.diverged is None and time.perf_counter() - started < cap_seconds:
         trainer.run_epochs(1)
@@ -56,8 +46,8 @@ def image_figures(
         "steps": trainer.steps,
         "steps_per_second": round(trainer.steps / seconds, 1),
         "training_images_per_second": round(trainer.steps * trainer.batch_size / seconds),
-        "architecture": spec.architecture,
-        "parameters": model.count_params(),
+        "architecture": image_models.DEFAULT_ARCHITECTURE,
+        "parameters": trainer.model.count_params(),
         "optimizer": f"{trainer.config.optimizer} lr={trainer.config.learning_rate:g}",
         "batch_size": trainer.batch_size,
         "data_load_seconds": round(data_seconds, 1),
