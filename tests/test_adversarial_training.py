@@ -171,10 +171,10 @@ def test_gaussian_preset_measures_noisy_accuracy_and_never_flags_overfitting(toy
     [
         ("preset", "nope", "Expected preset in"),
         ("eps", 0.0, "Expected eps in [0.01, 0.4]"),
-        ("eps", float("nan"), "Expected eps a number"),
+        ("eps", float("nan"), "Expected eps in [0.01, 0.4]. Received: eps=nan"),
         ("sigma", 0.0, "Expected sigma in"),
-        ("pgd_steps", 0, "Expected pgd_steps in"),
-        ("pgd_steps", 2.5, "Expected pgd_steps a number"),
+        ("pgd_steps", 0, "Expected pgd_steps an integer in [1, 40]. Received: pgd_steps=0"),
+        ("pgd_steps", 2.5, "Expected pgd_steps an integer in [1, 40]. Received: pgd_steps=2.5"),
     ],
 )
 def test_absurd_settings_are_refused(toy_data, field, value, message):

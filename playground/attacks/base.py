@@ -8,6 +8,7 @@ the model's logits. ``y=None`` attacks the model's own predictions, which avoids
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 import weakref
@@ -39,6 +40,21 @@ class Param:
     help: str = ""
     choices: tuple[str, ...] = ()
     auto: str = ""
+
+    def check(self, value: object) -> None:
+        """Raises ValueError unless ``value`` is a finite number in ``[min, max]`` (a whole one if the default is)."""
+        if isinstance(self.default, int) and not isinstance(self.default, bool):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not self.min <= value <= self.max:
+                raise ValueError(
+                    f"Expected {self.name} an integer in [{self.min:g}, {self.max:g}]. Received: {self.name}={value!r}"
+                )
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+            or not self.min <= value <= self.max
+        ):
+            raise ValueError(f"Expected {self.name} in [{self.min:g}, {self.max:g}]. Received: {self.name}={value!r}")
 
 
 @dataclass(frozen=True)

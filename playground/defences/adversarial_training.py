@@ -28,7 +28,6 @@ trainer.restore_best()
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -171,14 +170,6 @@ def _train_chunk(model, optimizer, x_all, y_all, batches, perturbation, eps, sig
     return loss
 
 
-def _check_number(param: Param, value, *, integral: bool = False) -> None:
-    kind = numbers.Integral if integral else numbers.Real
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
-        raise ValueError(f"Expected {param.name} a number in [{param.min:g}, {param.max:g}]. Received: {value!r}")
-    if not param.min <= value <= param.max:
-        raise ValueError(f"Expected {param.name} in [{param.min:g}, {param.max:g}]. Received: {param.name}={value!r}")
-
-
 @dataclass
 class AdversarialTrainer:
     """Trains ``model`` in place with a preset, a chunk at a time, and keeps the best epoch.
@@ -212,9 +203,9 @@ class AdversarialTrainer:
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ValueError(f"Expected preset in {list(PRESETS)}. Received: preset={self.preset!r}")
-        _check_number(EPS, self.eps)
-        _check_number(SIGMA, self.sigma)
-        _check_number(PGD_STEPS, self.pgd_steps, integral=True)
+        EPS.check(self.eps)
+        SIGMA.check(self.sigma)
+        PGD_STEPS.check(self.pgd_steps)
         if len(self.x_train) != len(self.y_train) or len(self.x_val) != len(self.y_val) or not len(self.x_val):
             raise ValueError(
                 "Expected as many labels as images, and a non-empty held-out set. Received: "

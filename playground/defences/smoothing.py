@@ -86,21 +86,6 @@ ALPHAS = (1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1)  # the levels the Defend page and i
 # --- validation ------------------------------------------------------------------------------------------
 
 
-def _check_param(param: Param, value: object) -> None:
-    if isinstance(param.default, int):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not param.min <= value <= param.max:
-            raise ValueError(
-                f"Expected {param.name} an integer in [{param.min:g}, {param.max:g}]. Received: {param.name}={value!r}"
-            )
-    elif (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or not param.min <= value <= param.max
-    ):
-        raise ValueError(f"Expected {param.name} in [{param.min:g}, {param.max:g}]. Received: {param.name}={value!r}")
-
-
 def check_settings(
     *,
     sigma: float | None = None,
@@ -130,7 +115,7 @@ def check_settings(
     """
     for param, value in ((SIGMA, sigma), (N, n), (N0, n0), (ALPHA, alpha)):
         if value is not None:
-            _check_param(param, value)
+            param.check(value)
     if batch_size is not None and (
         isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1
     ):

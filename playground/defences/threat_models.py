@@ -19,7 +19,6 @@ The defended system is ``model(stack(x))``. An attacker may
 from __future__ import annotations
 
 import inspect
-import numbers
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -167,14 +166,7 @@ class EOT(keras.Model):
     ) -> None:
         super().__init__(name=name)
         stack = as_stack(stack)
-        if (
-            isinstance(samples, bool)
-            or not isinstance(samples, numbers.Integral)
-            or not (SAMPLES.min <= samples <= SAMPLES.max)
-        ):
-            raise ValueError(
-                f"Expected samples an integer in [{SAMPLES.min}, {SAMPLES.max}]. Received: samples={samples!r}"
-            )
+        SAMPLES.check(samples)
         if samples > 1 and not stack.randomised:
             warnings.warn(
                 f"The stack is deterministic, so every draw is the same; using samples=1 instead of {samples}.",

@@ -20,8 +20,6 @@ to ``MAX_STACK`` of them.
 from __future__ import annotations
 
 import io
-import math
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -99,26 +97,7 @@ class Transform:
 
     def __post_init__(self) -> None:
         for param in self.params:
-            value = getattr(self, param.name)
-            if isinstance(param.default, int):
-                if (
-                    isinstance(value, bool)
-                    or not isinstance(value, numbers.Integral)
-                    or not (param.min <= value <= param.max)
-                ):
-                    raise ValueError(
-                        f"Expected {param.name} an integer in [{param.min:g}, {param.max:g}]. "
-                        f"Received: {param.name}={value!r}"
-                    )
-            elif (
-                isinstance(value, bool)
-                or not isinstance(value, numbers.Real)
-                or not math.isfinite(value)
-                or not param.min <= value <= param.max
-            ):
-                raise ValueError(
-                    f"Expected {param.name} in [{param.min:g}, {param.max:g}]. Received: {param.name}={value!r}"
-                )
+            param.check(getattr(self, param.name))
 
     def apply(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """The transform in NumPy/Pillow; ``rng`` is needed only if ``randomised``.
