@@ -180,9 +180,8 @@ def _pgd_flips(model, x, labels, eps, steps, norm, random_start):
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
             margin = _margin(model(x_adv, training=False), labels)
-        gradient = tape.gradient(margin, x_adv)
-        delta = base.project(x_adv + step_size * base.normalized_step(gradient, norm) - x, eps, norm)
-        x_adv = tf.clip_by_value(x + delta, CLIP[0], CLIP[1])
+        direction = base.normalized_step(tape.gradient(margin, x_adv), norm)
+        x_adv = base.projected_step(x, x_adv, direction, step_size, eps, norm, CLIP[0], CLIP[1])
     return tf.argmax(model(x_adv, training=False), axis=-1) != labels
 
 

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground import features, optimizers
+from playground import features, gradient_steps, optimizers
 from playground.compiled import per_model
 
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
@@ -160,8 +160,8 @@ def _adversarial_train_chunk(
         with tf.GradientTape() as input_tape:
             input_tape.watch(start)
             attack_loss = per_example(model(features.tf_feature_matrix(start, feature_names)), labels)
-        step = 1.25 * eps * tf.sign(input_tape.gradient(attack_loss, start))
-        adversarial = tf.clip_by_value(points + tf.clip_by_value(start + step - points, -eps, eps), low, high)
+        direction = gradient_steps.normalized_step(input_tape.gradient(attack_loss, start), "inf")
+        adversarial = gradient_steps.projected_step(points, start, direction, 1.25 * eps, eps, "inf", low, high)
         adversarial = tf.stop_gradient(adversarial)
         with tf.GradientTape() as tape:
             clean_loss = per_example(model(features.tf_feature_matrix(points, feature_names), training=True), labels)

@@ -21,6 +21,11 @@ import tensorflow as tf
 
 from playground.compiled import per_model
 
+# The step core, re-exported: every attack steps through base.
+from playground.gradient_steps import normalized_step as normalized_step
+from playground.gradient_steps import project as project
+from playground.gradient_steps import projected_step as projected_step
+
 NORMS = ("inf", "2")
 
 
@@ -273,25 +278,3 @@ def loss_gradient(model, x, y):
     return tape.gradient(loss, x), loss
 
 
-def _batch_norm(t: tf.Tensor, norm: str) -> tf.Tensor:
-    axes = tf.range(1, tf.rank(t))
-    if norm == "inf":
-        return tf.reduce_max(tf.abs(t), axis=axes, keepdims=True)
-    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=axes, keepdims=True))
-
-
-def normalized_step(gradient: tf.Tensor, norm: str) -> tf.Tensor:
-    """The steepest-ascent direction of unit norm: sign(g) for L-inf, g / ||g||_2 for L2 (0 where g = 0)."""
-    if norm == "inf":
-        return tf.sign(gradient)
-    # A saturated softmax leaves gradients near 1e-20 whose squares underflow; rescaling by the largest entry
-    # first keeps ||g||_2 >= 1 for any non-zero g, so tiny gradients still give a unit step.
-    gradient = tf.math.divide_no_nan(gradient, _batch_norm(gradient, "inf"))
-    return tf.math.divide_no_nan(gradient, _batch_norm(gradient, "2"))
-
-
-def project(delta: tf.Tensor, eps: tf.Tensor, norm: str) -> tf.Tensor:
-    """Projects each example's perturbation onto the eps-ball of the given norm."""
-    if norm == "inf":
-        return tf.clip_by_value(delta, -eps, eps)
-    return delta * tf.minimum(1.0, tf.math.divide_no_nan(eps, _batch_norm(delta, "2")))

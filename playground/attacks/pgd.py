@@ -62,9 +62,7 @@ def _step(model, x, x_adv, labels, momentum, eps, step_size, decay, low, high, n
     direction = base.normalized_step(momentum, norm)
     if targeted:
         direction = -direction
-    delta = base.project(x_adv + step_size * direction - x, eps, norm)
-    # Clipping after the projection keeps the ball: x is inside [low, high], so clipping only shrinks |delta|.
-    return tf.clip_by_value(x + delta, low, high), momentum, loss, logits
+    return base.projected_step(x, x_adv, direction, step_size, eps, norm, low, high), momentum, loss, logits
 
 
 @per_model

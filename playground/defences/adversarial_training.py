@@ -35,7 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from playground import attacks, evaluation, optimizers
+from playground import attacks, evaluation, gradient_steps, optimizers
 from playground.attacks.base import Param
 from playground.compiled import per_model
 
@@ -144,9 +144,8 @@ def perturb(model, x, y, *, perturbation, eps, sigma, pgd_steps, seed, low, high
     else:  # "pgd": Madry et al.'s step of 2.5 eps / steps reaches the ball's boundary from anywhere inside it
         steps, step_size = pgd_steps, 2.5 * eps / tf.cast(pgd_steps, tf.float32)
     for _ in tf.range(steps):
-        gradient = _input_gradient(model, x_adv, y)
-        delta = tf.clip_by_value(x_adv + step_size * tf.sign(gradient) - x, -eps, eps)
-        x_adv = tf.clip_by_value(x + delta, low, high)
+        direction = gradient_steps.normalized_step(_input_gradient(model, x_adv, y), "inf")
+        x_adv = gradient_steps.projected_step(x, x_adv, direction, step_size, eps, "inf", low, high)
     return tf.stop_gradient(x_adv)
 
 
