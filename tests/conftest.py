@@ -25,8 +25,15 @@ SKIP_FULL_DATA = pytest.mark.skip(
 )
 
 
+# Whole modules that drive the real app (AppTest or Chromium) or train real models: `-m "not slow"` leaves
+# them out for a quick inner loop of engine tests.
+SLOW_MODULES = {"test_one_figure_everywhere.py", "test_snippets.py", "test_bench_defences.py", "test_cli.py"}
+
+
 def pytest_collection_modifyitems(config, items):
-    if not HAS_FULL_DATA:
-        for item in items:
-            if "full_data" in item.keywords:
-                item.add_marker(SKIP_FULL_DATA)
+    for item in items:
+        path = Path(item.fspath)
+        if "e2e" in path.parts or path.name.endswith("_apptest.py") or path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if not HAS_FULL_DATA and "full_data" in item.keywords:
+            item.add_marker(SKIP_FULL_DATA)
