@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="classroom: how long each row trains")
     parser.add_argument("--cycles", type=int, default=100, help="classroom: Reset cycles for the memory figure")
     parser.add_argument("--churn", type=int, default=50, help="classroom: sessions opened and closed in turn")
+    parser.add_argument("--heavy", type=int, default=0,
+                        help="classroom: repeat each row with this many more sessions running a Defend evaluation")
     args = parser.parse_args(argv)
     if args.suite == "images":
         figures, targets = image_figures(data_dir=args.data_dir), IMAGE_TARGETS
@@ -66,7 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.suite == "classroom":
         sessions = [int(n) for n in args.sessions.split(",")]
         figures = classroom.classroom_figures(
-            sessions, replicas=args.replicas, seconds=args.seconds, cycles=args.cycles, churn=args.churn
+            sessions, replicas=args.replicas, seconds=args.seconds, cycles=args.cycles, churn=args.churn,
+            heavy=args.heavy,
         )
         targets = classroom.TARGETS
     elif args.suite == "lens":

@@ -4,7 +4,8 @@ N real Chromium sessions open Build & Train and press Play at the same moment. P
 epochs/s and the boundary frames/s actually painted (counted by the canvas), Play -> first new frame and
 Pause -> training stopped (p50/p95 over all sessions), an ε move on the Attack page while the others train,
 the CPU used by the server and by the harness's own Chromium (they share this machine's cores), and RSS,
-also after many Reset cycles in one session.
+also after many Reset cycles in one session. ``--heavy K`` repeats each row with K more sessions running a
+Defend evaluation meanwhile, to show what heavy work leaves to live training.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ TARGETS = {
     "10 sessions": "slowest >= half the median",
     "5 sessions, responses": "Pause -> stopped <= 0.3 s p95; Play -> first frame <= 1 s p95; eps -> image <= 1 s p95",
     "memory": "RSS after 100 Reset cycles, and after 50 sessions opened and closed, <= 110 % of RSS after the first",
+    "with heavy work": "live training keeps its pace while other sessions evaluate defences (no fixed target)",
 }
+# A Defend evaluation that takes minutes here: PGD-20 through a randomised stack, with EOT, on 500 images.
+HEAVY_PAGE = "/defend?n=500&attack=pgd&defences=median,noise&samples=8"
 CANVAS = "[data-testid='boundary-view']"
 
 
@@ -131,7 +135,20 @@ def pause_to_stop(page, watch: float = 2.0) -> float:
     return last_change
 
 
-def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack: bool) -> dict[str, object]:
+def start_heavy(chromium, url: str, count: int) -> list:
+    """``count`` sessions that each start a Defend evaluation; returns their pages once each shows its progress."""
+    pages = []
+    for _ in range(count):
+        page = chromium.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        page.goto(url + HEAVY_PAGE)
+        page.get_by_test_id("stMain").get_by_role("button", name="Stop").wait_for(timeout=120_000)
+        pages.append(page)
+    return pages
+
+
+def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack: bool,
+                  heavy: int = 0) -> dict[str, object]:
+    heavy_pages = start_heavy(chromium, url, heavy)
     pages = [open_trainer(chromium, url, index) for index in range(sessions)]
     attack = None
     if with_attack:
@@ -166,7 +183,9 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
     result["pause_to_stopped_s_p50_p95"] = [percentile(pauses, 0.5), percentile(pauses, 0.95)]
     result["play_to_first_frame_s_p50_p95"] = [percentile(plays, 0.5), percentile(plays, 0.95)]
     result["server_rss_mb"] = rss_mb(server_side)
-    for page in pages + ([attack] if attack else []):
+    if heavy:
+        result["heavy_sessions_evaluating"] = heavy
+    for page in pages + ([attack] if attack else []) + heavy_pages:
         page.context.close()
     return result
 
@@ -211,13 +230,15 @@ def session_churn(chromium, count: int) -> dict[str, float]:
 
 
 def classroom_figures(sessions: list[int], *, replicas: int = 0, seconds: float = 8.0, cycles: int = 100,
-                      churn: int = 50) -> dict[str, object]:
+                      churn: int = 50, heavy: int = 0) -> dict[str, object]:
     figures: dict[str, object] = {"replicas": replicas or "one streamlit run"}
     with browser.chromium() as chromium:
         for count in sessions:
-            with server(replicas) as url:  # a fresh server per row, so rows do not inherit each other's state
-                figures[f"{count} sessions"] = classroom_run(chromium, url, count, seconds, with_attack=count == 5)
-            print(json.dumps({f"{count} sessions": figures[f"{count} sessions"]}), file=sys.stderr, flush=True)
+            for extra in (0, heavy) if heavy else (0,):
+                row = f"{count} sessions" + (f" + {extra} evaluating" if extra else "")
+                with server(replicas) as url:  # a fresh server per row, so rows do not inherit each other's state
+                    figures[row] = classroom_run(chromium, url, count, seconds, with_attack=count == 5, heavy=extra)
+                print(json.dumps({row: figures[row]}), file=sys.stderr, flush=True)
         if cycles:
             with server(replicas) as url:
                 figures["reset_cycles"] = reset_cycles(chromium, url, cycles)
