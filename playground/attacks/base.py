@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -206,28 +205,18 @@ def resolve_seed(seed: int | None) -> int:
     return int(np.random.default_rng().integers(2**62)) if seed is None else int(seed)
 
 
-_SOFTMAX_OUTPUT: weakref.WeakKeyDictionary[keras.Model, bool] = weakref.WeakKeyDictionary()
-
-
 def has_softmax_output(model: keras.Model) -> bool:
     """Whether ``model`` outputs probabilities (a softmax) instead of logits.
 
-    Checked on the outputs rather than on layer types, so that a softmax in an ``Activation`` layer, a
-    ``Dense(activation="softmax")``, a ``Softmax`` layer or a nested model are all caught: every output row
-    of a few seeded random inputs is non-negative and sums to 1. Remembered per model (training changes the
-    weights, not whether the output is a softmax). A model without a fully specified input shape (a wrapper
-    such as BPDA) is not probed and counts as logits.
+    Read from the layer that makes the output, looking inside nested models: a ``Softmax`` layer, or any layer
+    whose activation is the softmax (``Dense(activation="softmax")``, ``Activation("softmax")``). It runs no
+    forward pass, so it costs a black-box attack no query (Square counts every one).
     """
-    known = _SOFTMAX_OUTPUT.get(model)
-    if known is None:
-        shape = getattr(model, "input_shape", None)
-        if not isinstance(shape, tuple) or len(shape) < 2 or any(d is None for d in shape[1:]):
-            return False
-        probe = np.random.default_rng(0).uniform(size=(8, *shape[1:])).astype(np.float32)
-        outputs = np.asarray(model(probe, training=False), dtype=np.float64)
-        known = bool(np.all(outputs >= 0.0) and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3))
-        _SOFTMAX_OUTPUT[model] = known
-    return known
+    layer = model
+    while isinstance(layer, keras.Model) and getattr(layer, "layers", None):
+        layer = layer.layers[-1]
+    activation = getattr(layer, "activation", None)
+    return isinstance(layer, keras.layers.Softmax) or getattr(activation, "__name__", "") == "softmax"
 
 
 def check_model(model: keras.Model, y: np.ndarray | None) -> None:

@@ -71,7 +71,10 @@ def test_a_link_reproduces_the_defence_and_threat(page, app_url):
     page.goto(app_url + PAGE + QUICK + "&defences=jpeg&quality=30&threat=unaware")
     rows = wait_for_rows(page, ["No defence", "JPEG compression"])
     assert "▶ Defence-unaware" in headers(page)
-    assert page.locator(".st-key-def_tf_quality [data-testid='stSliderThumbValue']").inner_text() == "30"
+    # The slider can paint its range's start for a moment while the session's value arrives: wait (a wrong value
+    # still fails).
+    thumb = page.locator(".st-key-def_tf_quality [data-testid='stSliderThumbValue']")
+    wait_until(lambda: thumb.inner_text() == "30", timeout=15, message="the JPEG quality slider at the link's 30")
     assert rows["JPEG compression"][0].endswith("%")
 
 
