@@ -25,6 +25,11 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 SLICE_SECONDS = 0.02  # short enough that Pause feels instant, long enough to amortise a slice's overhead
+# While anyone trains live, a heavy task pauses at each progress report for as long as it worked since the last
+# one (up to MAX_GIVE_WAY_SECONDS): its NumPy and Python parts hold the GIL, and its TF kernels every core, so
+# a runner of its own is not enough to leave live training its pace. Measured in the closing note of issue 8.
+LIVE_SHARE = 0.5
+MAX_GIVE_WAY_SECONDS = 5.0
 
 
 class Job:
@@ -45,6 +50,7 @@ class Job:
         self._running = False
         self._cancelled = False
         self._ready_at = 0.0
+        self._scheduler: Scheduler | None = None  # the one it was last submitted to
 
     @property
     def cancelled(self) -> bool:
@@ -85,6 +91,7 @@ class Scheduler:
         """Queues ``job`` (a no-op if it is already scheduled) and starts the runners if needed."""
         with self._changed:
             job._cancelled = False
+            job._scheduler = self
             job.error = None
             if not job._scheduled:
                 job._scheduled = True
@@ -193,6 +200,7 @@ class Task(Job):
         self.text = ""
         self.result: Any = None
         self.finished = False
+        self._resumed_at = 0.0
 
     @property
     def state(self) -> str:
@@ -206,14 +214,29 @@ class Task(Job):
         return "stopped"
 
     def report(self, fraction: float, text: str) -> None:
+        self._raise_if_stopped()
+        self.fraction, self.text = min(max(fraction, 0.0), 1.0), text
+        self._give_way()
+
+    def _raise_if_stopped(self) -> None:
         if self._cancelled or (self._owner is not None and self._owner() is None):
             raise Stopped
-        self.fraction, self.text = min(max(fraction, 0.0), 1.0), text
+
+    def _give_way(self) -> None:
+        """Pauses while live jobs are busy, so heavy work takes about ``1 - LIVE_SHARE`` of the time."""
+        worked = time.monotonic() - self._resumed_at
+        if self._scheduler is not None and self._scheduler.busy_jobs(heavy=False):
+            until = time.monotonic() + min(worked * LIVE_SHARE / (1 - LIVE_SHARE), MAX_GIVE_WAY_SECONDS)
+            while time.monotonic() < until:
+                self._raise_if_stopped()  # Stop still acts at once
+                time.sleep(min(0.05, max(0.0, until - time.monotonic())))
+        self._resumed_at = time.monotonic()
 
     def run_slice(self, budget: float) -> None:
         work, self._work = self._work, None  # the closure (models, data) is freed once the task has run
         if work is None:
             return None
+        self._resumed_at = time.monotonic()
         try:
             self.result = work(self.report)
             self.finished = True

@@ -230,6 +230,31 @@ def test_a_task_whose_owner_is_gone_stops_and_frees_the_runner():
     assert after.result == "ran", "the next task got the runner"
 
 
+def test_a_task_gives_way_to_live_training_and_runs_flat_out_alone():
+    def chunks(progress, seconds=0.6, chunk=0.03):
+        worked, started = 0.0, time.monotonic()
+        while worked < seconds:
+            begun = time.monotonic()
+            while time.monotonic() - begun < chunk:
+                pass  # busy, as the work between two reports is
+            worked += time.monotonic() - begun
+            progress(worked / seconds, "working")
+        return time.monotonic() - started
+
+    scheduler = Scheduler(workers=2)
+    alone = Task(chunks)
+    scheduler.submit(alone)
+    wait_for(lambda: alone.state == "finished")
+    live = Spinner()
+    scheduler.submit(live)
+    beside = Task(chunks)
+    scheduler.submit(beside)
+    wait_for(lambda: beside.state == "finished", seconds=10)
+    scheduler.cancel(live)
+    assert alone.result < 0.9, f"alone it does not pause: {alone.result:.2f} s for 0.6 s of work"
+    assert beside.result > 1.0, f"beside live training it pauses about as long as it works: {beside.result:.2f} s"
+
+
 def test_invalid_settings_are_refused():
     with pytest.raises(ValueError, match="Received: workers=0"):
         Scheduler(workers=0)
