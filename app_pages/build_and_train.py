@@ -82,17 +82,17 @@ def data_controls(config: state.TrainPageConfig) -> dict:
     )
     blobs = config.blobs
     if data.DATASETS[dataset].multiclass:
-        blobs = st.slider("Classes", data.MIN_BLOBS, data.MAX_BLOBS, key=seed_widget(KEY + "blobs", config.blobs))
-    samples = st.slider("Samples", 100, 2000, step=50, key=seed_widget(KEY + "samples", config.samples))
-    noise = st.slider("Noise (%)", 0, 50, step=5, key=seed_widget(KEY + "noise", config.noise))
-    train_percent = st.slider(
-        "Training data (%)", 10, 90, step=10, key=seed_widget(KEY + "train_percent", config.train_percent)
-    )
+        blobs = st.slider("Classes", *state.bounds(config, "blobs"), key=seed_widget(KEY + "blobs", config.blobs))
+    samples = st.slider("Samples", *state.bounds(config, "samples"), step=50,
+                        key=seed_widget(KEY + "samples", config.samples))
+    noise = st.slider("Noise (%)", *state.bounds(config, "noise"), step=5, key=seed_widget(KEY + "noise", config.noise))
+    train_percent = st.slider("Training data (%)", *state.bounds(config, "train_percent"), step=10,
+                              key=seed_widget(KEY + "train_percent", config.train_percent))
     seed_key = seed_widget(KEY + "data_seed", config.data_seed)
     if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
                  key=KEY + "regenerate"):
-        st.session_state[seed_key] = random.randrange(1_000_000)
-    data_seed = st.number_input("Data seed", 0, 999_999, key=seed_key)
+        st.session_state[seed_key] = random.randint(*state.bounds(config, "data_seed"))
+    data_seed = st.number_input("Data seed", *state.bounds(config, "data_seed"), key=seed_key)
     return dict(
         dataset=dataset,
         blobs=blobs,
@@ -123,9 +123,7 @@ def training_controls(config: state.TrainPageConfig) -> dict:
         format_func=lambda v: f"{v:g}",
         key=seed_widget(KEY + "lr", config.lr),
     )
-    batch = st.slider(
-        "Batch size", training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE, key=seed_widget(KEY + "batch", config.batch)
-    )
+    batch = st.slider("Batch size", *state.bounds(config, "batch"), key=seed_widget(KEY + "batch", config.batch))
     reg = st.selectbox(
         "Regularisation",
         list(training.REGULARIZATIONS),
@@ -144,8 +142,8 @@ def training_controls(config: state.TrainPageConfig) -> dict:
         help="Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
         "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data.",
     )
-    adv_eps = st.slider("Adversarial ε (plane units)", 0.05, 3.0, step=0.05, format="%.2f", disabled=not adv_train,
-                        key=seed_widget(KEY + "adv_eps", config.adv_eps))
+    adv_eps = st.slider("Adversarial ε (plane units)", *state.bounds(config, "adv_eps"), step=0.05, format="%.2f",
+                        disabled=not adv_train, key=seed_widget(KEY + "adv_eps", config.adv_eps))
     return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate, adv_train=adv_train,
                 adv_eps=float(adv_eps))
 
@@ -170,7 +168,7 @@ def network_controls(config: state.TrainPageConfig) -> dict:
             "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget(KEY + "depth", len(config.layers))
         )
         init_seed = st.number_input(
-            "Initialiser seed", 0, 999_999, key=seed_widget(KEY + "init_seed", config.init_seed)
+            "Initialiser seed", *state.bounds(config, "init_seed"), key=seed_widget(KEY + "init_seed", config.init_seed)
         )
     layers, activations = [], []
     for index in range(int(depth)):

@@ -154,6 +154,14 @@ def _param(codec: Codec, default: Any) -> Any:
 Config = TypeVar("Config")
 
 
+def bounds(config: Any, name: str) -> tuple[Any, Any]:
+    """The ``(low, high)`` of a numeric setting's codec, for its widget: the range is declared once, here."""
+    codec = next(f.metadata["codec"] for f in dataclasses.fields(config) if f.name == name)
+    if not isinstance(codec, IntRange | FloatRange):
+        raise ValueError(f"Expected a numeric setting. Received: {name!r} with {type(codec).__name__}")
+    return codec.low, codec.high
+
+
 def to_query(config: Any) -> dict[str, str]:
     """All of a config's fields as query parameters."""
     return {f.name: f.metadata["codec"].format(getattr(config, f.name)) for f in dataclasses.fields(config)}

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from playground import state
 from playground.state import TrainPageConfig, from_query, to_query
 
 DEFAULT = TrainPageConfig()
@@ -231,3 +232,10 @@ def test_layers_without_activations_is_not_a_mismatch(layers):
     config, notices = from_query(TrainPageConfig, {"layers": layers})
     assert len(config.activations) == len(config.layers)
     assert notices == []
+
+
+def test_widget_ranges_come_from_the_codecs():
+    assert state.bounds(state.TrainPageConfig, "samples") == (100, 2000)
+    assert state.bounds(state.DefendPageConfig(), "eps") == (0.0, 0.5)
+    with pytest.raises(ValueError, match="Expected a numeric setting"):
+        state.bounds(state.TrainPageConfig, "dataset")

@@ -23,10 +23,10 @@ def lens_controls(config: state.TrainPageConfig) -> dict:
                                           key=seed_widget(KEY + "lens_attack", config.lens_attack))
     norm = columns[1].segmented_control("Norm", list(NORMS), format_func=NORMS.get, required=True,
                                         key=seed_widget(KEY + "lens_norm", config.lens_norm))
-    eps = columns[2].slider("ε (in the plane's units; it spans −6 to 6)", 0.0, 3.0, step=0.05, format="%.2f",
-                            key=seed_widget(KEY + "lens_eps", config.lens_eps))
-    steps = columns[3].slider("PGD steps", 1, 50, key=seed_widget(KEY + "lens_steps", config.lens_steps),
-                              disabled=attack != "pgd")
+    eps = columns[2].slider("ε (in the plane's units; it spans −6 to 6)", *state.bounds(config, "lens_eps"),
+                            step=0.05, format="%.2f", key=seed_widget(KEY + "lens_eps", config.lens_eps))
+    steps = columns[3].slider("PGD steps", *state.bounds(config, "lens_steps"), disabled=attack != "pgd",
+                              key=seed_widget(KEY + "lens_steps", config.lens_steps))
     return {"lens_attack": attack, "lens_norm": norm, "lens_eps": float(eps), "lens_steps": int(steps)}
 
 

@@ -54,9 +54,11 @@ def attack_controls(config: state.DefendPageConfig) -> dict:
         help="Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
         "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on.",
     )
-    eps = columns[2].slider("ε (L∞)", 0.0, 0.5, step=0.01, format="%.2f", key=seed_widget(KEY + "eps", config.eps))
+    eps = columns[2].slider("ε (L∞)", *state.bounds(config, "eps"), step=0.01, format="%.2f",
+                            key=seed_widget(KEY + "eps", config.eps))
     columns[2].caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
-    n = columns[3].number_input("Images (10–1000)", 10, 1000, step=50, key=seed_widget(KEY + "n", config.n),
+    low, high = state.bounds(config, "n")
+    n = columns[3].number_input(f"Images ({low}–{high})", low, high, step=50, key=seed_widget(KEY + "n", config.n),
                                 help="From the bundled test sample; more is slower and more precise.")
     samples = columns[4].number_input(
         f"EOT draws ({defences.SAMPLES.min}–{defences.SAMPLES.max})", defences.SAMPLES.min, defences.SAMPLES.max,
