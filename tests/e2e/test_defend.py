@@ -108,7 +108,8 @@ def test_smoothing_and_detector_tabs_compute_on_request(page, app_url, tab, butt
 def test_heavy_work_waits_its_turn_and_stop_hands_the_runner_on(chromium, app_url):
     first, second = (chromium.new_context(viewport={"width": 1280, "height": 720}).new_page() for _ in range(2))
     try:
-        first.goto(app_url + PAGE + "?n=300&attack=autoattack&defences=median")  # minutes of AutoAttack
+        # Minutes of EOT-PGD in batches of 15 images, so that Stop lands within a second or two.
+        first.goto(app_url + PAGE + "?n=1000&attack=pgd&defences=noise&samples=32")
         first_main = first.get_by_test_id("stMain")
         first_main.get_by_role("button", name="Stop").wait_for(timeout=60_000)
         second.goto(app_url + PAGE + QUICK)
