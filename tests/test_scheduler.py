@@ -175,17 +175,18 @@ def test_tasks_wait_their_turn_first_come_first_served():
     assert order == ["first", "second", "third"]
 
 
+def endless(progress, reports: list) -> None:
+    """Work that never ends by itself, reporting every 10 ms."""
+    while True:
+        progress(0.5, "working")
+        reports.append(1)
+        time.sleep(0.01)
+
+
 def test_a_cancelled_task_stops_at_its_next_report_and_a_failed_one_keeps_its_error():
     scheduler = Scheduler(workers=2)
     reports = []
-
-    def endless(progress):
-        while True:
-            progress(0.5, "working")
-            reports.append(1)
-            time.sleep(0.01)
-
-    task = Task(endless)
+    task = Task(lambda progress: endless(progress, reports))
     scheduler.submit(task)
     wait_for(lambda: len(reports) > 3)
     scheduler.cancel(task)
@@ -211,14 +212,7 @@ def test_a_task_whose_owner_is_gone_stops_and_frees_the_runner():
 
     session = Session()
     reports = []
-
-    def endless(progress):
-        while True:
-            progress(0.5, "working")
-            reports.append(1)
-            time.sleep(0.01)
-
-    task = Task(endless, owner=session)
+    task = Task(lambda progress: endless(progress, reports), owner=session)
     scheduler.submit(task)
     wait_for(lambda: len(reports) > 3)
     del session  # Streamlit dropped a closed tab's state
