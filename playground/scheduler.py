@@ -30,6 +30,10 @@ SLICE_SECONDS = 0.02  # short enough that Pause feels instant, long enough to am
 # a runner of its own is not enough to leave live training its pace. Measured in the closing note of issue 8.
 LIVE_SHARE = 0.5
 MAX_GIVE_WAY_SECONDS = 5.0
+# A task whose page has not looked at it for this long (a closed tab) stops at its next report, or is skipped
+# when its turn comes: Streamlit keeps a closed tab's state for minutes, and its queued work would block the
+# queue for everyone. A hidden tab's timer still fires about once a second, well inside this.
+UNWATCHED_TASK_SECONDS = 30.0
 
 
 class Job:
@@ -187,7 +191,8 @@ class Task(Job):
 
     It runs to the end in one go (first come, first served among heavy jobs): work written as one function with
     progress reports cannot be suspended half-way. Cancelling it makes its next report raise ``Stopped``, and so
-    does the end of ``owner`` (held weakly): a closed session's minutes of work must not hold up the queue.
+    do the end of ``owner`` (held weakly) and a page that stopped calling ``watched`` (``UNWATCHED_TASK_SECONDS``):
+    a closed session's minutes of work must not hold up the queue.
     """
 
     heavy = True
@@ -201,6 +206,11 @@ class Task(Job):
         self.result: Any = None
         self.finished = False
         self._resumed_at = 0.0
+        self.watched()
+
+    def watched(self) -> None:
+        """The page showed this task's progress: someone is still waiting for it."""
+        self._watched_at = time.monotonic()
 
     @property
     def state(self) -> str:
@@ -219,7 +229,8 @@ class Task(Job):
         self._give_way()
 
     def _raise_if_stopped(self) -> None:
-        if self._cancelled or (self._owner is not None and self._owner() is None):
+        gone = self._owner is not None and self._owner() is None
+        if self._cancelled or gone or time.monotonic() - self._watched_at > UNWATCHED_TASK_SECONDS:
             raise Stopped
 
     def _give_way(self) -> None:
@@ -238,6 +249,7 @@ class Task(Job):
             return None
         self._resumed_at = time.monotonic()
         try:
+            self._raise_if_stopped()  # nobody waits for it any more: skip it
             self.result = work(self.report)
             self.finished = True
         except Stopped:

@@ -224,6 +224,33 @@ def test_a_task_whose_owner_is_gone_stops_and_frees_the_runner():
     assert after.result == "ran", "the next task got the runner"
 
 
+def test_a_task_nobody_watches_stops_and_one_left_in_the_queue_is_skipped(monkeypatch):
+    from playground import scheduler as scheduling
+
+    monkeypatch.setattr(scheduling, "UNWATCHED_TASK_SECONDS", 0.3)
+    scheduler = Scheduler(workers=2)
+    reports = []
+    running = Task(lambda progress: endless(progress, reports))
+    waiting = Task(lambda progress: reports.append("must not run"))
+    scheduler.submit(running)
+    scheduler.submit(waiting)
+    wait_for(lambda: running.state == "stopped" and waiting.state == "stopped")
+    assert running.state == waiting.state == "stopped", "a closed tab's work leaves the queue"
+    assert "must not run" not in reports
+
+    def watched_work(progress):  # 0.6 s of work, watched all along as the page's progress fragment does
+        for k in range(6):
+            watched.watched()
+            progress(k / 6, "working")
+            time.sleep(0.1)
+        return "done"
+
+    watched = Task(watched_work)
+    scheduler.submit(watched)
+    wait_for(lambda: watched.state not in ("queued", "running"))
+    assert watched.state == "finished" and watched.result == "done", "a watched task runs past the limit"
+
+
 def test_a_task_gives_way_to_live_training_and_runs_flat_out_alone():
     def chunks(progress, seconds=0.6, chunk=0.03):
         worked, started = 0.0, time.monotonic()

@@ -59,6 +59,7 @@ def task(
     if current is None:
         return None
     if current.task.state in ("queued", "running"):
+        current.task.watched()
         st.fragment(run_every=POLL_SECONDS)(_progress)(key, live, stop)
     return current.task
 
@@ -103,6 +104,7 @@ def _progress(key: str, live: Callable[[], None] | None, stop: str) -> None:
     if current is None or current.task.state not in ("queued", "running"):
         st.rerun(scope="app")  # finished, failed or stopped: the page shows the outcome
     job = current.task
+    job.watched()
     place = scheduler.shared().position(job)
     if job.cancelled:
         st.progress(job.fraction, text="Stopping at the next checkpoint…")
