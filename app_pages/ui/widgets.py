@@ -42,9 +42,14 @@ def save_config(prefix: str, config: Any) -> None:
 
 
 def seed_widget(key: str, value: Any) -> str:
-    """Gives a widget its starting value once (Streamlit drops the state of widgets it did not render)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
+    """Gives a widget its starting value, then keeps sending the session's value with the widget on every run.
+
+    A value written to session state reaches the browser only with that run's widget. A busy browser can skip
+    to the next run's copy before it draws the first (the page reruns by itself when heavy work ends), and a
+    copy without the value shows the widget's own default: a shared link opened with quality 10, not its 30.
+    Writing the value back each run puts it in every copy.
+    """
+    st.session_state[key] = st.session_state.get(key, value)
     return key
 
 
