@@ -208,10 +208,11 @@ def reset_cycles(chromium, url: str, cycles: int) -> dict[str, float]:
 
 
 SESSION_TTL_SECONDS = 5  # Streamlit's default keeps a closed tab's session for 120 s; the churn row waits less
+CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)  # RSS is read after these many sessions: growth, or a plateau
 
 
 def session_churn(chromium, count: int) -> dict[str, float]:
-    """Server RSS after the first and after ``count`` sessions, each opened, trained briefly and closed in turn."""
+    """Server RSS after 1, 10, 25, … and ``count`` sessions, each opened, trained briefly and closed in turn."""
     figures = {}
     with browser.streamlit_server(options={"server.disconnectedSessionTTL": str(SESSION_TTL_SECONDS)}) as url:
         for index in range(count):
@@ -221,11 +222,9 @@ def session_churn(chromium, count: int) -> dict[str, float]:
             page.get_by_role("button", name="Pause").click()
             page.get_by_role("button", name="Play").wait_for(timeout=30_000)
             page.context.close()
-            if index == 0:
-                time.sleep(SESSION_TTL_SECONDS + 2)
-                figures["rss_mb_after_first_session"] = rss_mb(processes()[0])
-        time.sleep(SESSION_TTL_SECONDS + 2)  # past the TTL: every closed session has been dropped
-        figures[f"rss_mb_after_{count}_sessions"] = rss_mb(processes()[0])
+            if index + 1 in CHURN_CHECKPOINTS or index + 1 == count:
+                time.sleep(SESSION_TTL_SECONDS + 2)  # past the TTL: every closed session has been dropped
+                figures[f"rss_mb_after_{index + 1}_sessions"] = rss_mb(processes()[0])
     return figures
 
 
