@@ -288,10 +288,8 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     results = st.session_state.get(KEY + "curves", (None, None, {}))[2]
     job = heavy_work.task(KEY + "rb_job", (token(model), dataset, st.session_state.get(KEY + "rb_runs", 0)),
                           lambda progress: work(progress, results), start=clicked, restart=clicked)
-    if job is not None and job.state == "failed":
-        st.error(f"The evaluation failed: {job.error}", icon=":material/error:")
-    if job is not None and job.state == "stopped":
-        st.info("Stopped: below are the curves that finished before Stop.", icon=":material/stop_circle:")
+    heavy_work.outcome(job, failed="The evaluation failed",
+                       stopped="Stopped: below are the curves that finished before Stop.")
     if job is not None and job.state in ("queued", "running"):
         return  # the curves appear once it is done
     owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))

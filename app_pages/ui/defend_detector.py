@@ -128,12 +128,10 @@ def detector_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndar
     run_key = (token(chosen.model), dataset, settings)
     job = heavy_work.task(KEY + "job", run_key, lambda progress: _run(chosen.model, x, settings, progress),
                           start=clicked, restart=clicked)
+    heavy_work.outcome(job, failed="The detector cannot run with these settings",
+                       stopped="Stopped before the end: nothing was kept. Press Run detector to start again.")
     if job is not None and job.state == "failed":
-        st.error(f"The detector cannot run with these settings: {job.error}", icon=":material/error:")
         return url
-    if job is not None and job.state == "stopped":
-        st.info("Stopped before the end: nothing was kept. Press Run detector to start again.",
-                icon=":material/stop_circle:")
     if job is not None and job.state == "finished":
         st.session_state[KEY + "result"] = ((token(chosen.model), dataset), settings, job.result)
         del st.session_state[KEY + "job"]

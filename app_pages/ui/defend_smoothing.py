@@ -164,11 +164,9 @@ def _many_images(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarr
         return certificates, time.perf_counter() - started
 
     job = heavy_work.task(KEY + "certify", results_key, work, start=clicked, restart=clicked)
+    heavy_work.outcome(job, failed="Cannot certify", stopped="Stopped before the end: press Certify to run it again.")
     if job is not None and job.state == "failed":
-        st.error(f"Cannot certify: {job.error}")  # stays until the settings change or Certify is pressed again
         return
-    if job is not None and job.state == "stopped":
-        st.info("Stopped before the end: press Certify to run it again.", icon=":material/stop_circle:")
     if job is not None and job.state == "finished":
         st.session_state[KEY + "results"] = (results_key, *job.result)
         del st.session_state[KEY + "certify"]

@@ -91,12 +91,17 @@ def result(
         del st.session_state[key]
         return session_cache.put(key, job_key, current.result, size=KEPT_RESULTS)
     if current.state in ("failed", "stopped"):
-        if current.state == "failed":
-            st.error(f"{failed}: {current.error}", icon=":material/error:")
-        else:
-            st.info("Stopped before the end.", icon=":material/stop_circle:")
+        outcome(current, failed=failed)
         st.button("Run again", icon=":material/replay:", key=key + "_again")
     return None
+
+
+def outcome(job: scheduler.Task | None, *, failed: str, stopped: str = "Stopped before the end.") -> None:
+    """Says why a task has no result (it failed, or was stopped); drawn on every run, it stays until the user acts."""
+    if job is not None and job.state == "failed":
+        st.error(f"{failed}: {job.error}", icon=":material/error:")
+    elif job is not None and job.state == "stopped":
+        st.info(stopped, icon=":material/stop_circle:")
 
 
 def _progress(key: str, live: Callable[[], None] | None, stop: str) -> None:
