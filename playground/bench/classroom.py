@@ -155,9 +155,14 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
         attack = chromium.new_context(viewport={"width": 1600, "height": 1000}).new_page()
         attack.goto(url + "/attack?image=4&eps=0.1")
         attack.locator(_PANELS).nth(4).wait_for(timeout=180_000)
+    clicked = time.perf_counter()
     for page in pages:
         page.get_by_role("button", name="Play").click()
-    time.sleep(3.0)  # past the first frames and compilation
+    # Measure once every session trains: each new network's first Play compiles its training step first.
+    while any(painted(page)[1] == 0 for page in pages) and time.perf_counter() - clicked < WARM_UP_LIMIT_SECONDS:
+        time.sleep(0.1)
+    warm_up = time.perf_counter() - clicked
+    time.sleep(1.0)
     server_side, harness = processes()
     before = [painted(page) for page in pages]
     cpu_before, started = (cpu_seconds(server_side), cpu_seconds(harness)), time.perf_counter()
@@ -171,6 +176,7 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
         "server_cores": cpu[0],
         "harness_chromium_cores": cpu[1],
         "load_average": [round(v, 2) for v in psutil.getloadavg()],
+        "play_to_every_session_training_s": round(warm_up, 1),
     }
     if attack is not None:
         latencies = eps_move_seconds(attack, 5, timeout_ms=60_000)
@@ -208,7 +214,8 @@ def reset_cycles(chromium, url: str, cycles: int) -> dict[str, float]:
 
 
 SESSION_TTL_SECONDS = 5  # Streamlit's default keeps a closed tab's session for 120 s; the churn row waits less
-CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)  # RSS is read after these many sessions: growth, or a plateau
+CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)
+WARM_UP_LIMIT_SECONDS = 120  # RSS is read after these many sessions: growth, or a plateau
 
 
 def session_churn(chromium, count: int) -> dict[str, float]:
