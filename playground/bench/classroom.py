@@ -214,8 +214,8 @@ def reset_cycles(chromium, url: str, cycles: int) -> dict[str, float]:
 
 
 SESSION_TTL_SECONDS = 5  # Streamlit's default keeps a closed tab's session for 120 s; the churn row waits less
-CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)
-WARM_UP_LIMIT_SECONDS = 120  # RSS is read after these many sessions: growth, or a plateau
+CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)  # RSS is read after these many sessions: growth, or a plateau
+WARM_UP_LIMIT_SECONDS = 120  # the longest a row waits for every session's first trained epoch
 
 
 def session_churn(chromium, count: int) -> dict[str, float]:
