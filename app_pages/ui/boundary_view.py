@@ -34,6 +34,7 @@ _CSS = """
 
 _JS = r"""
 const MIN_INTERVAL_MS = 20;       // up to 50 fps, as fast as the worker makes frames
+const VSYNC_MS = 17;              // one display frame at 60 Hz: how late a draw may be without losing its slot
 const DEFAULT_INTERVAL_MS = 20;
 const MAX_INTERVAL_MS = 250;
 const MAX_LATENCY_MS = 500;       // the queue never holds more than this much playback at full speed
@@ -110,7 +111,7 @@ function createInstance(parent) {
         root, stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", batchSig: "",
         queue: [], current: null, framesDrawn: 0, decoding: Promise.resolve(),
-        lastDrawAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
+        lastDrawAt: -Infinity, dueAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
         rafId: 0, side: 0, dpr: 0,
     };
     inst.resizeObserver = new ResizeObserver(() => layout(inst, false));
@@ -275,8 +276,11 @@ function showFrame(inst, frame, now) {
 function tick(inst, now) {
     inst.rafId = 0;
     if (!inst.root.isConnected) return;
+    // Each draw is due one interval after the previous one was due, not after it was drawn: rAF fires on
+    // vsync, so "20 ms after the last draw" would wait for every other 16.7 ms vsync and cap playback at 30 fps.
     // 1 ms slack: rAF timestamps land on vsync multiples, e.g. 49.99 ms after the last draw.
-    if (inst.queue.length && now - inst.lastDrawAt >= currentInterval(inst) - 1) {
+    if (inst.queue.length && now >= inst.dueAt - 1) {
+        inst.dueAt = Math.max(inst.dueAt, now - VSYNC_MS) + currentInterval(inst);
         showFrame(inst, inst.queue.shift(), now);
     }
     if (inst.queue.length) schedule(inst);
