@@ -3,6 +3,10 @@
 The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment, played by a
 ``live.LiveTraining`` kept in session state -> figures. Training runs in the process-wide scheduler, never in
 a script run: Play and Pause only flip it, and a fragment on a timer drains the frames it made into the canvas.
+
+Everything that Play, Pause, Step, Reset and the speed change sits in one fragment (``training_panel``), so
+those clicks rerun only it: with five students training, a run of the whole page took 1-6 s (measured in the
+closing notes of issue 8), and Pause must act within a fraction of that.
 """
 
 import dataclasses
@@ -217,8 +221,8 @@ def current_live(config: state.TrainPageConfig) -> live.LiveTraining:
     return current
 
 
-def speed_control(config: state.TrainPageConfig) -> dict:
-    chosen = st.segmented_control(
+def speed_control(config: state.TrainPageConfig) -> str:
+    return st.segmented_control(
         "Speed (epochs per second)",
         list(experiment.SPEEDS),
         format_func=lambda k: experiment.SPEEDS[k][0],
@@ -226,7 +230,6 @@ def speed_control(config: state.TrainPageConfig) -> dict:
         key=seed_widget(KEY + "speed", config.speed),
         help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.",
     )
-    return {"speed": chosen}
 
 
 def set_playing(playing: bool, clicks_seen: int) -> None:
@@ -240,12 +243,14 @@ def set_playing(playing: bool, clicks_seen: int) -> None:
         trainer.play()
     else:
         trainer.pause()
+        redraw_the_lens()
 
 
 def step_one_epoch() -> None:
     trainer = st.session_state[KEY + "live"]
     trainer.experiment.trainer.run_epochs(1)
     trainer.refresh()
+    redraw_the_lens()
 
 
 def reset_network() -> None:
@@ -253,11 +258,19 @@ def reset_network() -> None:
     trainer.pause()
     trainer.experiment.reset()
     trainer.refresh()
+    redraw_the_lens()
 
 
-def transport_controls(trainer: live.LiveTraining, play, step, reset) -> None:
+def redraw_the_lens() -> None:
+    """A callback's click reruns only the training panel; the lens, outside it, must follow the paused network."""
+    if st.session_state[KEY + "config"].lens:
+        st.rerun()  # from a callback: the whole page reruns instead of the panel
+
+
+def transport_controls(trainer: live.LiveTraining) -> None:
     # One keyed button whose label flips, so Play and Pause never stand side by side while the page reruns.
     running = trainer.running
+    play, step, reset = st.columns(3)
     play.button(
         "Pause" if running else "Play", icon=":material/pause:" if running else ":material/play_arrow:",
         type="primary", width="stretch", key=KEY + "play", on_click=set_playing,
@@ -316,9 +329,10 @@ def live_view(config: state.TrainPageConfig, autorefresh: bool) -> None:
     network, boundary = st.columns([1, 1], gap="medium")
     with network:
         neuron_grid(trainer.neuron_images)
+    frames = trainer.drain()
     with boundary:
         boundary_view(
-            trainer.drain(),
+            frames if trainer.running else frames[-1:],  # paused: show where it stopped at once, not a replay
             x_train=exp.split.x_train,
             y_train=exp.split.y_train,
             x_test=exp.split.x_test,
@@ -377,9 +391,6 @@ def main() -> None:
 
     with st.sidebar:
         values = data_controls(config) | feature_controls(config) | training_controls(config)
-    play, step, reset, _, speed = st.columns([1, 1, 1, 0.3, 2.7], vertical_alignment="bottom")
-    with speed:
-        values |= speed_control(config)
     values |= network_controls(config)
     st.sidebar.header("View")
     values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget(KEY + "show_test", config.show_test))
@@ -398,14 +409,40 @@ def main() -> None:
     exp = trainer.experiment
     if exp.trainer.batch_size < config.batch:
         st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
-    transport_controls(trainer, play, step, reset)
-    running = trainer.running
-    st.fragment(run_every=DRAIN_SECONDS if running else None)(live_view)(config, running)
-    st.fragment(run_every=HISTORY_SECONDS if running else None)(history_view)()
+    st.fragment(training_panel)()
     if config.lens:
+        config = st.session_state[KEY + "config"]  # the panel may have changed the speed since
         with trainer.lock:  # the worker holds it during each slice: the lens waits one slice at most
             config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
         save_config(KEY, config)
+
+
+def training_panel() -> None:
+    """Play/Pause, Step, Reset and the speed, with what they drive: the live view, the curves and the export."""
+    trainer = st.session_state[KEY + "live"]
+    transport, _, speed = st.columns([3, 0.3, 2.7], vertical_alignment="bottom")
+    with transport:
+        transport_controls(trainer)
+    config = st.session_state[KEY + "config"]
+    with speed:
+        chosen = speed_control(config)
+    if chosen != config.speed:
+        config = dataclasses.replace(config, speed=chosen)
+        save_config(KEY, config)
+        with trainer.lock:
+            trainer.experiment.updated(config)  # a new cap, same network
+    running = trainer.running
+    # Playing: drained on a timer. Paused: drawn once, in the same place, so the canvas is kept. The timed
+    # fragments exist only while playing: a fragment run drops the ones it no longer declares, timers included.
+    if running:
+        st.fragment(run_every=DRAIN_SECONDS)(playing_live_view)(config)
+        st.fragment(run_every=HISTORY_SECONDS)(playing_history_view)()
+    else:
+        with st.container():
+            live_view(config, autorefresh=False)
+        with st.container():
+            history_view()
+    exp = trainer.experiment
     if running:
         st.caption("Pause to export this experiment: settings, script, model and charts.")
     else:
@@ -416,6 +453,14 @@ def main() -> None:
             note="The script trains from the start with these settings. If you changed a training setting "
             "part-way, press Reset and train again to get numbers that match.",
         )
+
+
+def playing_live_view(config: state.TrainPageConfig) -> None:
+    live_view(config, autorefresh=True)
+
+
+def playing_history_view() -> None:
+    history_view()
 
 
 main()
