@@ -350,7 +350,11 @@ def history_view() -> None:
     trainer = st.session_state[KEY + "live"]
     curves, neuron = st.columns([1, 1], gap="medium")
     with curves:
-        st.plotly_chart(plots.training_curves(list(trainer.experiment.trainer.history)), key=KEY + "curves", **CHART)
+        # Updated in place: every playing student's curves are redrawn each second, and a new figure costs 20 ms.
+        history = list(trainer.experiment.trainer.history)
+        figure = plots.training_curves(history, into=st.session_state.get(KEY + "curves_figure"))
+        st.session_state[KEY + "curves_figure"] = figure
+        st.plotly_chart(figure, key=KEY + "curves", **CHART)
     with neuron:
         inspect_neuron(trainer.neuron_maps)
 

@@ -32,3 +32,10 @@ def test_activation_map_is_symmetric_about_zero():
     heatmap = plots.activation_map(values, extent=6, title="n").data[0]
     assert heatmap.zmin == -3 and heatmap.zmax == 3
     assert heatmap.x[0] == -6 and heatmap.x[-1] == 6
+
+
+def test_curves_updated_in_place_equal_curves_built_afresh():
+    fig = plots.training_curves(_history(3))
+    updated = plots.training_curves(_history(40), into=fig)
+    assert updated is fig
+    assert updated.to_plotly_json() == plots.training_curves(_history(40)).to_plotly_json()
