@@ -89,10 +89,11 @@ def test_encode_frames_keeps_order_and_epochs():
 
 
 def test_encode_frames_thins_long_batches_keeping_the_newest():
-    frames = [(epoch, _probs(res=3, k=2)) for epoch in range(30)]
+    count = 2 * MAX_FRAMES_PER_CALL - 2  # not a multiple: thinning must still keep both ends
+    frames = [(epoch, _probs(res=3, k=2)) for epoch in range(count)]
     epochs = [f["epoch"] for f in encode_frames(frames)]
     assert len(epochs) == MAX_FRAMES_PER_CALL
-    assert epochs[0] == 0 and epochs[-1] == 29
+    assert epochs[0] == 0 and epochs[-1] == count - 1
     assert epochs == sorted(epochs)
 
 
