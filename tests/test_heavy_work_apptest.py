@@ -73,3 +73,42 @@ def test_a_stopped_task_says_so_and_keeps_saying_it():
     assert not at.error
     at.run()
     assert [i.value for i in at.info] == ["Stopped: nothing was kept."]
+
+
+def training_app() -> None:
+    import streamlit as st
+
+    from app_pages.ui import heavy_work
+
+    class Trainer:  # what the page keeps under "<prefix>job"; the helper only needs its identity
+        pass
+
+    fail = st.session_state["t_fail"]  # read here: the work runs on the queue's thread, outside the script run
+
+    def work(progress):
+        progress(0.2, "Epoch 1…")
+        if fail:
+            raise RuntimeError("out of memory")
+
+    if "t_job" not in st.session_state and st.button("Train"):
+        st.session_state["t_job"] = Trainer()
+    job = st.session_state.get("t_job")
+    if job is not None and heavy_work.training("t_", job, work, live=lambda: st.caption("curves so far")):
+        st.session_state["t_kept"] = st.session_state.get("t_kept", 0) + 1
+    if "t_failed" in st.session_state:
+        st.error(st.session_state["t_failed"])
+    st.write(f"kept: {st.session_state.get('t_kept', 0)}")
+
+
+def test_image_training_keeps_its_model_once_and_a_failure_says_why():
+    for fail, errors, kept in ((False, [], "kept: 1"), (True, ["Training failed: out of memory"], "kept: 0")):
+        at = AppTest.from_function(training_app, default_timeout=30)
+        at.session_state["t_fail"] = fail
+        at.run().button[0].click().run()
+        settle(at).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == errors
+        assert at.markdown[-1].value == kept
+        assert "t_job" not in at.session_state and "t_training" not in at.session_state  # the job is gone
+        at.run()  # a later rerun neither trains again nor keeps the model twice
+        assert at.markdown[-1].value == kept

@@ -83,14 +83,8 @@ def live_curves() -> None:
 def training_job() -> None:
     """Runs the training through the server's queue; once it ends (done or stopped), keeps its best epoch."""
     trainer, epochs, dataset = st.session_state[KEY + "job"]
-    job = heavy_work.task(KEY + "training", token(trainer), lambda progress: train(trainer, epochs, progress),
-                          start=True, live=live_curves, stop="Stop training")
-    if job.state in ("queued", "running"):
+    if not heavy_work.training(KEY, trainer, lambda progress: train(trainer, epochs, progress), live=live_curves):
         return
-    del st.session_state[KEY + "job"], st.session_state[KEY + "training"]
-    if job.state == "failed":
-        st.session_state[KEY + "failed"] = f"Training failed: {job.error}"
-        st.rerun()
     trainer.restore_best()
     best = trainer.best
     label = (f"your CNN ({trainer.spec.label}, best of {trainer.epoch} epochs: epoch {best.epoch}, held-out "

@@ -16,6 +16,7 @@ import streamlit as st
 
 from app_pages.ui import session_cache
 from playground import scheduler
+from playground.tokens import token
 
 POLL_SECONDS = 0.25
 KEPT_RESULTS = 8  # finished results per panel, so going back to earlier settings is instant
@@ -62,6 +63,24 @@ def task(
         current.task.watched()
         st.fragment(run_every=POLL_SECONDS)(_progress)(key, live, stop)
     return current.task
+
+
+def training(prefix: str, trainer: object, work: Callable[[scheduler.Progress], Any], *,
+             live: Callable[[], None]) -> bool:
+    """Trains an image model through the queue, for the page whose ``prefix + "job"`` holds the trainer.
+
+    While it waits or runs, shows its progress, ``live()`` (the curves so far) and Stop, and returns False. Once it
+    ended with a model to keep (finished, or stopped part-way), drops the page's job and returns True. A failure
+    is kept in ``prefix + "failed"``, which the page shows until the next Train, and the page reruns.
+    """
+    job = task(prefix + "training", token(trainer), work, start=True, live=live, stop="Stop training")
+    if job.state in ("queued", "running"):
+        return False
+    del st.session_state[prefix + "job"], st.session_state[prefix + "training"]
+    if job.state == "failed":
+        st.session_state[prefix + "failed"] = f"Training failed: {job.error}"
+        st.rerun(scope="app")
+    return True
 
 
 def has_result(key: str, job_key: Hashable) -> bool:

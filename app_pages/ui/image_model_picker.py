@@ -15,7 +15,6 @@ import streamlit as st
 
 from app_pages.ui import heavy_work
 from playground import assets, data, evaluation, image_models, plots, training
-from playground.tokens import token
 
 KEY = "model_"
 TRAIN_EPOCH_CAP = 20
@@ -139,13 +138,6 @@ def _live_curves() -> None:
 def _training_job(dataset: str) -> None:
     """Trains through the server's queue; once it ends (done or stopped), the model is the one in use."""
     trainer, epochs, label = st.session_state[KEY + "job"]
-    job = heavy_work.task(KEY + "training", token(trainer), lambda progress: _train(trainer, epochs, progress),
-                          start=True, live=_live_curves, stop="Stop training")
-    if job.state in ("queued", "running"):
-        return
-    del st.session_state[KEY + "job"], st.session_state[KEY + "training"]
-    if job.state == "failed":
-        st.session_state[KEY + "failed"] = f"Training failed: {job.error}"
-    else:
+    if heavy_work.training(KEY, trainer, lambda progress: _train(trainer, epochs, progress), live=_live_curves):
         _remember("trained", trainer.model, f"your {label} ({trainer.epoch} epochs)", dataset)
-    st.rerun(scope="app")
+        st.rerun(scope="app")
