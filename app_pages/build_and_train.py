@@ -70,6 +70,8 @@ MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
 # 45 % at 0.5 s), and a busy tab answers clicks late.
 DRAIN_SECONDS = 0.5
 HISTORY_SECONDS = 1.0
+# Play waits this long for the worker's first frame, so the panel's own run shows it (not the next drain).
+FIRST_FRAME_WAIT_SECONDS = 0.2
 CHART = export.CHART
 
 
@@ -235,7 +237,9 @@ def speed_control(config: state.TrainPageConfig) -> str:
 
 
 def play() -> None:
-    st.session_state[KEY + "live"].play()
+    trainer = st.session_state[KEY + "live"]
+    trainer.play()
+    trainer.wait_for_frame(FIRST_FRAME_WAIT_SECONDS)
 
 
 def pause() -> None:
