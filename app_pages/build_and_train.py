@@ -5,8 +5,8 @@ The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExp
 a script run: Play and Pause only flip it, and a fragment on a timer drains the frames it made into the canvas.
 
 Everything that Play, Pause, Step, Reset and the speed change sits in one fragment (``training_panel``), so
-those clicks rerun only it: with five students training, a run of the whole page took 1-6 s (measured in the
-closing notes of issue 8), and Pause must act within a fraction of that.
+those clicks rerun only it and the export below: with five students training, a run of the whole page took
+1-6 s (measured in the closing notes of issue 8), and Pause must act within a fraction of that.
 """
 
 import dataclasses
@@ -72,6 +72,7 @@ DRAIN_SECONDS = 0.5
 HISTORY_SECONDS = 1.0
 # Play waits this long for the worker's first frame, so the panel's own run shows it (not the next drain).
 FIRST_FRAME_WAIT_SECONDS = 0.2
+PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
 CHART = export.CHART
 
 
@@ -233,6 +234,7 @@ def speed_control(config: state.TrainPageConfig) -> str:
         required=True,
         key=seed_widget(KEY + "speed", config.speed),
         help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.",
+        on_change=redraw, kwargs={"network_changed": False},  # the export's settings carry the speed
     )
 
 
@@ -240,18 +242,19 @@ def play() -> None:
     trainer = st.session_state[KEY + "live"]
     trainer.play()
     trainer.wait_for_frame(FIRST_FRAME_WAIT_SECONDS)
+    redraw(network_changed=False)
 
 
 def pause() -> None:
     st.session_state[KEY + "live"].pause()
-    redraw_the_lens()
+    redraw(network_changed=True)
 
 
 def step_one_epoch() -> None:
     trainer = st.session_state[KEY + "live"]
     trainer.experiment.trainer.run_epochs(1)
     trainer.refresh()
-    redraw_the_lens()
+    redraw(network_changed=True)
 
 
 def reset_network() -> None:
@@ -259,13 +262,15 @@ def reset_network() -> None:
     trainer.pause()
     trainer.experiment.reset()
     trainer.refresh()
-    redraw_the_lens()
+    redraw(network_changed=True)
 
 
-def redraw_the_lens() -> None:
-    """A callback's click reruns only the training panel; the lens, outside it, must follow the paused network."""
-    if st.session_state[KEY + "config"].lens:
-        st.rerun()  # from a callback: the whole page reruns instead of the panel
+def redraw(*, network_changed: bool) -> None:
+    """From a panel click's callback: reruns the panel and the export, or the whole page when the lens is shown
+    and must follow the paused network."""
+    if network_changed and st.session_state[KEY + "config"].lens:
+        st.rerun()
+    st.rerun([PANEL_KEY, EXPORT_KEY])
 
 
 def transport_controls(trainer: live.LiveTraining) -> None:
@@ -416,16 +421,17 @@ def main() -> None:
     exp = trainer.experiment
     if exp.trainer.batch_size < config.batch:
         st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
-    st.fragment(training_panel)()
+    st.fragment(training_panel, key=PANEL_KEY)()
     if config.lens:
         config = st.session_state[KEY + "config"]  # the panel may have changed the speed since
         with trainer.lock:  # the worker holds it during each slice: the lens waits one slice at most
             config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))
         save_config(KEY, config)
+    st.fragment(export_section, key=EXPORT_KEY)()
 
 
 def training_panel() -> None:
-    """Play/Pause, Step, Reset and the speed, with what they drive: the live view, the curves and the export."""
+    """Play/Pause, Step, Reset and the speed, with what they drive: the live view and the curves."""
     trainer = st.session_state[KEY + "live"]
     transport, _, speed = st.columns([3, 0.3, 2.7], vertical_alignment="bottom")
     with transport:
@@ -449,8 +455,13 @@ def training_panel() -> None:
             live_view(config, autorefresh=False)
         with st.container():
             history_view()
-    exp = trainer.experiment
-    if running:
+
+
+def export_section() -> None:
+    """Below the lens, so its settings are complete; the panel's clicks rerun it too."""
+    trainer = st.session_state[KEY + "live"]
+    config, exp = st.session_state[KEY + "config"], trainer.experiment
+    if trainer.running:
         st.caption("Pause to export this experiment: settings, script, model and charts.")
     else:
         export.export_panel(

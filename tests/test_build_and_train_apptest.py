@@ -28,6 +28,10 @@ def metric(at: AppTest, label: str) -> str:
 
 def click(at: AppTest, label: str) -> None:
     next(b for b in at.button if b.label == label).click()
+    at.run()  # a panel button reruns only the panel and the export
+    assert not at.exception
+    # AppTest then holds only those fragments' elements, where the browser keeps the rest of the page: a whole
+    # run brings the sidebar back for the next step (it trains nothing, so the figures stay as they were).
     at.run()
     assert not at.exception
 
