@@ -473,6 +473,8 @@ def export_section() -> None:
         )
 
 
+# Functions of their own, so the timed fragments have identities apart from the paused views' containers:
+# a panel run that no longer calls them drops them, and Streamlit then cancels their timers.
 def playing_live_view(config: state.TrainPageConfig) -> None:
     live_view(config, autorefresh=True)
 
