@@ -1,5 +1,8 @@
-"""Adversarial Playground: the router. Pages live in app_pages/ (declared in app_pages/__init__.py), the engine in
-playground/."""
+"""Adversarial Playground. Pages live in app_pages/ (declared in app_pages/__init__.py), the engine in playground/.
+
+This file is both halves of the app. ``streamlit run app.py`` finds ``app`` below and serves it; Streamlit then
+runs this same file as the script of every session (as ``__main__``), which routes to the pages.
+"""
 
 import os
 
@@ -7,16 +10,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 
 import streamlit as st
 
-from app_pages import HOME, PAGES
-from app_pages.ui import keras_guard
+if __name__ == "__main__":
+    from app_pages import HOME, PAGES
+    from app_pages.ui import keras_guard
 
-st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
-keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
-navigation = st.navigation(
-    [
-        st.Page(page.script, title=page.title, icon=page.icon, default=name == HOME,
-                url_path=None if name == HOME else name)
-        for name, page in PAGES.items()
-    ]
-)
-navigation.run()
+    st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
+    keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
+    navigation = st.navigation(
+        [
+            st.Page(page.script, title=page.title, icon=page.icon, default=name == HOME,
+                    url_path=None if name == HOME else name)
+            for name, page in PAGES.items()
+        ]
+    )
+    navigation.run()
+else:
+    from app_pages.ui import live_stream
+
+    app = st.App("app.py", routes=live_stream.routes)  # the server: Streamlit's routes, plus the live frames

@@ -2,7 +2,8 @@
 
 The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment, played by a
 ``live.LiveTraining`` kept in session state -> figures. Training runs in the process-wide scheduler, never in
-a script run: Play and Pause only flip it, and a fragment on a timer drains the frames it made into the canvas.
+a script run: Play and Pause only flip it. While it plays, the canvas fetches the frames it makes
+(``live_stream``), and a fragment on a timer refreshes the numbers and charts.
 
 Everything that Play, Pause, Step, Reset and the speed change sits in one fragment (``training_panel``), so
 those clicks rerun only it and the export below: with five students training, a run of the whole page took
@@ -53,7 +54,7 @@ classroom.apply(
 
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
-    from app_pages.ui import export
+    from app_pages.ui import export, live_stream
     from app_pages.ui.attack_lens import lens_section
     from app_pages.ui.boundary_view import boundary_view
     from app_pages.ui.widgets import save_config, seed_widget, url_config
@@ -64,13 +65,10 @@ LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
-# How often a playing page drains the worker's frames; the canvas animates them in between, so this sets only
-# how often the numbers and neuron maps refresh. Each run costs the server a few ms of Streamlit work and the
-# browser about 100 ms of its main thread (measured: a tab playing alone was busy 63 % of the time at 0.25 s,
-# 45 % at 0.5 s), and a busy tab answers clicks late.
-DRAIN_SECONDS = 0.5
-HISTORY_SECONDS = 1.0
-# Play waits this long for the worker's first frame, so the panel's own run shows it (not the next drain).
+# How often a playing page reruns for its curves and notices; the live view streams the rest. Each run costs
+# the browser about 100 ms of its main thread, and a busy tab answers clicks late (live_stream's docstring).
+REFRESH_SECONDS = 2.0
+# Play waits this long for the worker's first frame, so the panel's own run shows it (not the next refresh).
 FIRST_FRAME_WAIT_SECONDS = 0.2
 PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
 CHART = export.CHART
@@ -291,24 +289,6 @@ def transport_controls(trainer: live.LiveTraining) -> None:
                  help="Start again from the same initial weights")
 
 
-def metrics_row(exp: experiment.ToyExperiment) -> None:
-    latest = exp.trainer.history[-1]
-    epoch, train_loss, test_loss, test_acc = st.columns(4)
-    epoch.metric("Epoch", f"{exp.trainer.epoch:,}")
-    train_loss.metric("Train loss", f"{latest.train_loss:.4f}")
-    test_loss.metric("Test loss", f"{latest.test_loss:.4f}")
-    test_acc.metric("Test accuracy", f"{latest.test_accuracy:.1%}")
-
-
-def neuron_grid(images: list[str]) -> None:
-    """The network drawn as TensorFlow Playground does: one column of activation maps per layer."""
-    captions = ["inputs"] + [f"layer {index}" for index in range(1, len(images))]
-    for column, caption, image in zip(st.columns(len(images)), captions, images, strict=True):
-        # Inline PNGs: these refresh live, and a media URL would cost the browser a request each time.
-        column.image(image, caption=caption, width=48)
-    st.caption("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.")
-
-
 def class_colors(exp: experiment.ToyExperiment) -> list[str]:
     return BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes]
 
@@ -326,39 +306,34 @@ def training_notices(trainer: live.LiveTraining) -> None:
                 icon=":material/visibility_off:")
 
 
-def live_view(config: state.TrainPageConfig, autorefresh: bool) -> None:
-    """What moves while training: the numbers, the neuron maps and the boundary (drained a few times a second)."""
+def live_view(config: state.TrainPageConfig) -> None:
+    """What moves while training: the numbers, the neuron maps and the boundary, streamed while playing."""
     trainer = st.session_state[KEY + "live"]
     exp = trainer.experiment
-    if autorefresh and not trainer.running:
-        st.rerun(scope="app")  # the worker stopped by itself (divergence, an error): redraw Play and the notice
-    training_notices(trainer)
-    metrics_row(exp)
-    network, boundary = st.columns([1, 1], gap="medium")
-    with network:
-        neuron_grid(trainer.neuron_images)
-    frames = trainer.drain()
-    with boundary:
-        boundary_view(
-            frames if trainer.running else frames[-1:],  # paused: show where it stopped at once, not a replay
-            x_train=exp.split.x_train,
-            y_train=exp.split.y_train,
-            x_test=exp.split.x_test,
-            y_test=exp.split.y_test,
-            extent=data.EXTENT,
-            class_colors=class_colors(exp),
-            discretize=config.discretize,
-            show_test=config.show_test,
-            key=KEY + "boundary",
-        )
+    playing = trainer.running
+    boundary_view(
+        trainer.latest_frame if playing else trainer.drain()[-1],  # paused: where it stopped, at once
+        history=exp.trainer.history,
+        neuron_images=trainer.neuron_images,
+        stream=live_stream.stream_url(trainer) if playing else None,
+        x_train=exp.split.x_train,
+        y_train=exp.split.y_train,
+        x_test=exp.split.x_test,
+        y_test=exp.split.y_test,
+        extent=data.EXTENT,
+        class_colors=class_colors(exp),
+        discretize=config.discretize,
+        show_test=config.show_test,
+        key=KEY + "boundary",
+    )
 
 
 def history_view() -> None:
-    """The curves and the neuron inspector: Plotly figures cost tens of ms to build, so they refresh once a second."""
+    """The curves and the neuron inspector."""
     trainer = st.session_state[KEY + "live"]
     curves, neuron = st.columns([1, 1], gap="medium")
     with curves:
-        # Updated in place: every playing student's curves are redrawn each second, and a new figure costs 20 ms.
+        # Updated in place: every playing student's curves are redrawn every few seconds; a new figure costs 20 ms.
         history = list(trainer.experiment.trainer.history)
         figure = plots.training_curves(history, into=st.session_state.get(KEY + "curves_figure"))
         st.session_state[KEY + "curves_figure"] = figure
@@ -444,15 +419,17 @@ def training_panel() -> None:
         save_config(KEY, config)
         with trainer.lock:
             trainer.experiment.updated(config)  # a new cap, same network
-    running = trainer.running
-    # Playing: drained on a timer. Paused: drawn once, in the same place, so the canvas is kept. The timed
-    # fragments exist only while playing: a fragment run drops the ones it no longer declares, timers included.
-    if running:
-        st.fragment(run_every=DRAIN_SECONDS)(playing_live_view)(config)
-        st.fragment(run_every=HISTORY_SECONDS)(playing_history_view)()
+    # Playing: the notices and the curves are refreshed on timers. Paused: drawn once, in the same places. The
+    # timed fragments exist only while playing: a fragment run drops the ones it no longer declares, timers
+    # included. The live view sits between them, at the same place either way, so it keeps its instance.
+    if trainer.running:
+        st.fragment(run_every=REFRESH_SECONDS)(playing_notices)()
+        live_view(config)
+        st.fragment(run_every=REFRESH_SECONDS)(playing_history_view)()
     else:
         with st.container():
-            live_view(config, autorefresh=False)
+            training_notices(trainer)
+        live_view(config)
         with st.container():
             history_view()
 
@@ -473,10 +450,13 @@ def export_section() -> None:
         )
 
 
-# Functions of their own, so the timed fragments have identities apart from the paused views' containers:
-# a panel run that no longer calls them drops them, and Streamlit then cancels their timers.
-def playing_live_view(config: state.TrainPageConfig) -> None:
-    live_view(config, autorefresh=True)
+# Functions of their own, so the timed fragments have identities apart from the paused views' containers: a
+# panel run that no longer calls them drops them, and Streamlit then cancels their timers.
+def playing_notices() -> None:
+    trainer = st.session_state[KEY + "live"]
+    if not trainer.running:
+        st.rerun(scope="app")  # the worker stopped by itself (divergence, an error): redraw Play and the notice
+    training_notices(trainer)
 
 
 def playing_history_view() -> None:

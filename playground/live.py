@@ -1,8 +1,9 @@
 """Live training of one session's ToyExperiment in the shared scheduler, off Streamlit's script runs.
 
 The page only flips ``play``/``pause`` and drains what the worker left behind: boundary frames (bounded
-buffer) and the latest neuron maps. While it is playing, only the worker touches the model; the page touches
-it only while paused, or inside ``with live.lock`` (a slice at most to wait).
+buffer, streamed to the browser while playing) and the latest neuron maps. While it is playing, only the
+worker touches the model; the page touches it only while paused, or inside ``with live.lock`` (a slice at
+most to wait).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from playground.experiment import ToyExperiment
 MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and each costs a forward pass
 # Frames are shared out like the CPU: each costs a forward pass here, then the page's drain and the browser's
 # decoding. Two sessions get the full rate each; more share FRAME_BUDGET frames/s between them.
-FRAME_BUDGET = 2 * MAX_FRAMES_PER_SECOND
+FRAME_BUDGET = MAX_FRAMES_PER_SECOND
 NEURON_MAPS_PER_SECOND = 3
 MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
 MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up
@@ -44,6 +45,7 @@ class LiveTraining(scheduling.Job):
         self._last_maps_at = -math.inf
         self._frame_step = experiment.trainer.steps
         self._input_image = thumbnails.png_data_url(thumbnails.thumbnail_column(experiment.feature_maps()))
+        self.neuron_images: tuple[int, list[str]] = (0, [])
         self._update_neuron_maps()
         self._latest = (experiment.trainer.epoch, experiment.boundary())
         self._drained_at = time.monotonic()
@@ -73,17 +75,24 @@ class LiveTraining(scheduling.Job):
         if self.experiment.trainer.steps != self._frame_step:
             self.refresh()  # the last slice's steps may have been too soon after its frame: show where it stopped
 
-    def drain(self) -> list[tuple[int, np.ndarray]]:
-        """The ``(epoch, probs)`` boundary frames made since the last drain, oldest first; the newest one again if
-        there are none, so the page always has a picture."""
+    def new_frames(self) -> list[tuple[int, np.ndarray]]:
+        """The ``(epoch, probs)`` boundary frames made since the last call (or drain), oldest first; maybe none."""
         self._drained_at = time.monotonic()
         frames = []
         while self._frames:
             frames.append(self._frames.popleft())
-        if not frames:
-            frames = [self._latest]
-        self._latest = frames[-1]
+        if frames:
+            self._latest = frames[-1]
         return frames
+
+    @property
+    def latest_frame(self) -> tuple[int, np.ndarray]:
+        """The newest frame handed out so far (the picture the page shows)."""
+        return self._latest
+
+    def drain(self) -> list[tuple[int, np.ndarray]]:
+        """Like ``new_frames``, but the newest frame again if there are none, so the page always has a picture."""
+        return self.new_frames() or [self._latest]
 
     def refresh(self) -> None:
         """After the page changed the paused experiment (Step, a new loss): new frame and maps."""
@@ -93,10 +102,12 @@ class LiveTraining(scheduling.Job):
             self._update_neuron_maps()
 
     def _update_neuron_maps(self) -> None:
-        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first)."""
+        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first), numbered so
+        that a page can tell whether it has the newest."""
         maps = self.experiment.neuron_maps()
         layers = [thumbnails.png_data_url(thumbnails.thumbnail_column(layer)) for layer in maps]
-        self.neuron_maps, self.neuron_images = maps, [self._input_image, *layers]
+        self.neuron_maps = maps
+        self.neuron_images = (self.neuron_images[0] + 1, [self._input_image, *layers])
 
     def run_slice(self, budget: float) -> float | None:
         with self.lock:

@@ -1,6 +1,7 @@
 """Tests for the boundary view's Python side: frame/point encoding, validation, and mounting in AppTest."""
 
 import base64
+import json
 import zlib
 
 import numpy as np
@@ -13,7 +14,13 @@ from app_pages.ui.boundary_view import (
     encode_frame,
     encode_frames,
     encode_points,
+    frame_metrics,
+    live_frames,
 )
+from playground.training import EpochRecord
+
+HISTORY = [EpochRecord(epoch=e, train_loss=1 / (e + 1), test_loss=2 / (e + 1), train_accuracy=0.5, test_accuracy=0.6)
+           for e in range(3)]
 
 
 def _decode(encoded: dict, part: str) -> np.ndarray:
@@ -136,8 +143,25 @@ def test_encode_points_rejects_bad_points(x, y, match):
         encode_points(x, y, n_classes=2)
 
 
+def test_frame_metrics_are_those_of_the_frames_epoch():
+    assert frame_metrics(HISTORY, 1) == [0.5, 1.0, 0.6]
+    assert frame_metrics(HISTORY, 7) == frame_metrics(HISTORY, 2), "an epoch not yet recorded shows the latest"
+    diverged = [EpochRecord(epoch=0, train_loss=float("nan"), test_loss=float("inf"), train_accuracy=0.5,
+                            test_accuracy=0.5)]
+    assert frame_metrics(diverged, 0) == [None, None, 0.5], "JSON has no NaN: non-finite numbers travel as null"
+
+
+def test_live_frames_carry_their_epochs_numbers():
+    frames = live_frames([(0, _probs(k=2)), (2, _probs(k=2, seed=1))], HISTORY)
+    assert [f["epoch"] for f in frames] == [0, 2]
+    assert [f["metrics"] for f in frames] == [frame_metrics(HISTORY, 0), frame_metrics(HISTORY, 2)]
+    json.dumps(frames, allow_nan=False)  # what the stream's JSON response requires
+
+
 def _view_kwargs(**overrides):
     kwargs = {
+        "history": HISTORY,
+        "neuron_images": (1, ["data:image/png;base64,"]),
         "x_train": np.zeros((2, 2)),
         "y_train": np.array([0, 1]),
         "x_test": np.zeros((1, 2)),
@@ -162,17 +186,20 @@ def _view_kwargs(**overrides):
 )
 def test_boundary_view_rejects_bad_options(overrides, match):
     with pytest.raises(ValueError, match=match):
-        boundary_view([(0, _probs(k=2))], **_view_kwargs(**overrides))
+        boundary_view((0, _probs(k=2)), **_view_kwargs(**overrides))
 
 
 def _app() -> None:
     import numpy as np
 
     from app_pages.ui.boundary_view import boundary_view
+    from tests.test_boundary_view import HISTORY
 
     probs = np.full((10, 10, 2), 0.5, dtype=np.float32)
     boundary_view(
-        [(1, probs), (2, probs)],
+        (2, probs),
+        history=HISTORY,
+        neuron_images=(1, []),
         x_train=np.zeros((2, 2)),
         y_train=np.array([0, 1]),
         x_test=np.zeros((0, 2)),

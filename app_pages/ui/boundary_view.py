@@ -1,29 +1,43 @@
 """Live decision-boundary view: a canvas component that animates batches of boundary snapshots.
 
-The page drains the training worker's frames a few times a second and sends them all at once; the browser
-plays them back at a steady pace. Visible updates are therefore decoupled from the rerun rate; the picture
-lags by about one drain.
+While training plays, the canvas fetches the worker's new frames itself, about ten times a second, from
+``live_stream``'s route, and plays each batch back at a steady pace; the picture lags by about one fetch, and
+no Streamlit rerun is needed to move it. Paused, the page sends the frame to show.
 
 Transport per frame: argmax class and confidence per grid cell, one byte each, deflated (zlib) and
 base64-encoded. A boundary is large flat regions, so a 100 x 100 frame shrinks from 26.7 KB of base64 to about
-2 KB: a drain of 25 frames (half a second at 50 fps) costs the server and the websocket 55 KB instead of 670 KB.
+2 KB: half a second of frames at 50 fps costs the server and the network 55 KB instead of 670 KB.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import zlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
+if TYPE_CHECKING:  # the server imports this module at start-up (through live_stream), before TensorFlow
+    from playground.training import EpochRecord
+
 MAX_CLASSES = 255  # class indices travel as uint8
-MAX_FRAMES_PER_CALL = 32  # 50 fps at 2 drains/s, with room for a late drain
+MAX_FRAMES_PER_CALL = 32  # what one batch may carry: over half a second at 50 fps, for a fetch that came late
 POINT_DECIMALS = 3
 
 _CSS = """
-.bv { width: 100%; font-family: var(--st-font, sans-serif); }
+.bv { width: 100%; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
+.bv-metrics { display: grid; grid-template-columns: repeat(4, 1fr); gap: 1rem; margin-bottom: 1rem; }
+.bv-metric-label { font-size: 14px; line-height: 1.6; }
+.bv-metric-value { font-size: 2.25rem; line-height: 1.4; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.bv-body { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.bv-maps { display: flex; justify-content: space-between; align-items: flex-start; }
+.bv-maps figure { margin: 0; display: flex; flex-direction: column; align-items: center; }
+.bv-maps img { width: 48px; }
+.bv-maps figcaption, .bv-note { font-size: 14px; opacity: 0.6; text-align: center; }
+.bv-note { text-align: left; margin-top: 0.5rem; }
 .bv-stage { position: relative; margin: 0 auto; }
 .bv-stage canvas { position: absolute; left: 0; top: 0; }
 .bv-epoch {
@@ -40,6 +54,8 @@ const MAX_INTERVAL_MS = 250;
 const MAX_LATENCY_MS = 500;       // the queue never holds more than this much playback at full speed
 const PERIOD_SAMPLES = 5;
 const RESTART_GAP_MS = 1500;      // a longer gap between batches means training paused and resumed
+const STREAM_INTERVAL_MS = 100;   // a playing canvas asks for new frames this often (the server waits for one)
+const STREAM_RETRY_MS = 1000;     // after a failed fetch (the server restarting, a dropped connection)
 const DISCRETE_INTENSITY = 0.75;
 const POINT_RADIUS = 3.5;
 // left + right == top + bottom keeps the plot area square inside the square canvas.
@@ -62,7 +78,27 @@ async function inflate(b64) {
 
 async function decodeFrame(frame, cells) {
     const bytes = await inflate(frame.cells);
-    return { epoch: frame.epoch, cls: bytes.subarray(0, cells), conf: bytes.subarray(cells, 2 * cells) };
+    return {
+        epoch: frame.epoch, metrics: frame.metrics,
+        cls: bytes.subarray(0, cells), conf: bytes.subarray(cells, 2 * cells),
+    };
+}
+
+function showMaps(inst, maps) {
+    // The network as TensorFlow Playground draws it: one column of activation maps per layer, inputs first.
+    if (maps.version === inst.mapsVersion) return;
+    inst.mapsVersion = maps.version;
+    const figures = [...inst.maps.children];
+    maps.images.forEach((src, index) => {
+        let figure = figures[index];
+        if (!figure) {
+            figure = element("figure", "", inst.maps);
+            element("img", "", figure).alt = index ? "Layer " + index + " neurons" : "Inputs";
+            element("figcaption", "", figure).textContent = index ? "layer " + index : "inputs";
+        }
+        figure.firstChild.src = src;
+    });
+    figures.slice(maps.images.length).forEach((figure) => figure.remove());
 }
 
 function parseColor(ctx, css) {
@@ -88,11 +124,41 @@ function buildLut(inst) {
     inst.rgb = rgb;
 }
 
+const METRICS = [
+    ["Epoch", (v) => v.toLocaleString("en-US")],
+    ["Train loss", (v) => (v === null ? "NaN" : v.toFixed(4))],  // JSON has no NaN: a diverged loss is null
+    ["Test loss", (v) => (v === null ? "NaN" : v.toFixed(4))],
+    ["Test accuracy", (v) => (v === null ? "NaN" : (100 * v).toFixed(1) + "%")],
+];
+
+function element(tag, className, parent) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (parent) parent.append(node);
+    return node;
+}
+
 function createInstance(parent) {
     const root = document.createElement("div");
     root.className = "bv";
-    root.setAttribute("data-testid", "boundary-view");
-    root.setAttribute("data-frames-drawn", "0");
+    const metrics = element("div", "bv-metrics", root);
+    const values = METRICS.map(([name]) => {
+        const cell = element("div", "", metrics);
+        cell.setAttribute("data-testid", "live-metric");
+        cell.setAttribute("data-label", name);
+        element("div", "bv-metric-label", cell).textContent = name;
+        const value = element("div", "bv-metric-value", cell);
+        value.setAttribute("data-testid", "live-metric-value");
+        return value;
+    });
+    const body = element("div", "bv-body", root);
+    const network = element("div", "", body);
+    const maps = element("div", "bv-maps", network);
+    element("div", "bv-note", network).textContent =
+        "Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.";
+    const plot = element("div", "", body);
+    plot.setAttribute("data-testid", "boundary-view");
+    plot.setAttribute("data-frames-drawn", "0");
     const stage = document.createElement("div");
     stage.className = "bv-stage";
     const bg = document.createElement("canvas");  // heatmap, redrawn per frame
@@ -104,22 +170,24 @@ function createInstance(parent) {
     label.style.top = MARGIN.top + 6 + "px";
     label.style.right = MARGIN.right + 6 + "px";
     stage.append(bg, fg, label);
-    root.append(stage);
+    plot.append(stage);
     parent.append(root);
     const grid = document.createElement("canvas");  // offscreen, one pixel per grid cell
     const inst = {
-        root, stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
-        data: null, lut: null, rgb: null, staticSig: "", batchSig: "",
+        root, plot, values, maps, mapsVersion: null,
+        stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
+        data: null, lut: null, rgb: null, staticSig: "", frameSig: "",
         queue: [], current: null, framesDrawn: 0, decoding: Promise.resolve(),
         lastDrawAt: -Infinity, dueAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
-        rafId: 0, side: 0, dpr: 0,
+        rafId: 0, side: 0, dpr: 0, stream: null, generation: 0, abort: null,
     };
     inst.resizeObserver = new ResizeObserver(() => layout(inst, false));
-    inst.resizeObserver.observe(root);
+    inst.resizeObserver.observe(plot);
     return inst;
 }
 
 function destroy(parent, inst) {
+    stopStream(inst);
     cancelAnimationFrame(inst.rafId);
     inst.resizeObserver.disconnect();
     inst.root.remove();
@@ -128,7 +196,7 @@ function destroy(parent, inst) {
 
 function layout(inst, force) {
     if (!inst.data) return;
-    const side = Math.floor(Math.min(inst.root.clientWidth, inst.data.height));
+    const side = Math.floor(Math.min(inst.plot.clientWidth, inst.data.height));
     const dpr = window.devicePixelRatio || 1;
     if (!force && side === inst.side && dpr === inst.dpr) return;
     inst.side = side;
@@ -269,8 +337,11 @@ function showFrame(inst, frame, now) {
     drawBackground(inst);
     inst.framesDrawn += 1;
     inst.label.textContent = "epoch " + frame.epoch;
-    inst.root.setAttribute("data-frames-drawn", String(inst.framesDrawn));
-    inst.root.setAttribute("data-epoch", String(frame.epoch));
+    METRICS.forEach(([, format], index) => {
+        inst.values[index].textContent = format(index ? frame.metrics[index - 1] : frame.epoch);
+    });
+    inst.plot.setAttribute("data-frames-drawn", String(inst.framesDrawn));
+    inst.plot.setAttribute("data-epoch", String(frame.epoch));
 }
 
 function tick(inst, now) {
@@ -308,14 +379,14 @@ function currentInterval(inst) {
     return Math.max(MIN_INTERVAL_MS, catchUp > 0 ? Math.min(nominal, catchUp) : nominal);
 }
 
+function showAtOnce(inst, frame, now) {
+    // Paused or stepping: nothing to animate, show where it stopped at once.
+    inst.queue = [];
+    resetPacing(inst);
+    showFrame(inst, frame, now);
+}
+
 function enqueue(inst, frames, now) {
-    if (frames.length === 1) {
-        // Paused or stepping: nothing to animate, show it at once.
-        inst.queue = [];
-        resetPacing(inst);
-        showFrame(inst, frames[0], now);
-        return;
-    }
     if (inst.lastBatchAt !== null && now - inst.lastBatchAt > RESTART_GAP_MS) resetPacing(inst);
     if (inst.lastBatchAt !== null) {
         inst.periods.push(now - inst.lastBatchAt);
@@ -329,6 +400,46 @@ function enqueue(inst, frames, now) {
     schedule(inst);
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function stopStream(inst) {
+    inst.generation += 1;  // a fetch or decode still in flight finds itself outdated and drops its frames
+    if (inst.abort) inst.abort.abort();
+    inst.abort = null;
+}
+
+async function runStream(inst, url) {
+    const generation = ++inst.generation;
+    const abort = new AbortController();
+    inst.abort = abort;
+    const current = () => generation === inst.generation && inst.root.isConnected;
+    while (current()) {
+        const startedAt = performance.now();
+        // A hidden tab does not ask: after a minute unseen, the server pauses its training for the others.
+        if (document.visibilityState === "visible") {
+            let reply;
+            try {
+                const asked = url + "?maps=" + encodeURIComponent(inst.mapsVersion);
+                const response = await fetch(asked, { signal: abort.signal, cache: "no-store" });
+                if (response.status === 404) return;  // this network was replaced or its session has ended
+                if (!response.ok) throw new Error("HTTP " + response.status);
+                reply = await response.json();
+            } catch (error) {
+                if (!current()) return;
+                await sleep(STREAM_RETRY_MS);
+                continue;
+            }
+            const cells = inst.data.res * inst.data.res;
+            const decoded = await Promise.all(reply.frames.map((f) => decodeFrame(f, cells)));
+            if (!current()) return;
+            if (decoded.length) enqueue(inst, decoded, performance.now());
+            if (reply.maps) showMaps(inst, reply.maps);
+            if (!reply.running) return;  // stopped by itself (divergence, an error); the page reruns to say so
+        }
+        await sleep(Math.max(0, STREAM_INTERVAL_MS - (performance.now() - startedAt)));
+    }
+}
+
 export default function (component) {
     const { data, parentElement } = component;
     let inst = instances.get(parentElement);
@@ -338,9 +449,9 @@ export default function (component) {
     }
     const now = performance.now();
     const style = getComputedStyle(inst.root);
-    const { frames, ...rest } = data;
+    const { frame, stream, maps, ...rest } = data;
     // Streamlit calls this again on every rerun, and also when only the theme changed; redraw the
-    // static parts only when they differ, and never count a re-sent batch as new frames.
+    // static parts only when they differ, and never count a re-sent frame as a new one.
     const staticSig = JSON.stringify(rest) + style.getPropertyValue("--st-text-color");
     if (inst.data && (inst.data.res !== data.res || inst.data.k !== data.k)) {
         // New grid or class count (e.g. another dataset): older frames no longer fit the grid.
@@ -353,14 +464,22 @@ export default function (component) {
         buildLut(inst);
         layout(inst, true);
     }
-    const batchSig = frames.map((f) => f.epoch + ":" + f.cells).join("|");
-    if (batchSig !== inst.batchSig) {
-        inst.batchSig = batchSig;
-        const cells = data.res * data.res;
-        // Decoding is asynchronous; chaining keeps batches in the order they came.
+    if (stream !== inst.stream) {
+        inst.stream = stream;
+        stopStream(inst);
+        if (stream) runStream(inst, stream);
+    }
+    if (!stream || inst.mapsVersion === null) showMaps(inst, maps);
+    // Streaming, the page's frame only fills an empty canvas: the stream is ahead of it.
+    const frameSig = frame.epoch + ":" + frame.cells;
+    if (frameSig !== inst.frameSig && (!stream || !inst.current)) {
+        inst.frameSig = frameSig;
+        // Decoding is asynchronous; chaining keeps the page's frames in the order they came.
         inst.decoding = inst.decoding
-            .then(() => Promise.all(frames.map((f) => decodeFrame(f, cells))))
-            .then((decoded) => enqueue(inst, decoded, performance.now()));
+            .then(() => decodeFrame(frame, data.res * data.res))
+            .then((decoded) => {
+                if (!stream || !inst.current) showAtOnce(inst, decoded, performance.now());
+            });
     }
     // Streamlit also invokes an earlier call's cleanup when a newer rerun overtook it, so only tear
     // down once the component has really left the page.
@@ -417,6 +536,22 @@ def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, ob
     return encoded
 
 
+def frame_metrics(history: Sequence[EpochRecord], epoch: int) -> list[float | None]:
+    """Train loss, test loss and test accuracy at ``epoch`` (the latest record if that epoch has none yet), for
+    the numbers above the canvas; None where non-finite, as JSON has no NaN."""
+    record = history[epoch] if epoch < len(history) and history[epoch].epoch == epoch else history[-1]
+    values = (record.train_loss, record.test_loss, record.test_accuracy)
+    return [float(v) if math.isfinite(v) else None for v in values]
+
+
+def live_frames(frames: Sequence[tuple[int, np.ndarray]], history: Sequence[EpochRecord]) -> list[dict[str, object]]:
+    """What the canvas plays: each encoded frame with the numbers of its epoch."""
+    return [
+        {"epoch": f["epoch"], "cells": f["cells"], "metrics": frame_metrics(history, f["epoch"])}
+        for f in encode_frames(frames)
+    ]
+
+
 def encode_points(x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, list]:
     """Encodes points as a flat ``[x0, y0, x1, y1, ...]`` list rounded to POINT_DECIMALS, plus int labels."""
     xy = np.asarray(x, dtype=np.float64)
@@ -434,8 +569,10 @@ def encode_points(x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, lis
 
 
 def boundary_view(
-    frames: Sequence[tuple[int, np.ndarray]],
+    frame: tuple[int, np.ndarray],
     *,
+    history: Sequence[EpochRecord],
+    neuron_images: tuple[int, list[str]],
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_test: np.ndarray,
@@ -445,15 +582,22 @@ def boundary_view(
     discretize: bool,
     show_test: bool,
     key: str,
+    stream: str | None = None,
     height: int = 440,
 ) -> None:
-    """Shows the decision boundary, animating ``frames`` (oldest first) in the browser at up to 50 fps.
+    """Shows the network's numbers, its neuron maps and the decision boundary at ``frame``, then, given a
+    ``stream`` address, the frames (and maps) that it serves, animated in the browser at up to 50 fps.
 
-    ``frames`` holds ``(epoch, probs)`` pairs, ``probs[i, j]`` being the class probabilities at
-    ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. A single frame is
-    shown at once. The canvas fills the container width and stays square, at most ``height`` px.
+    ``history`` gives each epoch's numbers; ``neuron_images`` is ``(version, PNG data URLs)``, one column of
+    maps per layer, inputs first.
+
+    ``frame`` is an ``(epoch, probs)`` pair, ``probs[i, j]`` being the class probabilities at
+    ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. While streaming, the canvas
+    shows ``frame`` only until the stream's first frame. It fills the container width and stays square, at
+    most ``height`` px.
     """
-    encoded = encode_frames(frames)
+    encoded = encode_frames([frame])
+    version, images = neuron_images
     k = encoded[0]["k"]
     if not (np.isfinite(extent) and extent > 0):
         raise ValueError(f"Expected a finite extent > 0. Received: extent={extent}")
@@ -470,6 +614,8 @@ def boundary_view(
         "height": int(height),
         "train": encode_points(x_train, y_train, k),
         "test": encode_points(x_test, y_test, k) if show_test else None,
-        "frames": [{"epoch": f["epoch"], "cells": f["cells"]} for f in encoded],
+        "frame": live_frames([frame], history)[0],
+        "maps": {"version": version, "images": list(images)},
+        "stream": stream,
     }
     _component(key=key, data=data)

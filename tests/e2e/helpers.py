@@ -11,8 +11,14 @@ def metric(page, label: str) -> str:
     return box.locator("[data-testid='stMetricValue']").inner_text()
 
 
+def live_metric(page, label: str) -> str:
+    """A number above the Build & Train boundary: the live view draws these itself, frame by frame."""
+    cell = page.locator(f"[data-testid='live-metric'][data-label='{label}']")
+    return cell.locator("[data-testid='live-metric-value']").inner_text()
+
+
 def epoch(page) -> int:
-    return int(metric(page, "Epoch").replace(",", ""))
+    return int(live_metric(page, "Epoch").replace(",", ""))
 
 
 def wait_until(predicate, *, timeout: float = 60.0, interval: float = 0.25, message: str = "condition") -> None:

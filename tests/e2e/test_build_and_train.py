@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e.helpers import address, epoch, metric, wait_until
+from tests.e2e.helpers import address, epoch, live_metric, metric, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -21,23 +21,29 @@ def open_trainer(page, app_url: str, query: str = "") -> None:
 
 
 def frames_drawn(page) -> int:
+    """Counted by the canvas instance since it mounted; the locator is strict, so a second canvas fails it."""
     return int(page.locator("[data-testid='boundary-view']").get_attribute("data-frames-drawn"))
 
 
 def test_play_trains_and_pause_stops(page, app_url, artifacts):
     open_trainer(page, app_url)
     assert epoch(page) == 0
-    initial_loss = float(metric(page, "Train loss"))
+    initial_loss = float(live_metric(page, "Train loss"))
     drawn_before = frames_drawn(page)
 
     page.get_by_role("button", name="Play").click()
-    wait_until(lambda: epoch(page) >= 30, message="the epoch counter to pass 30")
-    wait_until(lambda: float(metric(page, "Train loss")) < initial_loss * 0.5, message="the train loss to halve")
+    counts = []
+    wait_until(lambda: counts.append(frames_drawn(page)) or epoch(page) >= 30, interval=0.05,
+               message="the epoch counter to pass 30")
+    assert counts == sorted(counts), f"the canvas was mounted afresh on Play (frames drawn went {counts})"
+    wait_until(lambda: float(live_metric(page, "Train loss")) < initial_loss * 0.5, message="the train loss to halve")
     wait_until(lambda: frames_drawn(page) > drawn_before + 10, message="the boundary view to animate")
     page.screenshot(path=str(artifacts / "build_and_train.png"))
 
+    drawn_playing = frames_drawn(page)
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Play").wait_for()
+    assert frames_drawn(page) >= drawn_playing, "the canvas was mounted afresh on Pause"
     paused_at = epoch(page)
     time.sleep(2.0)
     assert epoch(page) == paused_at, "training must stop when paused"
@@ -72,9 +78,9 @@ def test_url_parameters_are_honoured(page, app_url):
 def test_same_url_reproduces_the_same_initial_network(page, app_url):
     query = "?dataset=moons&layers=5&activations=tanh&init_seed=11&data_seed=5"
     open_trainer(page, app_url, query)
-    first = (metric(page, "Train loss"), metric(page, "Test accuracy"))
+    first = (live_metric(page, "Train loss"), live_metric(page, "Test accuracy"))
     open_trainer(page, app_url, query)
-    assert (metric(page, "Train loss"), metric(page, "Test accuracy")) == first
+    assert (live_metric(page, "Train loss"), live_metric(page, "Test accuracy")) == first
 
 
 def test_garbage_in_the_url_falls_back_with_a_notice(page, app_url):
