@@ -20,9 +20,9 @@ from playground import thumbnails
 from playground.experiment import ToyExperiment
 
 MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and each costs a forward pass
-# Frames are shared out like the CPU: each costs a forward pass here, then the page's drain and the browser's
+# Frames are shared out like the CPU: each costs a forward pass here, then the stream's encoding and the browser's
 # decoding. Two sessions get the full rate each; more share FRAME_BUDGET frames/s between them.
-FRAME_BUDGET = MAX_FRAMES_PER_SECOND
+FRAME_BUDGET = 2 * MAX_FRAMES_PER_SECOND
 NEURON_MAPS_PER_SECOND = 3
 MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
 MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up
