@@ -68,8 +68,6 @@ MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
 # How often a playing page reruns for its curves and notices; the live view streams the rest. Each run costs
 # the browser about 100 ms of its main thread, and a busy tab answers clicks late (live_stream's docstring).
 REFRESH_SECONDS = 2.0
-# Play waits this long for the worker's first frame, so the panel's own run shows it (not the next refresh).
-FIRST_FRAME_WAIT_SECONDS = 0.2
 PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
 CHART = export.CHART
 
@@ -236,16 +234,9 @@ def speed_control(config: state.TrainPageConfig) -> str:
     )
 
 
-def play() -> None:
-    trainer = st.session_state[KEY + "live"]
-    trainer.play()
-    trainer.wait_for_frame(FIRST_FRAME_WAIT_SECONDS)
-    redraw(network_changed=False)
-
-
-def pause() -> None:
-    st.session_state[KEY + "live"].pause()
-    redraw(network_changed=True)
+def transport_pressed() -> None:
+    """After the live view's Play or Pause, which it sent straight to the trainer."""
+    redraw(network_changed=not st.session_state[KEY + "live"].running)
 
 
 def step_one_epoch() -> None:
@@ -272,17 +263,9 @@ def redraw(*, network_changed: bool) -> None:
 
 
 def transport_controls(trainer: live.LiveTraining) -> None:
-    # Play and Pause are two buttons in one slot, never side by side. Each does one thing, and doing it twice
-    # changes nothing: Streamlit may replay a click's trigger in a later run (seen under load, with the
-    # callback the widget holds by then), so a single button that flips would turn a replayed Pause into Play.
+    """Step and Reset; Play and Pause sit in the live view, which sends them straight to the trainer."""
     running = trainer.running
-    play_slot, step, reset = st.columns(3)
-    if running:
-        play_slot.button("Pause", icon=":material/pause:", type="primary", width="stretch", key=KEY + "pause",
-                         on_click=pause)
-    else:
-        play_slot.button("Play", icon=":material/play_arrow:", type="primary", width="stretch", key=KEY + "play",
-                         on_click=play, disabled=trainer.experiment.trainer.diverged is not None)
+    step, reset = st.columns(2)
     step.button("Step", icon=":material/skip_next:", width="stretch", disabled=running, help="Train one epoch",
                 key=KEY + "step", on_click=step_one_epoch)
     reset.button("Reset", icon=":material/restart_alt:", width="stretch", key=KEY + "reset", on_click=reset_network,
@@ -315,7 +298,10 @@ def live_view(config: state.TrainPageConfig) -> None:
         trainer.latest_frame if playing else trainer.drain()[-1],  # paused: where it stopped, at once
         history=exp.trainer.history,
         neuron_images=trainer.neuron_images,
-        stream=live_stream.stream_url(trainer) if playing else None,
+        live=live_stream.live_url(trainer),
+        playing=playing,
+        can_play=exp.trainer.diverged is None,
+        on_transport=transport_pressed,
         x_train=exp.split.x_train,
         y_train=exp.split.y_train,
         x_test=exp.split.x_test,
@@ -408,7 +394,7 @@ def main() -> None:
 def training_panel() -> None:
     """Play/Pause, Step, Reset and the speed, with what they drive: the live view and the curves."""
     trainer = st.session_state[KEY + "live"]
-    transport, _, speed = st.columns([3, 0.3, 2.7], vertical_alignment="bottom")
+    transport, _, speed = st.columns([2, 1.3, 2.7], vertical_alignment="bottom")
     with transport:
         transport_controls(trainer)
     config = st.session_state[KEY + "config"]

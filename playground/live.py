@@ -49,7 +49,6 @@ class LiveTraining(scheduling.Job):
         self._update_neuron_maps()
         self._latest = (experiment.trainer.epoch, experiment.boundary())
         self._drained_at = time.monotonic()
-        self._new_frame = threading.Event()
         self.paused_unwatched = False
 
     @property
@@ -61,13 +60,7 @@ class LiveTraining(scheduling.Job):
             self._last_slice_at = None
             self._drained_at = time.monotonic()
             self.paused_unwatched = False
-            self._new_frame.clear()
             self._scheduler.submit(self)
-
-    def wait_for_frame(self, timeout: float) -> bool:
-        """Waits up to ``timeout`` s for the first frame since Play, so the page that pressed it can show it
-        in the same run instead of one drain later; False if none came in time (a first Play also compiles)."""
-        return self._new_frame.wait(timeout)
 
     def pause(self) -> None:
         """Stops training; returns once the worker has let go of the model (within one slice)."""
@@ -126,7 +119,6 @@ class LiveTraining(scheduling.Job):
             if moved and (now - self._last_frame_at >= 1 / rate or exp.trainer.diverged):
                 self._frames.append((exp.trainer.epoch, exp.boundary()))
                 self._last_frame_at, self._frame_step = now, exp.trainer.steps
-                self._new_frame.set()
             if now - self._last_maps_at >= 1 / NEURON_MAPS_PER_SECOND or exp.trainer.diverged:
                 self._update_neuron_maps()
                 self._last_maps_at = now

@@ -59,7 +59,11 @@ def at() -> AppTest:
 
 def test_page_runs_and_shows_a_fresh_network(at):
     assert shown_epoch(at) == 0
-    assert {b.label for b in at.button} >= {"Play", "Step", "Reset", "Regenerate"}
+    assert {b.label for b in at.button} >= {"Step", "Reset", "Regenerate"}
+    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "boundary_view")
+    shown = json.loads(view.proto.json)
+    assert shown["can_play"] and not shown["playing"], "the live view offers Play"
+    assert shown["live"].startswith("/api/live/")
 
 
 def test_step_then_learning_rate_keeps_weights_but_structure_resets(at):

@@ -1,8 +1,9 @@
 """Live decision-boundary view: a canvas component that animates batches of boundary snapshots.
 
-While training plays, the canvas fetches the worker's new frames itself, about ten times a second, from
+While training plays, the view fetches the worker's new frames itself, about ten times a second, from
 ``live_stream``'s route, and plays each batch back at a steady pace; the picture lags by about one fetch, and
-no Streamlit rerun is needed to move it. Paused, the page sends the frame to show.
+no Streamlit rerun is needed to move it. Its Play/Pause button goes to the same routes. Paused, the page sends
+the frame to show.
 
 Transport per frame: argmax class and confidence per grid cell, one byte each, deflated (zlib) and
 base64-encoded. A boundary is large flat regions, so a 100 x 100 frame shrinks from 26.7 KB of base64 to about
@@ -14,7 +15,7 @@ from __future__ import annotations
 import base64
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,7 +30,14 @@ POINT_DECIMALS = 3
 
 _CSS = """
 .bv { width: 100%; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
-.bv-metrics { display: grid; grid-template-columns: repeat(4, 1fr); gap: 1rem; margin-bottom: 1rem; }
+.bv-metrics {
+    display: grid; grid-template-columns: auto repeat(4, 1fr); gap: 1rem; margin-bottom: 1rem; align-items: center;
+}
+.bv-transport {
+    width: 8.5rem; padding: 0.5rem 1rem; border-radius: 0.5rem; border: 1px solid transparent; cursor: pointer;
+    background: var(--st-primary-color, #0877bd); color: #fff; font: inherit; font-size: 1rem;
+}
+.bv-transport:disabled { opacity: 0.4; cursor: not-allowed; }
 .bv-metric-label { font-size: 14px; line-height: 1.6; }
 .bv-metric-value { font-size: 2.25rem; line-height: 1.4; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bv-body { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
@@ -142,6 +150,7 @@ function createInstance(parent) {
     const root = document.createElement("div");
     root.className = "bv";
     const metrics = element("div", "bv-metrics", root);
+    const button = element("button", "bv-transport", metrics);
     const values = METRICS.map(([name]) => {
         const cell = element("div", "", metrics);
         cell.setAttribute("data-testid", "live-metric");
@@ -174,13 +183,15 @@ function createInstance(parent) {
     parent.append(root);
     const grid = document.createElement("canvas");  // offscreen, one pixel per grid cell
     const inst = {
-        root, plot, values, maps, mapsVersion: null,
+        root, plot, button, values, maps, mapsVersion: null, live: null, canPlay: false, playing: false,
+        pageLive: null, pagePlaying: null, setTriggerValue: null,
         stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", frameSig: "",
         queue: [], current: null, framesDrawn: 0, decoding: Promise.resolve(),
         lastDrawAt: -Infinity, dueAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
         rafId: 0, side: 0, dpr: 0, stream: null, generation: 0, abort: null,
     };
+    button.addEventListener("click", () => press(inst));
     inst.resizeObserver = new ResizeObserver(() => layout(inst, false));
     inst.resizeObserver.observe(plot);
     return inst;
@@ -421,7 +432,7 @@ async function runStream(inst, url) {
             try {
                 const asked = url + "?maps=" + encodeURIComponent(inst.mapsVersion);
                 const response = await fetch(asked, { signal: abort.signal, cache: "no-store" });
-                if (response.status === 404) return;  // this network was replaced or its session has ended
+                if (response.status === 404) break;  // this network was replaced or its session has ended
                 if (!response.ok) throw new Error("HTTP " + response.status);
                 reply = await response.json();
             } catch (error) {
@@ -434,10 +445,55 @@ async function runStream(inst, url) {
             if (!current()) return;
             if (decoded.length) enqueue(inst, decoded, performance.now());
             if (reply.maps) showMaps(inst, reply.maps);
-            if (!reply.running) return;  // stopped by itself (divergence, an error); the page reruns to say so
+            if (!reply.running) break;  // stopped by itself (divergence, an error); the page reruns to say so
         }
         await sleep(Math.max(0, STREAM_INTERVAL_MS - (performance.now() - startedAt)));
     }
+    if (current()) {
+        inst.stream = null;
+        inst.playing = false;
+        showButton(inst);
+    }
+}
+
+function setPlaying(inst, playing) {
+    inst.playing = playing;
+    const wanted = playing ? inst.live : null;
+    if (wanted !== inst.stream) {
+        stopStream(inst);
+        inst.stream = wanted;
+        if (wanted) runStream(inst, wanted);
+    }
+    showButton(inst);
+}
+
+function showButton(inst) {
+    const label = inst.playing ? "Pause" : "Play";
+    inst.button.replaceChildren();
+    element("span", "", inst.button).textContent = inst.playing ? "\u275A\u275A  " : "\u25B6  ";
+    inst.button.firstChild.setAttribute("aria-hidden", "true");
+    inst.button.append(label);
+    inst.button.disabled = !inst.playing && !inst.canPlay;
+}
+
+async function press(inst) {
+    // Straight to the trainer, not through a script run: a click then acts in tens of ms even when the
+    // session's runs queue behind other students' (see live_stream). The page reruns afterwards to follow.
+    const action = inst.playing ? "pause" : "play";
+    inst.button.disabled = true;
+    try {
+        const asked = inst.live + "/" + action + "?maps=" + encodeURIComponent(inst.mapsVersion);
+        const response = await fetch(asked, { method: "POST", cache: "no-store" });
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        const reply = await response.json();
+        setPlaying(inst, reply.running);  // stopping the stream drops any frame still on its way
+        const cells = inst.data.res * inst.data.res;
+        if (reply.frame) showAtOnce(inst, await decodeFrame(reply.frame, cells), performance.now());
+        if (reply.maps) showMaps(inst, reply.maps);
+    } catch (error) {
+        showButton(inst);  // the page's rerun below shows the real state
+    }
+    inst.setTriggerValue("transport", action);
 }
 
 export default function (component) {
@@ -449,7 +505,8 @@ export default function (component) {
     }
     const now = performance.now();
     const style = getComputedStyle(inst.root);
-    const { frame, stream, maps, ...rest } = data;
+    const { frame, live, playing, can_play: canPlay, maps, ...rest } = data;
+    inst.setTriggerValue = component.setTriggerValue;
     // Streamlit calls this again on every rerun, and also when only the theme changed; redraw the
     // static parts only when they differ, and never count a re-sent frame as a new one.
     const staticSig = JSON.stringify(rest) + style.getPropertyValue("--st-text-color");
@@ -464,21 +521,27 @@ export default function (component) {
         buildLut(inst);
         layout(inst, true);
     }
-    if (stream !== inst.stream) {
-        inst.stream = stream;
-        stopStream(inst);
-        if (stream) runStream(inst, stream);
+    inst.live = live;
+    inst.canPlay = canPlay;
+    // Follow the page only when it says something new: a run that started before a click may still arrive.
+    if (live !== inst.pageLive || playing !== inst.pagePlaying) {
+        inst.pageLive = live;
+        inst.pagePlaying = playing;
+        setPlaying(inst, playing);
+    } else {
+        showButton(inst);
     }
-    if (!stream || inst.mapsVersion === null) showMaps(inst, maps);
+    const streaming = inst.stream !== null;
+    if (!streaming || inst.mapsVersion === null) showMaps(inst, maps);
     // Streaming, the page's frame only fills an empty canvas: the stream is ahead of it.
     const frameSig = frame.epoch + ":" + frame.cells;
-    if (frameSig !== inst.frameSig && (!stream || !inst.current)) {
+    if (frameSig !== inst.frameSig && (!streaming || !inst.current)) {
         inst.frameSig = frameSig;
         // Decoding is asynchronous; chaining keeps the page's frames in the order they came.
         inst.decoding = inst.decoding
             .then(() => decodeFrame(frame, data.res * data.res))
             .then((decoded) => {
-                if (!stream || !inst.current) showAtOnce(inst, decoded, performance.now());
+                if (inst.stream === null || !inst.current) showAtOnce(inst, decoded, performance.now());
             });
     }
     // Streamlit also invokes an earlier call's cleanup when a newer rerun overtook it, so only tear
@@ -582,14 +645,19 @@ def boundary_view(
     discretize: bool,
     show_test: bool,
     key: str,
-    stream: str | None = None,
+    live: str,
+    playing: bool,
+    can_play: bool,
+    on_transport: Callable[[], None],
     height: int = 440,
 ) -> None:
-    """Shows the network's numbers, its neuron maps and the decision boundary at ``frame``, then, given a
-    ``stream`` address, the frames (and maps) that it serves, animated in the browser at up to 50 fps.
+    """Shows a Play/Pause button, the network's numbers, its neuron maps and the decision boundary at
+    ``frame``; while playing, the frames (and maps) that the trainer's ``live`` routes serve, animated in the
+    browser at up to 50 fps.
 
     ``history`` gives each epoch's numbers; ``neuron_images`` is ``(version, PNG data URLs)``, one column of
-    maps per layer, inputs first.
+    maps per layer, inputs first. Play and Pause go to the ``live`` routes, then ``on_transport`` runs in a
+    rerun, for the page to follow.
 
     ``frame`` is an ``(epoch, probs)`` pair, ``probs[i, j]`` being the class probabilities at
     ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. While streaming, the canvas
@@ -616,6 +684,8 @@ def boundary_view(
         "test": encode_points(x_test, y_test, k) if show_test else None,
         "frame": live_frames([frame], history)[0],
         "maps": {"version": version, "images": list(images)},
-        "stream": stream,
+        "live": live,
+        "playing": bool(playing),
+        "can_play": bool(can_play),
     }
-    _component(key=key, data=data)
+    _component(key=key, data=data, on_transport_change=on_transport)

@@ -1,10 +1,12 @@
-"""Streams a playing session's boundary frames straight to its canvas over HTTP, outside Streamlit's reruns.
+"""A playing session's live view talks to its trainer over HTTP, outside Streamlit's reruns: it fetches new
+frames, numbers and neuron maps, and its Play/Pause button acts at once.
 
 Each script run that Streamlit sends costs a browser about 100 ms of its main thread, whatever it holds. Fed
 by fragment reruns twice a second, five playing tabs on two cores answered Pause in 2.1 s (p95); with those
 reruns stopped, in 0.55 s, and the harness's browsers used 0.31 cores instead of 0.91 (closing note of issue
-8). So while a session plays, its live view (numbers, neuron maps, boundary) asks this route for what is new
-about ten times a second, and the page reruns only for the curves, every few seconds.
+8). A click also waits in the queue of its session's script runs; these routes answer from the server's event
+loop. So the live view asks for what is new about ten times a second while playing, Play and Pause go straight
+to the trainer, and the page reruns only after them (and every few seconds for the curves).
 
 Tokens are random and unguessable, and name one LiveTraining: a new network has a new token, and a session
 that is gone (its trainer freed) answers 404.
@@ -18,6 +20,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -32,13 +35,14 @@ PATH = "/api/live/"
 # at least every 1/MAX_FRAMES_PER_SECOND s, so a canvas is never more than a check behind its worker.
 LONG_POLL_SECONDS = 1.0
 CHECK_SECONDS = 0.02
+NO_STORE = {"Cache-Control": "no-store"}
 
 _trainers: weakref.WeakValueDictionary[str, LiveTraining] = weakref.WeakValueDictionary()
 _tokens: weakref.WeakKeyDictionary[LiveTraining, str] = weakref.WeakKeyDictionary()
 
 
-def stream_url(trainer: LiveTraining) -> str:
-    """The address the canvas polls for ``trainer``'s frames; the same for the trainer's whole life."""
+def live_url(trainer: LiveTraining) -> str:
+    """The address of ``trainer``'s routes; the same for the trainer's whole life."""
     token = _tokens.get(trainer)
     if token is None:
         token = secrets.token_urlsafe(16)
@@ -46,8 +50,19 @@ def stream_url(trainer: LiveTraining) -> str:
     return PATH + token
 
 
+def _trainer(request: Request) -> LiveTraining | None:
+    return _trainers.get(request.path_params["token"])
+
+
+def _maps_unless_current(trainer: LiveTraining, request: Request) -> dict[str, object]:
+    version, images = trainer.neuron_images
+    if request.query_params.get("maps") == str(version):  # the live view names the maps it has
+        return {}
+    return {"maps": {"version": version, "images": images}}
+
+
 async def _frames(request: Request) -> JSONResponse:
-    trainer = _trainers.get(request.path_params["token"])
+    trainer = _trainer(request)
     if trainer is None:
         return JSONResponse({"error": "no such training session"}, status_code=404)
     deadline = time.monotonic() + LONG_POLL_SECONDS
@@ -59,10 +74,28 @@ async def _frames(request: Request) -> JSONResponse:
         "running": trainer.running,
         "frames": live_frames(frames, trainer.experiment.trainer.history) if frames else [],
     }
-    version, images = trainer.neuron_images
-    if request.query_params.get("maps") != str(version):  # the canvas names the maps it has
-        reply["maps"] = {"version": version, "images": images}
-    return JSONResponse(reply, headers={"Cache-Control": "no-store"})
+    return JSONResponse(reply | _maps_unless_current(trainer, request), headers=NO_STORE)
 
 
-routes = [Route(PATH + "{token}", _frames, methods=["GET"])]
+async def _play(request: Request) -> JSONResponse:
+    trainer = _trainer(request)
+    if trainer is None:
+        return JSONResponse({"error": "no such training session"}, status_code=404)
+    trainer.play()  # only flips it: a diverged network stays paused
+    return JSONResponse({"running": trainer.running}, headers=NO_STORE)
+
+
+async def _pause(request: Request) -> JSONResponse:
+    trainer = _trainer(request)
+    if trainer is None:
+        return JSONResponse({"error": "no such training session"}, status_code=404)
+    await run_in_threadpool(trainer.pause)  # waits for the worker's slice to end (tens of ms)
+    frame = live_frames(trainer.drain()[-1:], trainer.experiment.trainer.history)[0]  # where it stopped
+    return JSONResponse({"running": False, "frame": frame} | _maps_unless_current(trainer, request), headers=NO_STORE)
+
+
+routes = [
+    Route(PATH + "{token}", _frames, methods=["GET"]),
+    Route(PATH + "{token}/play", _play, methods=["POST"]),
+    Route(PATH + "{token}/pause", _pause, methods=["POST"]),
+]
