@@ -481,6 +481,11 @@ async function press(inst) {
     // session's runs queue behind other students' (see live_stream). The page reruns afterwards to follow.
     const action = inst.playing ? "pause" : "play";
     inst.button.disabled = true;
+    if (action === "pause") {
+        stopStream(inst);  // freeze the picture at once; the reply brings where the trainer really stopped
+        inst.stream = null;
+        inst.queue = [];
+    }
     try {
         const asked = inst.live + "/" + action + "?maps=" + encodeURIComponent(inst.mapsVersion);
         const response = await fetch(asked, { method: "POST", cache: "no-store" });
@@ -491,7 +496,7 @@ async function press(inst) {
         if (reply.frame) showAtOnce(inst, await decodeFrame(reply.frame, cells), performance.now());
         if (reply.maps) showMaps(inst, reply.maps);
     } catch (error) {
-        showButton(inst);  // the page's rerun below shows the real state
+        setPlaying(inst, inst.playing);  // as before the click (streaming again if it was); the rerun below follows
     }
     inst.setTriggerValue("transport", action);
 }
