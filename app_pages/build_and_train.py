@@ -65,8 +65,9 @@ LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
-# How often a playing page reruns for its curves and notices; the live view streams the rest. Each run costs
-# the browser about 100 ms of its main thread, and a busy tab answers clicks late (live_stream's docstring).
+# How often a playing page reruns for its curves; the live view streams the rest, and asks for a rerun when a
+# notice is due. Each run costs the browser about 100 ms of its main thread, and a busy tab answers clicks late
+# (live_stream's docstring).
 REFRESH_SECONDS = 2.0
 PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
 CHART = export.CHART
@@ -235,7 +236,8 @@ def speed_control(config: state.TrainPageConfig) -> str:
 
 
 def transport_pressed() -> None:
-    """After the live view's Play or Pause, which it sent straight to the trainer."""
+    """After the live view's Play or Pause, which it sent straight to the trainer, or when it saw training stop
+    by itself (divergence, an error) or start going nowhere: the page follows, with its notices."""
     redraw(network_changed=not st.session_state[KEY + "live"].running)
 
 
@@ -301,6 +303,7 @@ def live_view(config: state.TrainPageConfig) -> None:
         live=live_stream.live_url(trainer),
         playing=playing,
         can_play=exp.trainer.diverged is None,
+        stalled=exp.trainer.stalled is not None,
         on_transport=transport_pressed,
         x_train=exp.split.x_train,
         y_train=exp.split.y_train,
@@ -405,17 +408,13 @@ def training_panel() -> None:
         save_config(KEY, config)
         with trainer.lock:
             trainer.experiment.updated(config)  # a new cap, same network
-    # Playing: the notices and the curves are refreshed on timers. Paused: drawn once, in the same places. The
-    # timed fragments exist only while playing: a fragment run drops the ones it no longer declares, timers
-    # included. The live view sits between them, at the same place either way, so it keeps its instance.
+    training_notices(trainer)
+    live_view(config)
+    # Playing: the curves are refreshed on a timer. Paused: drawn once, in the same place. The timed fragment
+    # exists only while playing: a fragment run drops the ones it no longer declares, timers included.
     if trainer.running:
-        st.fragment(run_every=REFRESH_SECONDS)(playing_notices)()
-        live_view(config)
         st.fragment(run_every=REFRESH_SECONDS)(playing_history_view)()
     else:
-        with st.container():
-            training_notices(trainer)
-        live_view(config)
         with st.container():
             history_view()
 
@@ -436,15 +435,8 @@ def export_section() -> None:
         )
 
 
-# Functions of their own, so the timed fragments have identities apart from the paused views' containers: a
-# panel run that no longer calls them drops them, and Streamlit then cancels their timers.
-def playing_notices() -> None:
-    trainer = st.session_state[KEY + "live"]
-    if not trainer.running:
-        st.rerun(scope="app")  # the worker stopped by itself (divergence, an error): redraw Play and the notice
-    training_notices(trainer)
-
-
+# A function of its own, so the timed fragment has an identity apart from the paused view's container: a panel
+# run that no longer calls it drops it, and Streamlit then cancels its timer.
 def playing_history_view() -> None:
     history_view()
 

@@ -184,7 +184,7 @@ function createInstance(parent) {
     const grid = document.createElement("canvas");  // offscreen, one pixel per grid cell
     const inst = {
         root, plot, button, values, maps, mapsVersion: null, live: null, canPlay: false, playing: false,
-        pageLive: null, pagePlaying: null, setTriggerValue: null,
+        pageLive: null, pagePlaying: null, setTriggerValue: null, stalled: false,
         stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", frameSig: "",
         queue: [], current: null, framesDrawn: 0, decoding: Promise.resolve(),
@@ -445,7 +445,12 @@ async function runStream(inst, url) {
             if (!current()) return;
             if (decoded.length) enqueue(inst, decoded, performance.now());
             if (reply.maps) showMaps(inst, reply.maps);
-            if (!reply.running) break;  // stopped by itself (divergence, an error); the page reruns to say so
+            if (!reply.running || reply.stalled !== inst.stalled) {
+                // Stopped by itself (divergence, an error), or a notice is due: the page reruns to say so.
+                inst.stalled = reply.stalled;
+                inst.setTriggerValue("transport", "notice");
+            }
+            if (!reply.running) break;
         }
         await sleep(Math.max(0, STREAM_INTERVAL_MS - (performance.now() - startedAt)));
     }
@@ -510,7 +515,8 @@ export default function (component) {
     }
     const now = performance.now();
     const style = getComputedStyle(inst.root);
-    const { frame, live, playing, can_play: canPlay, maps, ...rest } = data;
+    const { frame, live, playing, can_play: canPlay, stalled, maps, ...rest } = data;
+    inst.stalled = stalled;
     inst.setTriggerValue = component.setTriggerValue;
     // Streamlit calls this again on every rerun, and also when only the theme changed; redraw the
     // static parts only when they differ, and never count a re-sent frame as a new one.
@@ -653,6 +659,7 @@ def boundary_view(
     live: str,
     playing: bool,
     can_play: bool,
+    stalled: bool,
     on_transport: Callable[[], None],
     height: int = 440,
 ) -> None:
@@ -662,7 +669,8 @@ def boundary_view(
 
     ``history`` gives each epoch's numbers; ``neuron_images`` is ``(version, PNG data URLs)``, one column of
     maps per layer, inputs first. Play and Pause go to the ``live`` routes, then ``on_transport`` runs in a
-    rerun, for the page to follow.
+    rerun, for the page to follow; it also runs when the stream shows training stopped by itself, or ``stalled``
+    (the page's notice) turned.
 
     ``frame`` is an ``(epoch, probs)`` pair, ``probs[i, j]`` being the class probabilities at
     ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. While streaming, the canvas
@@ -692,5 +700,6 @@ def boundary_view(
         "live": live,
         "playing": bool(playing),
         "can_play": bool(can_play),
+        "stalled": bool(stalled),
     }
     _component(key=key, data=data, on_transport_change=on_transport)

@@ -72,6 +72,7 @@ async def _frames(request: Request) -> JSONResponse:
         frames = trainer.new_frames()
     reply = {
         "running": trainer.running,
+        "stalled": trainer.experiment.trainer.stalled is not None,
         "frames": live_frames(frames, trainer.experiment.trainer.history) if frames else [],
     }
     return JSONResponse(reply | _maps_unless_current(trainer, request), headers=NO_STORE)

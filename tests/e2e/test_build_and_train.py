@@ -107,6 +107,15 @@ def test_divergence_pauses_and_reset_recovers(page, app_url):
     assert epoch(page) == 0
 
 
+def test_a_loss_going_nowhere_is_said_while_it_plays(page, app_url):
+    open_trainer(page, app_url, "?optimizer=adam&lr=10&speed=max")
+    page.get_by_role("button", name="Play").click()
+    warning = page.get_by_test_id("stAlert").filter(has_text="Training is not learning")
+    warning.wait_for(timeout=30_000)  # no click: the live view sees it in its stream and asks the page to say so
+    assert "10x smaller" in warning.inner_text()
+    assert page.get_by_role("button", name="Pause").is_visible(), "a warning, not a stop"
+
+
 def test_linear_model_and_single_neuron(page, app_url):
     open_trainer(page, app_url, "?layers=&activations=")
     assert page.get_by_label("Hidden layers").input_value() == "0"
