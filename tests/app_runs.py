@@ -1,7 +1,9 @@
-"""AppTest runs that wait for the heavy work they start: it goes through the server's queue, off the script run."""
+"""AppTest helpers: runs that wait for the heavy work they start (it goes through the server's queue, off the
+script run), and what Build & Train's live view is told to show."""
 
 from __future__ import annotations
 
+import json
 import time
 
 from streamlit.testing.v1 import AppTest
@@ -23,3 +25,16 @@ def settle(at: AppTest, timeout: float = 300) -> AppTest:
         waited = True
         time.sleep(0.05)
     return at.run() if waited else at
+
+
+def live_view_data(at: AppTest) -> dict:
+    """The data Build & Train's live view was given: AppTest cannot look inside a component, so this reads what
+    it is told to show (the e2e tests read the page itself)."""
+    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "boundary_view")
+    return json.loads(view.proto.json)
+
+
+def live_metrics(at: AppTest) -> dict[str, str]:
+    """The numbers above the boundary, by label, as the page shows them."""
+    data = live_view_data(at)
+    return dict(zip(data["metric_names"], data["frame"]["metrics"], strict=True))

@@ -144,11 +144,12 @@ def test_encode_points_rejects_bad_points(x, y, match):
 
 
 def test_frame_metrics_are_those_of_the_frames_epoch():
-    assert frame_metrics(HISTORY, 1) == [0.5, 1.0, 0.6]
-    assert frame_metrics(HISTORY, 7) == frame_metrics(HISTORY, 2), "an epoch not yet recorded shows the latest"
+    assert frame_metrics(HISTORY, 1) == ["1", "0.5000", "1.0000", "60.0%"]
+    assert frame_metrics(HISTORY, 7)[1:] == frame_metrics(HISTORY, 2)[1:], "an unrecorded epoch shows the latest"
+    assert frame_metrics(HISTORY, 1234)[0] == "1,234"
     diverged = [EpochRecord(epoch=0, train_loss=float("nan"), test_loss=float("inf"), train_accuracy=0.5,
                             test_accuracy=0.5)]
-    assert frame_metrics(diverged, 0) == [None, None, 0.5], "JSON has no NaN: non-finite numbers travel as null"
+    assert frame_metrics(diverged, 0) == ["0", "nan", "inf", "50.0%"]
 
 
 def test_live_frames_carry_their_epochs_numbers():

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.app_runs import live_metrics, live_view_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "app_pages/build_and_train.py"
@@ -27,19 +28,6 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def shown_frame(at: AppTest) -> dict:
-    """The frame the live view is told to show, with its epoch and numbers (AppTest cannot look inside a
-    component; the e2e tests read them off the page)."""
-    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "boundary_view")
-    return json.loads(view.proto.json)["frame"]
-
-
-def shown_epoch(at: AppTest) -> int:
-    return shown_frame(at)["epoch"]
-
-
-def shown_train_loss(at: AppTest) -> float:
-    return shown_frame(at)["metrics"][0]
 
 
 def click(at: AppTest, label: str) -> None:
@@ -58,33 +46,32 @@ def at() -> AppTest:
 
 
 def test_page_runs_and_shows_a_fresh_network(at):
-    assert shown_epoch(at) == 0
+    assert live_metrics(at)["Epoch"] == "0"
     assert {b.label for b in at.button} >= {"Step", "Reset", "Regenerate"}
-    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "boundary_view")
-    shown = json.loads(view.proto.json)
+    shown = live_view_data(at)
     assert shown["can_play"] and not shown["playing"], "the live view offers Play"
     assert shown["live"].startswith("/api/live/")
 
 
 def test_step_then_learning_rate_keeps_weights_but_structure_resets(at):
     click(at, "Step")
-    assert shown_epoch(at) == 1
+    assert live_metrics(at)["Epoch"] == "1"
     at.select_slider(key="bt_lr").set_value(0.1).run()
     assert not at.exception
-    assert shown_epoch(at) == 1, "a new learning rate must not reset the network"
+    assert live_metrics(at)["Epoch"] == "1", "a new learning rate must not reset the network"
     at.number_input(key="bt_neurons_0").set_value(6).run()
     assert not at.exception
-    assert shown_epoch(at) == 0, "a new layer width starts a new network"
+    assert live_metrics(at)["Epoch"] == "0", "a new layer width starts a new network"
     assert at.query_params["layers"] == "6,2"
 
 
 def test_reset_restores_the_same_initial_weights(at):
-    before = shown_train_loss(at)
+    before = live_metrics(at)["Train loss"]
     click(at, "Step")
-    assert shown_train_loss(at) != before
+    assert live_metrics(at)["Train loss"] != before
     click(at, "Reset")
-    assert shown_epoch(at) == 0
-    assert shown_train_loss(at) == before
+    assert live_metrics(at)["Epoch"] == "0"
+    assert live_metrics(at)["Train loss"] == before
 
 
 def test_regenerate_draws_a_new_seed(at):
@@ -99,7 +86,7 @@ def test_garbage_query_gives_notices_and_defaults():
     notices = " ".join(w.value for w in at.warning)
     for name in ("lr", "batch", "features", "layers"):
         assert f"Ignored URL parameter {name}=" in notices
-    assert shown_epoch(at) == 0
+    assert live_metrics(at)["Epoch"] == "0"
 
 
 def test_zero_layers_is_a_linear_model():
@@ -107,14 +94,14 @@ def test_zero_layers_is_a_linear_model():
     assert at.number_input(key="bt_depth").value == 0
     assert any("linear model" in c.value for c in at.caption)
     click(at, "Step")
-    assert shown_epoch(at) == 1
+    assert live_metrics(at)["Epoch"] == "1"
 
 
 def test_every_dataset_builds(at):
     for dataset in ("circle", "xor", "gauss", "spiral", "moons", "blobs"):
         at.selectbox(key="bt_dataset").set_value(dataset).run()
         assert not at.exception, dataset
-        assert shown_epoch(at) == 0
+        assert live_metrics(at)["Epoch"] == "0"
 
 
 def test_selecting_a_neuron_shows_its_map_large():

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.ui import export
 from playground import attacks, experiment, snippets, state
-from tests.app_runs import settle
+from tests.app_runs import live_metrics, settle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,7 +151,7 @@ def test_build_and_train_exports_the_script_of_the_epochs_shown():
         next(b for b in at.button if b.label == "Step").click()
         at.run()
     assert not at.exception
-    assert next(m.value for m in at.metric if m.label == "Epoch") == "2"
+    assert live_metrics(at)["Epoch"] == "2"
     assert {"Settings (.json)", "Model (.keras)", "Script (build_and_train.py)"} <= set(buttons(at))
     assert [c.value for c in at.code if c.language == "python"] == [snippets.train_snippet(config, 2).rstrip("\n")]
 

@@ -25,6 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.ui import defend_transforms
 from playground import assets, attacks, defences, evaluation, experiment, image_models, live, snippets, state
+from tests.app_runs import live_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -56,7 +57,7 @@ TRAIN_LINE = re.compile(r"^Epoch ([\d,]+) \| Train loss (\S+) \| Test loss (\S+)
 
 
 def page_line(record) -> str:
-    """One epoch's metrics formatted as app_pages/build_and_train.py's metrics_row shows them."""
+    """One epoch's metrics formatted as Build & Train's live view shows them (boundary_view.frame_metrics)."""
     return (
         f"Epoch {record.epoch:,} | Train loss {record.train_loss:.4f} | Test loss {record.test_loss:.4f} | "
         f"Test accuracy {record.test_accuracy:.1%}"
@@ -156,7 +157,7 @@ def test_the_script_matches_the_build_and_train_page_after_steps(outputs):
         next(b for b in at.button if b.label == "Step").click()
         at.run()
     assert not at.exception
-    shown = {m.label: m.value for m in at.metric}
+    shown = live_metrics(at)
     epoch, train_loss, test_loss, accuracy = TRAIN_LINE.match(outputs["train"].splitlines()[steps]).groups()
     assert shown == {"Epoch": epoch, "Train loss": train_loss, "Test loss": test_loss, "Test accuracy": accuracy}
 

@@ -13,7 +13,6 @@ base64-encoded. A boundary is large flat regions, so a 100 x 100 frame shrinks f
 from __future__ import annotations
 
 import base64
-import math
 import zlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -92,6 +91,18 @@ async function decodeFrame(frame, cells) {
     };
 }
 
+function buildMetrics(inst, names) {
+    inst.values = names.map((name) => {
+        const cell = element("div", "", inst.metrics);
+        cell.setAttribute("data-testid", "live-metric");
+        cell.setAttribute("data-label", name);
+        element("div", "bv-metric-label", cell).textContent = name;
+        const value = element("div", "bv-metric-value", cell);
+        value.setAttribute("data-testid", "live-metric-value");
+        return value;
+    });
+}
+
 function showMaps(inst, maps) {
     // The network as TensorFlow Playground draws it: one column of activation maps per layer, inputs first.
     if (maps.version === inst.mapsVersion) return;
@@ -132,13 +143,6 @@ function buildLut(inst) {
     inst.rgb = rgb;
 }
 
-const METRICS = [
-    ["Epoch", (v) => v.toLocaleString("en-US")],
-    ["Train loss", (v) => (v === null ? "NaN" : v.toFixed(4))],  // JSON has no NaN: a diverged loss is null
-    ["Test loss", (v) => (v === null ? "NaN" : v.toFixed(4))],
-    ["Test accuracy", (v) => (v === null ? "NaN" : (100 * v).toFixed(1) + "%")],
-];
-
 function element(tag, className, parent) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -151,15 +155,6 @@ function createInstance(parent) {
     root.className = "bv";
     const metrics = element("div", "bv-metrics", root);
     const button = element("button", "bv-transport", metrics);
-    const values = METRICS.map(([name]) => {
-        const cell = element("div", "", metrics);
-        cell.setAttribute("data-testid", "live-metric");
-        cell.setAttribute("data-label", name);
-        element("div", "bv-metric-label", cell).textContent = name;
-        const value = element("div", "bv-metric-value", cell);
-        value.setAttribute("data-testid", "live-metric-value");
-        return value;
-    });
     const body = element("div", "bv-body", root);
     const network = element("div", "", body);
     const maps = element("div", "bv-maps", network);
@@ -183,7 +178,7 @@ function createInstance(parent) {
     parent.append(root);
     const grid = document.createElement("canvas");  // offscreen, one pixel per grid cell
     const inst = {
-        root, plot, button, values, maps, mapsVersion: null, live: null, canPlay: false, playing: false,
+        root, plot, button, metrics, values: [], maps, mapsVersion: null, live: null, canPlay: false, playing: false,
         pageLive: null, pagePlaying: null, setTriggerValue: null, stalled: false,
         stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", frameSig: "",
@@ -348,8 +343,8 @@ function showFrame(inst, frame, now) {
     drawBackground(inst);
     inst.framesDrawn += 1;
     inst.label.textContent = "epoch " + frame.epoch;
-    METRICS.forEach(([, format], index) => {
-        inst.values[index].textContent = format(index ? frame.metrics[index - 1] : frame.epoch);
+    frame.metrics.forEach((text, index) => {
+        inst.values[index].textContent = text;
     });
     inst.plot.setAttribute("data-frames-drawn", String(inst.framesDrawn));
     inst.plot.setAttribute("data-epoch", String(frame.epoch));
@@ -527,6 +522,7 @@ export default function (component) {
         inst.current = null;
     }
     inst.data = data;
+    if (!inst.values.length) buildMetrics(inst, data.metric_names);
     if (staticSig !== inst.staticSig) {
         inst.staticSig = staticSig;
         buildLut(inst);
@@ -610,12 +606,14 @@ def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, ob
     return encoded
 
 
-def frame_metrics(history: Sequence[EpochRecord], epoch: int) -> list[float | None]:
-    """Train loss, test loss and test accuracy at ``epoch`` (the latest record if that epoch has none yet), for
-    the numbers above the canvas; None where non-finite, as JSON has no NaN."""
+METRICS = ("Epoch", "Train loss", "Test loss", "Test accuracy")  # the numbers above the canvas
+
+
+def frame_metrics(history: Sequence[EpochRecord], epoch: int) -> list[str]:
+    """The METRICS at ``epoch`` as the page shows them (the latest record's losses if that epoch has none yet);
+    formatted here, so that the exported script can print the very same text."""
     record = history[epoch] if epoch < len(history) and history[epoch].epoch == epoch else history[-1]
-    values = (record.train_loss, record.test_loss, record.test_accuracy)
-    return [float(v) if math.isfinite(v) else None for v in values]
+    return [f"{epoch:,}", f"{record.train_loss:.4f}", f"{record.test_loss:.4f}", f"{record.test_accuracy:.1%}"]
 
 
 def live_frames(frames: Sequence[tuple[int, np.ndarray]], history: Sequence[EpochRecord]) -> list[dict[str, object]]:
@@ -695,6 +693,7 @@ def boundary_view(
         "height": int(height),
         "train": encode_points(x_train, y_train, k),
         "test": encode_points(x_test, y_test, k) if show_test else None,
+        "metric_names": list(METRICS),
         "frame": live_frames([frame], history)[0],
         "maps": {"version": version, "images": list(images)},
         "live": live,

@@ -22,5 +22,5 @@ def test_deep_link_on_a_fresh_server_uses_the_router(chromium):
         assert page.get_by_text("Page not found").count() == 0
         assert page.get_by_role("combobox", name="Dataset").input_value() == "Exclusive or"
         page.get_by_role("button", name="Step").click()
-        page.get_by_test_id("stMetricValue").filter(has_text="1").first.wait_for()
+        page.locator("[data-testid='live-metric'][data-label='Epoch']").filter(has_text="1").wait_for()
         page.close()
