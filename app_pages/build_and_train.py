@@ -2,8 +2,9 @@
 
 The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment, played by a
 ``live.LiveTraining`` kept in session state -> figures. Training runs in the process-wide scheduler, never in
-a script run: Play and Pause only flip it. While it plays, the canvas fetches the frames it makes
-(``live_stream``), and a fragment on a timer refreshes the numbers and charts.
+a script run. The live view (numbers, neuron maps, boundary and Play/Pause) talks to it over HTTP
+(``live_stream``): it fetches what is new while playing, and Play and Pause go straight to it. A fragment on a
+timer refreshes the curves.
 
 Everything that Play, Pause, Step, Reset and the speed change sits in one fragment (``training_panel``), so
 those clicks rerun only it and the export below: with five students training, a run of the whole page took
