@@ -407,6 +407,7 @@ function enqueue(inst, frames, now) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const signature = (frame) => frame.epoch + ":" + frame.cells;  // the last one received, from any source
 
 function stopStream(inst) {
     inst.generation += 1;  // a fetch or decode still in flight finds itself outdated and drops its frames
@@ -438,7 +439,10 @@ async function runStream(inst, url) {
             const cells = inst.data.res * inst.data.res;
             const decoded = await Promise.all(reply.frames.map((f) => decodeFrame(f, cells)));
             if (!current()) return;
-            if (decoded.length) enqueue(inst, decoded, performance.now());
+            if (decoded.length) {
+                enqueue(inst, decoded, performance.now());
+                inst.frameSig = signature(reply.frames[reply.frames.length - 1]);
+            }
             if (reply.maps) showMaps(inst, reply.maps);
             if (!reply.running || reply.stalled !== inst.stalled) {
                 // Stopped by itself (divergence, an error), or a notice is due: the page reruns to say so.
@@ -493,7 +497,10 @@ async function press(inst) {
         const reply = await response.json();
         setPlaying(inst, reply.running);  // stopping the stream drops any frame still on its way
         const cells = inst.data.res * inst.data.res;
-        if (reply.frame) showAtOnce(inst, await decodeFrame(reply.frame, cells), performance.now());
+        if (reply.frame) {
+            showAtOnce(inst, await decodeFrame(reply.frame, cells), performance.now());
+            inst.frameSig = signature(reply.frame);  // the page's next run sends this frame again: not redrawn
+        }
         if (reply.maps) showMaps(inst, reply.maps);
     } catch (error) {
         setPlaying(inst, inst.playing);  // as before the click (streaming again if it was); the rerun below follows
@@ -541,9 +548,9 @@ export default function (component) {
     const streaming = inst.stream !== null;
     if (!streaming || inst.mapsVersion === null) showMaps(inst, maps);
     // Streaming, the page's frame only fills an empty canvas: the stream is ahead of it.
-    const frameSig = frame.epoch + ":" + frame.cells;
-    if (frameSig !== inst.frameSig && (!streaming || !inst.current)) {
-        inst.frameSig = frameSig;
+    const sig = signature(frame);
+    if (sig !== inst.frameSig && (!streaming || !inst.current)) {
+        inst.frameSig = sig;
         // Decoding is asynchronous; chaining keeps the page's frames in the order they came.
         inst.decoding = inst.decoding
             .then(() => decodeFrame(frame, data.res * data.res))
