@@ -18,6 +18,7 @@ import asyncio
 import secrets
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +36,6 @@ PATH = "/api/live/"
 # at least every 1/MAX_FRAMES_PER_SECOND s, so a canvas is never more than a check behind its worker.
 LONG_POLL_SECONDS = 1.0
 CHECK_SECONDS = 0.02
-NO_STORE = {"Cache-Control": "no-store"}
 
 _trainers: weakref.WeakValueDictionary[str, LiveTraining] = weakref.WeakValueDictionary()
 _tokens: weakref.WeakKeyDictionary[LiveTraining, str] = weakref.WeakKeyDictionary()
@@ -50,8 +50,16 @@ def live_url(trainer: LiveTraining) -> str:
     return PATH + token
 
 
-def _trainer(request: Request) -> LiveTraining | None:
-    return _trainers.get(request.path_params["token"])
+def _for_trainer(answer: Callable[[LiveTraining, Request], Awaitable[dict]]):
+    """A route that answers for the token's trainer, or 404 when there is none (any more)."""
+
+    async def route(request: Request) -> JSONResponse:
+        trainer = _trainers.get(request.path_params["token"])
+        if trainer is None:
+            return JSONResponse({"error": "no such training session"}, status_code=404)
+        return JSONResponse(await answer(trainer, request), headers={"Cache-Control": "no-store"})
+
+    return route
 
 
 def _maps_unless_current(trainer: LiveTraining, request: Request) -> dict[str, object]:
@@ -61,10 +69,7 @@ def _maps_unless_current(trainer: LiveTraining, request: Request) -> dict[str, o
     return {"maps": {"version": version, "images": images}}
 
 
-async def _frames(request: Request) -> JSONResponse:
-    trainer = _trainer(request)
-    if trainer is None:
-        return JSONResponse({"error": "no such training session"}, status_code=404)
+async def _frames(trainer: LiveTraining, request: Request) -> dict:
     deadline = time.monotonic() + LONG_POLL_SECONDS
     frames = trainer.new_frames()
     while not frames and trainer.running and time.monotonic() < deadline:
@@ -75,28 +80,22 @@ async def _frames(request: Request) -> JSONResponse:
         "stalled": trainer.experiment.trainer.stalled is not None,
         "frames": live_frames(frames, trainer.experiment.trainer.history) if frames else [],
     }
-    return JSONResponse(reply | _maps_unless_current(trainer, request), headers=NO_STORE)
+    return reply | _maps_unless_current(trainer, request)
 
 
-async def _play(request: Request) -> JSONResponse:
-    trainer = _trainer(request)
-    if trainer is None:
-        return JSONResponse({"error": "no such training session"}, status_code=404)
+async def _play(trainer: LiveTraining, request: Request) -> dict:
     trainer.play()  # only flips it: a diverged network stays paused
-    return JSONResponse({"running": trainer.running}, headers=NO_STORE)
+    return {"running": trainer.running}
 
 
-async def _pause(request: Request) -> JSONResponse:
-    trainer = _trainer(request)
-    if trainer is None:
-        return JSONResponse({"error": "no such training session"}, status_code=404)
+async def _pause(trainer: LiveTraining, request: Request) -> dict:
     await run_in_threadpool(trainer.pause)  # waits for the worker's slice to end (tens of ms)
     frame = live_frames(trainer.drain()[-1:], trainer.experiment.trainer.history)[0]  # where it stopped
-    return JSONResponse({"running": False, "frame": frame} | _maps_unless_current(trainer, request), headers=NO_STORE)
+    return {"running": False, "frame": frame} | _maps_unless_current(trainer, request)
 
 
 routes = [
-    Route(PATH + "{token}", _frames, methods=["GET"]),
-    Route(PATH + "{token}/play", _play, methods=["POST"]),
-    Route(PATH + "{token}/pause", _pause, methods=["POST"]),
+    Route(PATH + "{token}", _for_trainer(_frames), methods=["GET"]),
+    Route(PATH + "{token}/play", _for_trainer(_play), methods=["POST"]),
+    Route(PATH + "{token}/pause", _for_trainer(_pause), methods=["POST"]),
 ]
