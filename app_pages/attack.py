@@ -13,32 +13,16 @@ import streamlit as st
 
 from app_pages.ui import classroom
 
-# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
-classroom.apply(
-    "attack",
-    {
-        "dataset": "atk_dataset",
-        "model": "atk_model",
-        "image": ("atk_image", "atk_source", "atk_random", "atk_pick_*"),
-        "attack": "atk_attack",
-        "eps": ("atk_fgsm_eps", "atk_pgd_eps", "atk_bim_eps", "atk_mi_fgsm_eps"),
-        "norm": ("atk_fgsm_norm", "atk_pgd_norm", "atk_bim_norm", "atk_mi_fgsm_norm", "atk_deepfool_norm"),
-        "true_labels": "atk_true_labels",
-        "targeted": "atk_targeted",
-        "target": "atk_target",
-    },
-    config_key="atk_config",
-)
-
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, heavy_work
     from app_pages.ui.draw_canvas import draw_canvas
     from app_pages.ui.image_model_picker import pick_model
-    from app_pages.ui.widgets import param_control, save_config, seed_widget, url_config
+    from app_pages.ui.widgets import control, param_control, save_config, seed_widget, url_config
     from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
     from playground.tokens import token
 
 KEY = "atk_"
+classroom.apply("attack", state.AttackPageConfig, prefix=KEY)
 CHART = export.CHART
 TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
 ROBUSTNESS_EPS = {"inf": (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "2": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
@@ -49,22 +33,15 @@ PANEL_ZOOM = 6  # 28 px images drawn at 168 px
 
 
 def sidebar(config: state.AttackPageConfig) -> dict:
-    st.sidebar.header("Classifier")
-    dataset = st.sidebar.selectbox(
-        "Dataset", list(data.DATASET_LABELS), format_func=data.DATASET_LABELS.get,
-        key=seed_widget(KEY + "dataset", config.dataset),
-    )
-    model = st.sidebar.selectbox(
-        "Architecture", list(image_models.ARCHITECTURES), format_func=lambda k: image_models.ARCHITECTURES[k].label,
-        key=seed_widget(KEY + "model", config.model),
-    )
-    return {"dataset": dataset, "model": model}
+    with st.sidebar:
+        st.header("Classifier")
+        return {name: control(KEY, config, name) for name in ("dataset", "model")}
 
 
 def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict | None:
     """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
     source = st.segmented_control(
-        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=KEY + "source"
+        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=image_part("source")
     )
     index_key = seed_widget(KEY + "image", config.image)  # the URL codec allows only indices of the sample
     if source == "Test set":
@@ -72,14 +49,14 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
         start = st.session_state[index_key] // GALLERY * GALLERY
         for column, i in zip(columns, range(start, min(start + GALLERY, len(x))), strict=False):
             column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
-            if column.button("Pick", key=f"{KEY}pick_{i}", width="stretch"):
+            if column.button("Pick", key=image_part(f"pick_{i}"), width="stretch"):
                 st.session_state[index_key] = i
                 st.rerun()
         picker, random_button = st.columns([3, 1], vertical_alignment="bottom")
-        if random_button.button("Random image", icon=":material/casino:", width="stretch", key=KEY + "random"):
+        if random_button.button("Random image", icon=":material/casino:", width="stretch", key=image_part("random")):
             st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
-        index = picker.number_input(f"Test image (0–{len(x) - 1} in the bundled sample)", 0, len(x) - 1,
-                                    key=index_key)
+        with picker:
+            index = control(KEY, config, "image", widget=st.number_input)
         return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
     if source == "Upload":
         upload = st.file_uploader(
@@ -107,11 +84,13 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     return {"image": image, "label": None, "index": config.image}
 
 
+def image_part(part: str) -> str:
+    """The key of a widget that picks the image, beside its index (``image_hide`` hides them all)."""
+    return f"{KEY}image{classroom.PART}{part}"
+
+
 def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool) -> dict:
-    name = st.selectbox(
-        "Attack", attacks.names(), format_func=lambda n: attacks.get(n).label, key=seed_widget(KEY + "attack",
-                                                                                            config.attack),
-    )
+    name = control(KEY, config, "attack")
     spec = attacks.get(name)
     st.caption(f"{spec.summary} — *{spec.reference}*")
     params = {}
@@ -120,21 +99,22 @@ def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool
         with columns[index % 3]:
             # The URL's eps and norm belong to the URL's attack; other attacks start from their own defaults.
             from_url = {"eps": config.eps, "norm": config.norm}.get(param.name) if name == config.attack else None
-            params[param.name] = param_control(param, key=f"{KEY}{name}_{param.name}", initial=from_url)
+            # Keyed by the setting first, so the URL's eps_hide and norm_hide find every attack's control.
+            key = f"{KEY}{param.name}{classroom.PART}{name}"
+            params[param.name] = param_control(param, key=key, initial=from_url)
     if "eps" in params:
         st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
     toggles = st.columns(3)
-    true_labels = toggles[0].toggle(
-        "Attack the true label", key=seed_widget(KEY + "true_labels", config.true_labels), disabled=not has_label,
-        help="Off (default): attack the model's own prediction, which avoids label leaking.",
-    )
+    with toggles[0]:
+        true_labels = control(KEY, config, "true_labels", disabled=not has_label)
     targeted = False
     target = None
     if name in TARGETABLE:
-        targeted = toggles[1].toggle("Targeted", key=seed_widget(KEY + "targeted", config.targeted))
+        with toggles[1]:
+            targeted = control(KEY, config, "targeted")
         if targeted:
             target = toggles[2].selectbox(
-                "Target class", range(len(class_names)), format_func=lambda k: class_names[k],
+                state.setting(config, "target").label, range(len(class_names)), format_func=lambda k: class_names[k],
                 key=seed_widget(KEY + "target", config.target),
             )
     return {"attack": name, "params": params, "true_labels": true_labels, "targeted": targeted, "target": target}

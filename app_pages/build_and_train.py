@@ -19,49 +19,15 @@ import streamlit as st
 
 from app_pages.ui import classroom
 
-# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
-classroom.apply(
-    "build_and_train",
-    {
-        "dataset": "bt_dataset",
-        "samples": "bt_samples",
-        "noise": "bt_noise",
-        "train_percent": "bt_train_percent",
-        "data_seed": ("bt_data_seed", "bt_regenerate"),
-        "blobs": "bt_blobs",
-        "features": tuple(f"bt_feature_{name}" for name in ("x1", "x2", "x1sq", "x2sq", "x1x2", "sin_x1", "sin_x2")),
-        "layers": ("bt_depth", *(f"bt_neurons_{i}" for i in range(6))),
-        "activations": tuple(f"bt_activation_{i}" for i in range(6)),
-        "init_seed": "bt_init_seed",
-        "loss": "bt_loss",
-        "optimizer": "bt_optimizer",
-        "lr": "bt_lr",
-        "batch": "bt_batch",
-        "reg": "bt_reg",
-        "reg_rate": "bt_reg_rate",
-        "speed": "bt_speed",
-        "show_test": "bt_show_test",
-        "discretize": "bt_discretize",
-        "adv_train": "bt_adv_train",
-        "adv_eps": "bt_adv_eps",
-        "lens": "bt_lens",
-        "lens_attack": "bt_lens_attack",
-        "lens_norm": "bt_lens_norm",
-        "lens_eps": "bt_lens_eps",
-        "lens_steps": "bt_lens_steps",
-    },
-    config_key="bt_config",
-)
-
-
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, live_stream
     from app_pages.ui.attack_lens import lens_section
     from app_pages.ui.boundary_view import boundary_view
-    from app_pages.ui.widgets import save_config, seed_widget, url_config
-    from playground import data, experiment, features, live, models, plots, snippets, state, training
+    from app_pages.ui.widgets import control, save_config, seed_widget, url_config
+    from playground import data, experiment, features, live, models, plots, snippets, state
 
 KEY = "bt_"  # prefix of this page's session-state keys
+classroom.apply("build_and_train", state.TrainPageConfig, prefix=KEY)
 LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
@@ -81,25 +47,17 @@ def options_with(options: tuple[float, ...], value: float) -> list[float]:
 
 def data_controls(config: state.TrainPageConfig) -> dict:
     st.header("Data")
-    dataset = st.selectbox(
-        "Dataset",
-        list(data.DATASETS),
-        format_func=lambda k: data.DATASETS[k].label,
-        key=seed_widget(KEY + "dataset", config.dataset),
-    )
+    dataset = control(KEY, config, "dataset")
     blobs = config.blobs
     if data.DATASETS[dataset].multiclass:
-        blobs = st.slider("Classes", *state.bounds(config, "blobs"), key=seed_widget(KEY + "blobs", config.blobs))
-    samples = st.slider("Samples", *state.bounds(config, "samples"), step=50,
-                        key=seed_widget(KEY + "samples", config.samples))
-    noise = st.slider("Noise (%)", *state.bounds(config, "noise"), step=5, key=seed_widget(KEY + "noise", config.noise))
-    train_percent = st.slider("Training data (%)", *state.bounds(config, "train_percent"), step=10,
-                              key=seed_widget(KEY + "train_percent", config.train_percent))
-    seed_key = seed_widget(KEY + "data_seed", config.data_seed)
+        blobs = control(KEY, config, "blobs")
+    samples = control(KEY, config, "samples", step=50)
+    noise = control(KEY, config, "noise", step=5)
+    train_percent = control(KEY, config, "train_percent", step=10)
     if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
-                 key=KEY + "regenerate"):
-        st.session_state[seed_key] = random.randint(*state.bounds(config, "data_seed"))
-    data_seed = st.number_input("Data seed", *state.bounds(config, "data_seed"), key=seed_key)
+                 key=part_key("data_seed", "regenerate")):
+        st.session_state[KEY + "data_seed"] = random.randint(*state.bounds(config, "data_seed"))
+    data_seed = control(KEY, config, "data_seed", widget=st.number_input)
     return dict(
         dataset=dataset,
         blobs=blobs,
@@ -112,55 +70,28 @@ def data_controls(config: state.TrainPageConfig) -> dict:
 
 def training_controls(config: state.TrainPageConfig) -> dict:
     st.header("Training")
-    loss = st.selectbox(
-        "Loss",
-        list(training.LOSSES),
-        format_func=lambda k: training.LOSSES[k].label,
-        key=seed_widget(KEY + "loss", config.loss),
-    )
-    optimizer = st.selectbox(
-        "Optimiser",
-        list(training.OPTIMIZERS),
-        format_func=lambda k: training.OPTIMIZERS[k].label,
-        key=seed_widget(KEY + "optimizer", config.optimizer),
-    )
-    lr = st.select_slider(
-        "Learning rate",
-        options_with(LEARNING_RATES, config.lr),
-        format_func=lambda v: f"{v:g}",
-        key=seed_widget(KEY + "lr", config.lr),
-    )
-    batch = st.slider("Batch size", *state.bounds(config, "batch"), key=seed_widget(KEY + "batch", config.batch))
-    reg = st.selectbox(
-        "Regularisation",
-        list(training.REGULARIZATIONS),
-        format_func=lambda k: training.REGULARIZATIONS[k],
-        key=seed_widget(KEY + "reg", config.reg),
-    )
-    reg_rate = st.select_slider(
-        "Regularisation rate",
-        options_with(REGULARIZATION_RATES, config.reg_rate),
-        format_func=lambda v: f"{v:g}",
-        key=seed_widget(KEY + "reg_rate", config.reg_rate),
-        disabled=reg == "none",
-    )
-    adv_train = st.toggle(
-        "Adversarial training", key=seed_widget(KEY + "adv_train", config.adv_train),
-        help="Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
-        "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data.",
-    )
-    adv_eps = st.slider("Adversarial ε (plane units)", *state.bounds(config, "adv_eps"), step=0.05, format="%.2f",
-                        disabled=not adv_train, key=seed_widget(KEY + "adv_eps", config.adv_eps))
+    loss = control(KEY, config, "loss")
+    optimizer = control(KEY, config, "optimizer")
+    # Presets, as TensorFlow Playground offers; a URL value that is not one is added to them.
+    lr = control(KEY, config, "lr", widget=st.select_slider, options=options_with(LEARNING_RATES, config.lr),
+                 format_func=lambda v: f"{v:g}")
+    batch = control(KEY, config, "batch")
+    reg = control(KEY, config, "reg")
+    reg_rate = control(KEY, config, "reg_rate", widget=st.select_slider,
+                       options=options_with(REGULARIZATION_RATES, config.reg_rate), format_func=lambda v: f"{v:g}",
+                       disabled=reg == "none")
+    adv_train = control(KEY, config, "adv_train")
+    adv_eps = control(KEY, config, "adv_eps", step=0.05, format="%.2f", disabled=not adv_train)
     return dict(loss=loss, optimizer=optimizer, lr=lr, batch=batch, reg=reg, reg_rate=reg_rate, adv_train=adv_train,
                 adv_eps=float(adv_eps))
 
 
 def feature_controls(config: state.TrainPageConfig) -> dict:
-    st.header("Inputs")
+    st.header(state.setting(config, "features").label)
     chosen = tuple(
         name
         for name, feature in features.FEATURES.items()
-        if st.toggle(feature.label, key=seed_widget(f"{KEY}feature_{name}", name in config.features))
+        if st.toggle(feature.label, key=seed_widget(part_key("features", name), name in config.features))
     )
     if not chosen:
         st.warning("Pick at least one input; using x₁, x₂.")
@@ -168,35 +99,34 @@ def feature_controls(config: state.TrainPageConfig) -> dict:
     return dict(features=chosen)
 
 
+def part_key(name: str, part: object) -> str:
+    """The key of one of the widgets that together set ``name`` (a hide flag finds them all)."""
+    return f"{KEY}{name}{classroom.PART}{part}"
+
+
 def network_controls(config: state.TrainPageConfig) -> dict:
     columns = st.columns([1.3] + [1] * models.MAX_HIDDEN_LAYERS)
+    layers_codec = state.setting(config, "layers").codec
     with columns[0]:
-        depth = st.number_input(
-            "Hidden layers", 0, models.MAX_HIDDEN_LAYERS, key=seed_widget(KEY + "depth", len(config.layers))
-        )
-        init_seed = st.number_input(
-            "Initialiser seed", *state.bounds(config, "init_seed"), key=seed_widget(KEY + "init_seed", config.init_seed)
-        )
+        depth = st.number_input(state.setting(config, "layers").label, layers_codec.min_len, layers_codec.max_len,
+                                key=seed_widget(part_key("layers", "depth"), len(config.layers)))
+        init_seed = control(KEY, config, "init_seed", widget=st.number_input)
+    activation = state.setting(config, "activations")
     layers, activations = [], []
     for index in range(int(depth)):
         present = index < len(config.layers)
         with columns[index + 1]:
-            layers.append(
-                int(
-                    st.number_input(
-                        f"Layer {index + 1} neurons",
-                        1,
-                        models.MAX_NEURONS,
-                        key=seed_widget(f"{KEY}neurons_{index}", config.layers[index] if present else 4),
-                    )
-                )
+            neurons = st.number_input(
+                f"Layer {index + 1} neurons", layers_codec.item.low, layers_codec.item.high,
+                key=seed_widget(part_key("layers", f"neurons_{index}"), config.layers[index] if present else 4),
             )
+            layers.append(int(neurons))
             activations.append(
                 st.selectbox(
-                    f"Layer {index + 1} activation",
-                    list(models.ACTIVATIONS),
-                    format_func=lambda k: models.ACTIVATIONS[k],
-                    key=seed_widget(f"{KEY}activation_{index}", config.activations[index] if present else "tanh"),
+                    f"Layer {index + 1} {activation.label.lower()}",
+                    list(activation.codec.item.options),
+                    format_func=activation.codec.item.label,
+                    key=seed_widget(part_key("activations", index), config.activations[index] if present else "tanh"),
                 )
             )
     return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))
@@ -225,14 +155,9 @@ def current_live(config: state.TrainPageConfig) -> live.LiveTraining:
 
 
 def speed_control(config: state.TrainPageConfig) -> str:
-    return st.segmented_control(
-        "Speed (epochs per second)",
-        list(experiment.SPEEDS),
-        format_func=lambda k: experiment.SPEEDS[k][0],
-        required=True,
-        key=seed_widget(KEY + "speed", config.speed),
-        help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.",
-        on_change=redraw, kwargs={"network_changed": False},  # the export's settings carry the speed
+    return control(
+        KEY, config, "speed", widget=st.segmented_control, format_func=lambda k: experiment.SPEEDS[k][0],
+        required=True, on_change=redraw, kwargs={"network_changed": False},  # the export's settings carry the speed
     )
 
 
@@ -369,15 +294,9 @@ def main() -> None:
     with st.sidebar:
         values = data_controls(config) | feature_controls(config) | training_controls(config)
     values |= network_controls(config)
-    st.sidebar.header("View")
-    values["show_test"] = st.sidebar.toggle("Show test data", key=seed_widget(KEY + "show_test", config.show_test))
-    values["discretize"] = st.sidebar.toggle(
-        "Discretise output", key=seed_widget(KEY + "discretize", config.discretize)
-    )
-    values["lens"] = st.sidebar.toggle(
-        "Attack lens", key=seed_widget(KEY + "lens", config.lens),
-        help="Attack the network in the plane: arrows, ε-balls, the points that cross, and the minimum-ε map.",
-    )
+    with st.sidebar:
+        st.header("View")
+        values |= {name: control(KEY, config, name) for name in ("show_test", "discretize", "lens")}
 
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)

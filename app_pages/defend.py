@@ -10,68 +10,25 @@ import streamlit as st
 
 from app_pages.ui import classroom
 
-# URL setting -> key(s) of the widget(s) that set it: what ?<setting>_hide=true hides, and what a lesson step resets.
-classroom.apply(
-    "defend",
-    {
-        "dataset": "def_dataset",
-        "model": "def_model",
-        "defences": "def_tf_stack",
-        "bits": "def_tf_bits",
-        "median": "def_tf_median",
-        "quality": "def_tf_quality",
-        "blur": "def_tf_blur",
-        "noise": "def_tf_noise",
-        "threat": "def_tf_threat",
-        "attack": "def_tf_attack",
-        "eps": "def_tf_eps",
-        "n": "def_tf_n",
-        "samples": "def_tf_samples",
-        "preset": "def_at_preset",
-        "train_eps": "def_at_eps",
-        "train_sigma": "def_at_sigma",
-        "train_epochs": "def_at_epochs",
-        "train_steps": "def_at_pgd_steps",
-        "sigma": "def_sm_sigma",
-        "cert_n": "def_sm_n",
-        "n0": "def_sm_n0",
-        "alpha": "def_sm_alpha",
-        "detect_eps": "def_det_eps",
-        "detect_n": "def_det_n",
-        "detect_attacks": "def_det_attacks",
-    },
-    config_key="def_config",
-    reset_keys=("def_tab",),  # the open tab: set by the URL's tab, but not hideable (hiding it hides its content)
-)
-
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import defend_models
     from app_pages.ui.defend_detector import detector_tab
     from app_pages.ui.defend_smoothing import smoothing_tab
     from app_pages.ui.defend_training import training_tab
     from app_pages.ui.defend_transforms import transforms_tab
-    from app_pages.ui.widgets import save_config, seed_widget, url_config
-    from playground import assets, data, state
+    from app_pages.ui.widgets import control, save_config, url_config
+    from playground import assets, state
 
-KEY = "def_"
+KEY = defend_models.PAGE_KEY
+classroom.apply("defend", state.DefendPageConfig, prefix=KEY)
 TABS = {"transforms": "Input transforms", "training": "Adversarial training", "smoothing": "Randomized smoothing",
         "detector": "Detector"}
 
 
 def sidebar(config: state.DefendPageConfig) -> dict:
-    st.sidebar.header("Model")
-    dataset = st.sidebar.selectbox(
-        "Dataset", list(data.DATASET_LABELS), format_func=data.DATASET_LABELS.get,
-        key=seed_widget(KEY + "dataset", config.dataset),
-    )
-    kind = st.sidebar.radio(
-        "Defended model", state.DEFEND_MODELS, format_func=defend_models.KIND_LABELS.get,
-        key=seed_widget(KEY + "model", config.model),
-        help="Standard: plain training. Adversarially trained: trained on attacks (bundled, or yours from the "
-        "Adversarial training tab). Smoothed: a noise-trained base classifier; the transforms tab attacks the base "
-        "classifier, the Smoothing tab certifies the smoothed one.",
-    )
-    return {"dataset": dataset, "model": kind}
+    with st.sidebar:
+        st.header("Model")
+        return {"dataset": control(KEY, config, "dataset"), "model": control(KEY, config, "model", widget=st.radio)}
 
 
 def main() -> None:

@@ -1,9 +1,11 @@
 """Page configurations <-> URL query parameters.
 
-Every setting of a page is declared once, as a field of that page's frozen dataclass with a ``Codec`` in
-its metadata. The codec drives parsing, validation and writing, so the URL, the defaults and the widgets
-can never drift apart. A shared link reproduces the page (seeds included); a value that fails to parse
-falls back to its default and yields a notice the page shows; unknown keys are ignored.
+Every setting of a page is declared once, as a field of that page's frozen dataclass, with its ``Codec``
+(type and range or choices), default, label, help and unit in the field's metadata (``settings``). That one
+declaration drives the URL codec, the widget (``app_pages.ui.widgets.control``), the classroom's
+``<name>_hide`` flag and the exported JSON, so they can never drift apart. A shared link reproduces the page
+(seeds included); a value that fails to parse falls back to its default and yields a notice the page shows;
+unknown keys are ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from playground.defences import (
     DEFEND_ATTACKS,
     MAX_STACK,
     SAMPLES,
+    THREAT_LABELS,
     THREATS,
     TRANSFORMS,
     Stack,
@@ -80,11 +83,17 @@ class FloatRange(Codec):
 
 @dataclass(frozen=True)
 class Choice(Codec):
+    """One of ``options``; ``labels`` holds the words a widget shows for them (default: the option itself)."""
+
     options: tuple[str, ...]
+    labels: Mapping[str, str] | None = field(default=None, compare=False)
 
     @property
     def expected(self) -> str:
         return "one of " + ", ".join(self.options)
+
+    def label(self, option: str) -> str:
+        return (self.labels or {}).get(option, option)
 
     def parse(self, text: str) -> str:
         if text not in self.options:
@@ -147,16 +156,49 @@ class ListOf(Codec):
         return ",".join(self.item.format(v) for v in value)
 
 
-def _param(codec: Codec, default: Any) -> Any:
-    return field(default=default, metadata={"codec": codec})
+@dataclass(frozen=True)
+class Setting:
+    """One page setting as declared: its codec, default, and what its widget says."""
+
+    name: str
+    codec: Codec
+    default: Any
+    label: str  # plain words, with the symbol where there is one: "Perturbation size ε"
+    help: str = ""
+    unit: str = ""  # shown after the label: "Noise (%)"
+    hideable: bool = True  # ?<name>_hide=true may hide its widgets
+
+    @property
+    def caption(self) -> str:
+        """The widget's label: the label, with the unit in brackets."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+def declare(codec: Codec, default: Any, label: str, *, help: str = "", unit: str = "", hideable: bool = True) -> Any:
+    """A config field that declares one setting (see ``Setting``)."""
+    return field(default=default, metadata={
+        "setting": dict(codec=codec, label=label, help=help, unit=unit, hideable=hideable),
+    })
 
 
 Config = TypeVar("Config")
 
 
+def settings(config: Any) -> dict[str, Setting]:
+    """A page config's (or config type's) settings, by name, in declaration order."""
+    return {f.name: Setting(f.name, default=f.default, **f.metadata["setting"]) for f in dataclasses.fields(config)}
+
+
+def setting(config: Any, name: str) -> Setting:
+    try:
+        return settings(config)[name]
+    except KeyError:
+        raise ValueError(f"Expected a setting of {type(config).__name__}. Received: {name!r}") from None
+
+
 def bounds(config: Any, name: str) -> tuple[Any, Any]:
     """The ``(low, high)`` of a numeric setting's codec, for its widget: the range is declared once, here."""
-    codec = next(f.metadata["codec"] for f in dataclasses.fields(config) if f.name == name)
+    codec = setting(config, name).codec
     if not isinstance(codec, IntRange | FloatRange):
         raise ValueError(f"Expected a numeric setting. Received: {name!r} with {type(codec).__name__}")
     return codec.low, codec.high
@@ -164,7 +206,7 @@ def bounds(config: Any, name: str) -> tuple[Any, Any]:
 
 def to_query(config: Any) -> dict[str, str]:
     """All of a config's fields as query parameters."""
-    return {f.name: f.metadata["codec"].format(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    return {name: s.codec.format(getattr(config, name)) for name, s in settings(config).items()}
 
 
 def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[str]]:
@@ -176,18 +218,17 @@ def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str
     """
     values: dict[str, Any] = {}
     notices: list[str] = []
-    for f in dataclasses.fields(config_type):
-        if f.name not in query:
+    for name, declared in settings(config_type).items():
+        if name not in query:
             continue
-        raw = query[f.name]
+        raw = query[name]
         text = raw if isinstance(raw, str) else (raw[-1] if raw else "")
-        codec: Codec = f.metadata["codec"]
         try:
-            values[f.name] = codec.parse(text.strip())
+            values[name] = declared.codec.parse(text.strip())
         except (ValueError, TypeError):
             notices.append(
-                f"Ignored URL parameter {f.name}={text[:40]!r}: expected {codec.expected}. "
-                f"Using the default, {codec.format(f.default)}."
+                f"Ignored URL parameter {name}={text[:40]!r}: expected {declared.codec.expected}. "
+                f"Using the default, {declared.codec.format(declared.default)}."
             )
     config = config_type(**values)
     return config, notices + config.consistency_notices(values)
@@ -197,33 +238,47 @@ def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str
 class TrainPageConfig:
     """Every setting of the Build & Train page."""
 
-    dataset: str = _param(Choice(tuple(data.DATASETS)), "circle")
-    samples: int = _param(IntRange(100, 2000), 500)
-    noise: int = _param(IntRange(0, 50), 0)  # percent
-    train_percent: int = _param(IntRange(10, 90), 50)
-    data_seed: int = _param(IntRange(0, 999_999), 1)
-    blobs: int = _param(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3)
-    features: tuple[str, ...] = _param(ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2"))
-    layers: tuple[int, ...] = _param(ListOf(IntRange(1, MAX_NEURONS), 0, MAX_HIDDEN_LAYERS), (4, 2))
-    activations: tuple[str, ...] = _param(ListOf(Choice(tuple(ACTIVATIONS)), 0, MAX_HIDDEN_LAYERS), ("tanh", "tanh"))
-    init_seed: int = _param(IntRange(0, 999_999), 0)
-    loss: str = _param(Choice(tuple(training.LOSSES)), "cross_entropy")
-    optimizer: str = _param(Choice(tuple(training.OPTIMIZERS)), "adam")
-    lr: float = _param(FloatRange(training.MIN_LEARNING_RATE, training.MAX_LEARNING_RATE), 0.03)
-    batch: int = _param(IntRange(training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE), 10)
-    reg: str = _param(Choice(tuple(training.REGULARIZATIONS)), "none")
-    reg_rate: float = _param(FloatRange(0.0, training.MAX_REGULARIZATION_RATE), 0.0)
-    speed: str = _param(Choice(("slow", "normal", "fast", "max")), "normal")
-    show_test: bool = _param(Flag(), False)
-    discretize: bool = _param(Flag(), False)
+    dataset: str = declare(Choice(tuple(data.DATASETS), {k: d.label for k, d in data.DATASETS.items()}), "circle",
+                          "Dataset")
+    samples: int = declare(IntRange(100, 2000), 500, "Samples")
+    noise: int = declare(IntRange(0, 50), 0, "Noise", unit="%")
+    train_percent: int = declare(IntRange(10, 90), 50, "Training data", unit="%")
+    data_seed: int = declare(IntRange(0, 999_999), 1, "Data seed")
+    blobs: int = declare(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3, "Classes")
+    features: tuple[str, ...] = declare(ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2"),
+                                       "Inputs")
+    layers: tuple[int, ...] = declare(ListOf(IntRange(1, MAX_NEURONS), 0, MAX_HIDDEN_LAYERS), (4, 2),
+                                     "Hidden layers")
+    activations: tuple[str, ...] = declare(ListOf(Choice(tuple(ACTIVATIONS), ACTIVATIONS), 0, MAX_HIDDEN_LAYERS),
+                                          ("tanh", "tanh"), "Activation")
+    init_seed: int = declare(IntRange(0, 999_999), 0, "Initialiser seed")
+    loss: str = declare(Choice(tuple(training.LOSSES), {k: v.label for k, v in training.LOSSES.items()}),
+                       "cross_entropy", "Loss")
+    optimizer: str = declare(Choice(tuple(training.OPTIMIZERS), {k: v.label for k, v in training.OPTIMIZERS.items()}),
+                            "adam", "Optimiser")
+    lr: float = declare(FloatRange(training.MIN_LEARNING_RATE, training.MAX_LEARNING_RATE), 0.03, "Learning rate")
+    batch: int = declare(IntRange(training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE), 10, "Batch size")
+    reg: str = declare(Choice(tuple(training.REGULARIZATIONS), training.REGULARIZATIONS), "none", "Regularisation")
+    reg_rate: float = declare(FloatRange(0.0, training.MAX_REGULARIZATION_RATE), 0.0, "Regularisation rate")
+    speed: str = declare(Choice(("slow", "normal", "fast", "max")), "normal", "Speed", unit="epochs per second",
+                        help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.")
+    show_test: bool = declare(Flag(), False, "Show test data")
+    discretize: bool = declare(Flag(), False, "Discretise output")
     # Adversarial training in the live trainer, and the attack lens (distances in the data's units: [-6, 6]^2).
-    adv_train: bool = _param(Flag(), False)
-    adv_eps: float = _param(FloatRange(0.05, 3.0), 0.5)
-    lens: bool = _param(Flag(), False)
-    lens_attack: str = _param(Choice(("fgsm", "pgd")), "fgsm")
-    lens_norm: str = _param(Choice(("inf", "2")), "inf")
-    lens_eps: float = _param(FloatRange(0.0, 3.0), 0.5)
-    lens_steps: int = _param(IntRange(1, 50), 10)
+    adv_train: bool = declare(
+        Flag(), False, "Adversarial training",
+        help="Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
+        "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data.",
+    )
+    adv_eps: float = declare(FloatRange(0.05, 3.0), 0.5, "Adversarial ε", unit="plane units")
+    lens: bool = declare(
+        Flag(), False, "Attack lens",
+        help="Attack the network in the plane: arrows, ε-balls, the points that cross, and the minimum-ε map.",
+    )
+    lens_attack: str = declare(Choice(("fgsm", "pgd"), {"fgsm": "FGSM", "pgd": "PGD"}), "fgsm", "Attack")
+    lens_norm: str = declare(Choice(("inf", "2"), {"inf": "L∞ (square)", "2": "L2 (disc)"}), "inf", "Norm")
+    lens_eps: float = declare(FloatRange(0.0, 3.0), 0.5, "ε", unit="in the plane's units; it spans −6 to 6")
+    lens_steps: int = declare(IntRange(1, 50), 10, "PGD steps")
 
     def __post_init__(self) -> None:
         # One activation per layer: a short list is padded with tanh, a long one trimmed.
@@ -244,15 +299,21 @@ class TrainPageConfig:
 class AttackPageConfig:
     """The shareable settings of the Attack page (attack-specific parameters use their declared defaults)."""
 
-    dataset: str = _param(Choice(tuple(data.DATASET_LABELS)), "mnist")
-    model: str = _param(Choice(tuple(image_models.ARCHITECTURES)), image_models.DEFAULT_ARCHITECTURE)
-    image: int = _param(IntRange(0, assets.SAMPLE_SIZE - 1), 0)  # an index into the bundled test sample
-    attack: str = _param(Choice(tuple(attacks.names())), "fgsm")
-    eps: float = _param(FloatRange(0.0, 0.5), 0.1)
-    norm: str = _param(Choice(("inf", "2")), "inf")
-    true_labels: bool = _param(Flag(), False)
-    targeted: bool = _param(Flag(), False)
-    target: int = _param(IntRange(0, 9), 0)
+    dataset: str = declare(Choice(tuple(data.DATASET_LABELS), data.DATASET_LABELS), "mnist", "Dataset")
+    model: str = declare(
+        Choice(tuple(image_models.ARCHITECTURES), {k: a.label for k, a in image_models.ARCHITECTURES.items()}),
+        image_models.DEFAULT_ARCHITECTURE, "Architecture",
+    )
+    image: int = declare(IntRange(0, assets.SAMPLE_SIZE - 1), 0, "Test image",  # an index into the bundled sample
+                         unit=f"0–{assets.SAMPLE_SIZE - 1} in the bundled sample")
+    attack: str = declare(Choice(tuple(attacks.names()), {n: attacks.get(n).label for n in attacks.names()}), "fgsm",
+                         "Attack")
+    eps: float = declare(FloatRange(0.0, 0.5), 0.1, "Perturbation size ε")
+    norm: str = declare(Choice(("inf", "2"), {"inf": "L∞", "2": "L2"}), "inf", "Norm")
+    true_labels: bool = declare(Flag(), False, "Attack the true label",
+                               help="Off (default): attack the model's own prediction, which avoids label leaking.")
+    targeted: bool = declare(Flag(), False, "Targeted")
+    target: int = declare(IntRange(0, 9), 0, "Target class")
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
         return []
@@ -266,51 +327,76 @@ DEFEND_TABS = ("transforms", "training", "smoothing", "detector")
 TRANSFORM_KEYS = {"bit_depth": "bits", "median": "median", "jpeg": "quality", "blur": "blur", "noise": "noise"}
 
 
-def _declared(param: attacks.base.Param) -> Any:
-    """A URL field for a declared parameter, with its declared range and default."""
+def _declared(param: attacks.base.Param, label: str, *, unit: str = "") -> Any:
+    """A URL field for an engine parameter, with the range, default and help the engine declares."""
     codec = IntRange(param.min, param.max) if isinstance(param.default, int) else FloatRange(param.min, param.max)
-    return _param(codec, param.default)
+    return declare(codec, param.default, label, help=param.help, unit=unit)
 
 
-def _transform_param(name: str) -> Any:
+def _transformdeclare(name: str) -> Any:
     """A URL field for a transform's one declared parameter."""
-    (param,) = get_transform(name).params
-    return _declared(param)
+    cls = get_transform(name)
+    (param,) = cls.params
+    return _declared(param, f"{cls.label}: {param.name}")
 
 
 @dataclass(frozen=True)
 class DefendPageConfig:
     """The shareable settings of the Defend page: the model, the defence stack and the attack it faces."""
 
-    tab: str = _param(Choice(DEFEND_TABS), "transforms")
-    dataset: str = _param(Choice(tuple(data.DATASET_LABELS)), "mnist")
-    model: str = _param(Choice(DEFEND_MODELS), "standard")
-    defences: tuple[str, ...] = _param(ListOf(Choice(tuple(TRANSFORMS)), 0, MAX_STACK, unique=True), ("median",))
-    bits: int = _transform_param("bit_depth")
-    median: int = _transform_param("median")
-    quality: int = _transform_param("jpeg")
-    blur: float = _transform_param("blur")
-    noise: float = _transform_param("noise")
-    threat: str = _param(Choice(tuple(THREATS)), "bpda")
-    attack: str = _param(Choice(tuple(DEFEND_ATTACKS)), "pgd")
-    eps: float = _param(FloatRange(0.0, 0.5), 0.1)
-    n: int = _param(IntRange(10, 1000), 100)
-    samples: int = _param(IntRange(SAMPLES.min, SAMPLES.max), SAMPLES.default)
-    preset: str = _param(Choice(tuple(adversarial_training.PRESETS)), "fast")
-    train_eps: float = _declared(adversarial_training.EPS)
-    train_sigma: float = _declared(adversarial_training.SIGMA)
-    train_epochs: int = _declared(adversarial_training.EPOCHS)
-    train_steps: int = _declared(adversarial_training.PGD_STEPS)
-    sigma: float = _param(FloatRange(smoothing.SIGMA.min, smoothing.SIGMA.max), 0.25)
-    cert_n: int = _param(IntRange(smoothing.N.min, smoothing.N.max), smoothing.N.default)
-    n0: int = _declared(smoothing.N0)
-    detect_eps: float = _declared(detector.EPS)
-    detect_n: int = _declared(detector.N_ATTACKED)
-    detect_attacks: tuple[str, ...] = _param(
-        ListOf(Choice(detector.DEFAULT_ATTACKS), 0, len(detector.DEFAULT_ATTACKS), unique=True),
-        detector.DEFAULT_ATTACKS,
+    # Hiding the tab would hide its content: a lesson sets it, a URL flag cannot hide it.
+    tab: str = declare(Choice(DEFEND_TABS), "transforms", "Tab", hideable=False)
+    dataset: str = declare(Choice(tuple(data.DATASET_LABELS), data.DATASET_LABELS), "mnist", "Dataset")
+    model: str = declare(
+        Choice(DEFEND_MODELS, {"standard": "Standard", "adversarial": "Adversarially trained",
+                               "smoothed": "Smoothed"}),
+        "standard", "Defended model",
+        help="Standard: plain training. Adversarially trained: trained on attacks (bundled, or yours from the "
+        "Adversarial training tab). Smoothed: a noise-trained base classifier; the transforms tab attacks the base "
+        "classifier, the Smoothing tab certifies the smoothed one.",
     )
-    alpha: float = _param(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default)
+    defences: tuple[str, ...] = declare(
+        ListOf(Choice(tuple(TRANSFORMS), {n: get_transform(n).label for n in TRANSFORMS}), 0, MAX_STACK, unique=True),
+        ("median",), f"Defences, applied in this order (at most {MAX_STACK})",
+        help="Each one costs a pass over the batch at every step of a defence-aware attack, hence the cap.",
+    )
+    bits: int = _transformdeclare("bit_depth")
+    median: int = _transformdeclare("median")
+    quality: int = _transformdeclare("jpeg")
+    blur: float = _transformdeclare("blur")
+    noise: float = _transformdeclare("noise")
+    threat: str = declare(Choice(tuple(THREATS), THREAT_LABELS), "bpda", "Threat model for the curve")
+    attack: str = declare(
+        Choice(tuple(DEFEND_ATTACKS), {k: a.label for k, a in DEFEND_ATTACKS.items()}), "pgd", "Attack",
+        help="Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
+        "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on.",
+    )
+    eps: float = declare(FloatRange(0.0, 0.5), 0.1, "ε", unit="L∞")
+    n: int = declare(IntRange(10, 1000), 100, "Images", help="From the bundled test sample; more is slower and more "
+                    "precise.")
+    samples: int = declare(IntRange(SAMPLES.min, SAMPLES.max), SAMPLES.default, "EOT draws", help=SAMPLES.help)
+    preset: str = declare(
+        Choice(tuple(adversarial_training.PRESETS), {k: p.label for k, p in adversarial_training.PRESETS.items()}),
+        "fast", "Recipe",
+    )
+    train_eps: float = _declared(adversarial_training.EPS, "Training ε", unit="L∞")
+    train_sigma: float = _declared(adversarial_training.SIGMA, "Training noise σ")
+    train_epochs: int = _declared(adversarial_training.EPOCHS, "Epochs")
+    train_steps: int = _declared(adversarial_training.PGD_STEPS, "PGD steps")
+    sigma: float = declare(FloatRange(smoothing.SIGMA.min, smoothing.SIGMA.max), 0.25, "Noise σ",
+                          help=smoothing.SIGMA.help)
+    cert_n: int = declare(IntRange(smoothing.N.min, smoothing.N.max), smoothing.N.default, "Votes n",
+                         help=smoothing.N.help)
+    n0: int = _declared(smoothing.N0, "Selection votes n0")
+    detect_eps: float = _declared(detector.EPS, "ε", unit="FGSM, PGD")
+    detect_n: int = _declared(detector.N_ATTACKED, "Images to attack")
+    detect_attacks: tuple[str, ...] = declare(
+        ListOf(Choice(detector.DEFAULT_ATTACKS, {n: attacks.get(n).label for n in detector.DEFAULT_ATTACKS}), 0,
+               len(detector.DEFAULT_ATTACKS), unique=True),
+        detector.DEFAULT_ATTACKS, "Attacks",
+    )
+    alpha: float = declare(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default, "Failure probability α",
+                          help=smoothing.ALPHA.help)
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
         return []

@@ -18,11 +18,11 @@ VERDICT = re.compile(r"^### :(?:red|green)\[(Fooled|Not fooled)\]: (.+) → (.+)
 # Fewer steps for the slow attacks, still enough to fool the CNN on image 0 (minimum-norm attacks return the
 # input unchanged when they fail, e.g. C&W with 50 steps in one round).
 QUICK = {
-    "atk_cw_l2_steps": 100,
-    "atk_cw_l2_binary_search_steps": 1,
-    "atk_pgd_steps": 5,
-    "atk_bim_steps": 5,
-    "atk_mi_fgsm_steps": 5,
+    "atk_steps__cw_l2": 100,
+    "atk_binary_search_steps__cw_l2": 1,
+    "atk_steps__pgd": 5,
+    "atk_steps__bim": 5,
+    "atk_steps__mi_fgsm": 5,
 }
 
 
@@ -66,21 +66,21 @@ def test_page_runs_with_the_bundled_cnn(at):
 
 
 def test_default_fgsm_moves_pixels_by_exactly_eps(at):
-    assert at.slider(key="atk_fgsm_eps").value == pytest.approx(0.1)
+    assert at.slider(key="atk_eps__fgsm").value == pytest.approx(0.1)
     assert metric(at, "L∞ ‖δ‖") == "0.100"
     assert float(metric(at, "L2 ‖δ‖")) > 0
 
 
 def test_eps_slider_drives_the_perturbation(at):
     l2_before = float(metric(at, "L2 ‖δ‖"))
-    at.slider(key="atk_fgsm_eps").set_value(0.25)
+    at.slider(key="atk_eps__fgsm").set_value(0.25)
     run(at)
     assert metric(at, "L∞ ‖δ‖") == "0.250"
     assert float(metric(at, "L2 ‖δ‖")) > l2_before
     assert at.query_params["eps"] == "0.25"
     assert verdict(at)[0] == "Fooled"  # image 0 flips from ε ≈ 0.2 with the bundled CNN
 
-    at.slider(key="atk_fgsm_eps").set_value(0.0)
+    at.slider(key="atk_eps__fgsm").set_value(0.0)
     run(at)
     assert metric(at, "L∞ ‖δ‖") == "0.000"
     assert verdict(at) == ("Not fooled", "7", "7")
@@ -92,7 +92,7 @@ def test_every_registered_attack_runs(at, name):
         at.session_state[key] = value
     bounded = any(p.name == "eps" for p in attacks.get(name).params)
     if bounded:
-        at.session_state[f"atk_{name}_eps"] = 0.1
+        at.session_state[f"atk_eps__{name}"] = 0.1
     at.selectbox(key="atk_attack").set_value(name)
     run(at)
     assert at.query_params["attack"] == name
@@ -132,7 +132,7 @@ def test_garbage_query_gives_notices_and_defaults():
     for name in ("eps", "attack", "image"):
         assert f"Ignored URL parameter {name}=" in notices
     assert at.selectbox(key="atk_attack").value == "fgsm"
-    assert at.slider(key="atk_fgsm_eps").value == pytest.approx(0.1)
+    assert at.slider(key="atk_eps__fgsm").value == pytest.approx(0.1)
     assert at.number_input(key="atk_image").value == 0
     assert metric(at, "L∞ ‖δ‖") == "0.100"
 
@@ -141,7 +141,7 @@ def test_url_settings_are_honoured():
     at = open_page({"attack": "pgd", "eps": "0.15", "image": "3", "dataset": "fashion_mnist"})
     assert not at.warning
     assert at.selectbox(key="atk_attack").value == "pgd"
-    assert at.slider(key="atk_pgd_eps").value == pytest.approx(0.15)
+    assert at.slider(key="atk_eps__pgd").value == pytest.approx(0.15)
     assert at.number_input(key="atk_image").value == 3
     assert at.selectbox(key="atk_dataset").value == "fashion_mnist"
 
@@ -216,7 +216,7 @@ def test_thorough_adds_autoattack_which_is_never_weaker_than_pgd():
 
 def test_many_images_tab_works_while_no_image_is_uploaded():
     at = open_page()
-    at.segmented_control(key="atk_source").set_value("Upload")
+    at.segmented_control(key="atk_image__source").set_value("Upload")
     run(at)
     assert any(i.value.startswith("Upload or draw") for i in at.info)
     assert any(b.label == "Run" for b in at.button)

@@ -59,7 +59,7 @@ def test_step_then_learning_rate_keeps_weights_but_structure_resets(at):
     at.select_slider(key="bt_lr").set_value(0.1).run()
     assert not at.exception
     assert live_metrics(at)["Epoch"] == "1", "a new learning rate must not reset the network"
-    at.number_input(key="bt_neurons_0").set_value(6).run()
+    at.number_input(key="bt_layers__neurons_0").set_value(6).run()
     assert not at.exception
     assert live_metrics(at)["Epoch"] == "0", "a new layer width starts a new network"
     assert at.query_params["layers"] == "6,2"
@@ -91,7 +91,7 @@ def test_garbage_query_gives_notices_and_defaults():
 
 def test_zero_layers_is_a_linear_model():
     at = open_page({"layers": "", "activations": ""})
-    assert at.number_input(key="bt_depth").value == 0
+    assert at.number_input(key="bt_layers__depth").value == 0
     assert any("linear model" in c.value for c in at.caption)
     click(at, "Step")
     assert live_metrics(at)["Epoch"] == "1"

@@ -46,7 +46,7 @@ def test_the_transform_tab_lays_out_no_defence_and_the_median_filter_side_by_sid
 
 def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
     at = open_page(QUICK)
-    at.multiselect(key="def_tf_stack").set_value(["median", "noise"])
+    at.multiselect(key="def_defences").set_value(["median", "noise"])
     settle(at.run())
     assert not at.exception
     rows = threat_table(at)
@@ -58,7 +58,7 @@ def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
 
 def test_the_threat_model_marks_its_column_and_reaches_the_url():
     at = open_page(QUICK)
-    at.segmented_control(key="def_tf_threat").set_value("eot")
+    at.segmented_control(key="def_threat").set_value("eot")
     settle(at.run())
     assert "▶ EOT" in threat_table(at)["No defence"]
     assert at.query_params["threat"] == "eot"

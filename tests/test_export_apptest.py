@@ -160,7 +160,7 @@ def test_build_and_train_exports_the_script_of_the_epochs_shown():
 def test_attack_exports_the_script_of_the_attack_shown():
     config = state.AttackPageConfig(attack="pgd", eps=0.2, image=3)
     at = open_page("app_pages/attack.py", config)
-    at.slider(key="atk_pgd_steps").set_value(5).run()
+    at.slider(key="atk_steps__pgd").set_value(5).run()
     assert not at.exception
     assert {"Settings (.json)", "Class probabilities (.html)"} <= set(buttons(at))
     params = {p.name: p.default for p in attacks.get("pgd").params} | {"eps": 0.2, "steps": 5}

@@ -21,17 +21,22 @@ APP = str(ROOT / "app.py")
 
 
 def classroom_script():
-    """A stand-in page: one setting ("noise") with a stored config, like the real pages keep theirs."""
+    """A stand-in page: settings declared as the real pages declare theirs, with a stored config like theirs."""
+    from dataclasses import dataclass
+
     import streamlit as st
 
     from app_pages.ui import classroom
+    from playground import state
 
-    classroom.apply(
-        "attack",
-        {"noise": "w_noise", "eps": ("w_a_eps", "w_b_eps"), "image": "w_pick_*"},
-        config_key="w_config",
-        reset_keys=("w_tab",),
-    )
+    @dataclass(frozen=True)
+    class StandIn:
+        noise: int = state.declare(state.IntRange(0, 10), 0, "Noise")
+        eps: float = state.declare(state.FloatRange(0.0, 1.0), 0.1, "ε")  # one widget per attack: w_eps__a, ...
+        image: int = state.declare(state.IntRange(0, 9), 0, "Image")  # its pick buttons: w_image__pick_3, ...
+        tab: str = state.declare(state.Choice(("one", "two")), "one", "Tab", hideable=False)
+
+    classroom.apply("attack", StandIn, prefix="w_")
     st.session_state.setdefault("w_config", {"from_url": st.query_params.get("noise", "0")})
     st.slider("Noise", 0, 10, int(st.session_state["w_config"]["from_url"]), key="w_noise")
     st.session_state.setdefault("w_tab", "kept")
@@ -105,8 +110,9 @@ def test_hide_flags_hide_the_widgets_of_that_setting():
     at = open_script(noise_hide="true", eps_hide="1", image_hide="true")
     css = styles(at)
     assert ".st-key-w_noise {display: none !important}" in css
-    assert ".st-key-w_a_eps {display: none !important}" in css and ".st-key-w_b_eps" in css
-    assert '[class*="st-key-w_pick_"] {display: none !important}' in css
+    assert ".st-key-w_eps {display: none !important}" in css
+    assert '[class*="st-key-w_eps__"] {display: none !important}' in css  # every attack's ε: w_eps__a, w_eps__b
+    assert '[class*="st-key-w_image__"] {display: none !important}' in css
     assert at.slider(key="w_noise").value == 0  # still in effect, just not changeable
     assert warnings(at) == []
     assert at.query_params["noise_hide"] == "true"  # kept when the page rewrites its URL

@@ -4,7 +4,6 @@ is refused with a notice (the widget's range is the codec's)."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,14 @@ DEFEND_TABS = {"train_eps": "training", "train_sigma": "training", "train_epochs
 
 def _cases():
     for page, config_type in CONFIGS.items():
-        for field in dataclasses.fields(config_type):
-            codec = field.metadata["codec"]
+        for name, declared in state.settings(config_type).items():
+            codec = declared.codec
             if not isinstance(codec, state.IntRange | state.FloatRange):
                 continue
             nudge = 1 if isinstance(codec, state.IntRange) else 1e-3 * max(1.0, abs(codec.high - codec.low))
             for label, value, inside in (("low", codec.low, True), ("high", codec.high, True),
                                          ("below", codec.low - nudge, False), ("above", codec.high + nudge, False)):
-                yield pytest.param(page, field.name, codec.format(value), inside, id=f"{page}-{field.name}-{label}")
+                yield pytest.param(page, name, codec.format(value), inside, id=f"{page}-{name}-{label}")
 
 
 @pytest.mark.parametrize(("page", "name", "value", "inside"), list(_cases()))

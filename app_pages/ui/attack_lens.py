@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import export, session_cache
-from app_pages.ui.widgets import seed_widget
+from app_pages.ui.widgets import control
 from playground import data, lens, plots, state, training
 from playground.experiment import ToyExperiment
 from playground.tokens import token
@@ -14,19 +14,18 @@ from playground.tokens import token
 KEY = "bt_"  # the lens's widgets share the page's prefix, so a URL flag like lens_eps_hide finds them
 CHART = export.CHART
 CURVE_EPS = tuple(np.round(np.linspace(0.0, 3.0, 13), 2))
-NORMS = {"inf": "L∞ (square)", "2": "L2 (disc)"}
 
 
 def lens_controls(config: state.TrainPageConfig) -> dict:
     columns = st.columns([1.2, 1.2, 2, 1.5])
-    attack = columns[0].segmented_control("Attack", ["fgsm", "pgd"], format_func=str.upper, required=True,
-                                          key=seed_widget(KEY + "lens_attack", config.lens_attack))
-    norm = columns[1].segmented_control("Norm", list(NORMS), format_func=NORMS.get, required=True,
-                                        key=seed_widget(KEY + "lens_norm", config.lens_norm))
-    eps = columns[2].slider("ε (in the plane's units; it spans −6 to 6)", *state.bounds(config, "lens_eps"),
-                            step=0.05, format="%.2f", key=seed_widget(KEY + "lens_eps", config.lens_eps))
-    steps = columns[3].slider("PGD steps", *state.bounds(config, "lens_steps"), disabled=attack != "pgd",
-                              key=seed_widget(KEY + "lens_steps", config.lens_steps))
+    with columns[0]:
+        attack = control(KEY, config, "lens_attack", widget=st.segmented_control, required=True)
+    with columns[1]:
+        norm = control(KEY, config, "lens_norm", widget=st.segmented_control, required=True)
+    with columns[2]:
+        eps = control(KEY, config, "lens_eps", step=0.05, format="%.2f")
+    with columns[3]:
+        steps = control(KEY, config, "lens_steps", disabled=attack != "pgd")
     return {"lens_attack": attack, "lens_norm": norm, "lens_eps": float(eps), "lens_steps": int(steps)}
 
 

@@ -7,7 +7,9 @@ parameters, which no page config declares:
   (``playground.lessons``). When a step is entered, the page's stored config and widget state are dropped
   so that the step's URL settings take effect even if this session has visited the page before.
 - ``<name>_hide=true`` (as in TensorFlow Playground): hides the control of the page setting ``<name>``; its
-  value from the URL stays in effect, it just cannot be changed.
+  value from the URL stays in effect, it just cannot be changed. The page's settings are its config's
+  declarations (``playground.state.settings``), and their widgets are found by key: ``<prefix><name>``, or
+  ``<prefix><name>__<part>`` for a setting drawn by several widgets (the layers' neuron counts).
 - ``presenter=true``: larger text and thicker plot lines for a lecture hall; kept for the session, across
   pages, until switched off in the sidebar.
 
@@ -52,31 +54,29 @@ html { font-size: 22px !important; }
 .js-plotly-plot .gtitle { font-size: 22px !important; }
 """
 
-Keys = str | Sequence[str]
+PART = "__"  # between a setting's key and a part of it: bt_layers__depth
 
 
-def apply(
-    page: str,
-    hideable: Mapping[str, Keys] | None = None,
-    *,
-    config_key: str | None = None,
-    reset_keys: Sequence[str] = (),
-) -> None:
+def apply(page: str, config_type: type | None = None, *, prefix: str = "") -> None:
     """Shows the lesson banner, applies hide flags and presenter mode, and adds the sidebar's classroom tools.
 
     Args:
         page: this page's key in ``app_pages.PAGES``, e.g. ``"attack"``.
-        hideable: URL parameter name -> the Streamlit key (or keys) of the widget(s) that set it. A key ending
-            in ``*`` hides every widget whose key starts with the rest (it is not reset).
-        config_key: the session-state key where the page keeps its config (``widgets.url_config``'s
-            ``prefix + "config"``); dropped when a lesson step is entered, so the URL's settings apply.
-        reset_keys: further session-state keys to drop when a lesson step is entered (e.g. a tab selection).
+        config_type: the page's config dataclass, whose declared settings the hide flags name.
+        prefix: the page's session-state prefix (``widgets.url_config``'s): its widgets' keys are
+            ``prefix + name`` (or ``prefix + name + PART + part``), and it keeps its config at
+            ``prefix + "config"``. Entering a lesson step drops both, so the step's URL settings apply.
     """
-    hideable = hideable or {}
+    settings = {}
+    if config_type is not None:
+        from playground import state  # only pages with settings import it: it loads TensorFlow
+
+        settings = state.settings(config_type)
     query = st.query_params.to_dict()
     notices: list[str] = []
     presenter = _presenter(query, notices)
-    hidden = _hidden_keys(query, hideable, notices)
+    hideable = [name for name, declared in settings.items() if declared.hideable]
+    hidden = _hidden_keys(query, prefix, hideable, notices)
     position = _position(query, notices)
     for notice in notices:
         st.warning(notice, icon=":material/link_off:")
@@ -85,7 +85,7 @@ def apply(
     else:
         lesson, index = position
         if lesson.steps[index].page == page:
-            _enter(page, lesson.id, index, hideable, config_key, reset_keys)
+            _enter(page, lesson.id, index, prefix, list(settings))
         _banner(page, lesson, index)
     css = hide_css(hidden) + (PRESENTER_CSS if presenter else "")
     if css:
@@ -135,10 +135,6 @@ def _flag(text: str) -> bool | None:
     return {"true": True, "1": True, "false": False, "0": False}.get(lowered)
 
 
-def _as_keys(keys: Keys) -> list[str]:
-    return [keys] if isinstance(keys, str) else list(keys)
-
-
 def _presenter(query: Mapping[str, str], notices: list[str]) -> bool:
     """Presenter mode: the URL's flag if it has one (remembered for the session), else the session's.
 
@@ -157,7 +153,7 @@ def _presenter(query: Mapping[str, str], notices: list[str]) -> bool:
     return on
 
 
-def _hidden_keys(query: Mapping[str, str], hideable: Mapping[str, Keys], notices: list[str]) -> list[str]:
+def _hidden_keys(query: Mapping[str, str], prefix: str, hideable: Sequence[str], notices: list[str]) -> list[str]:
     keys: list[str] = []
     for param, value in query.items():
         if not param.endswith(HIDE_SUFFIX):
@@ -172,7 +168,7 @@ def _hidden_keys(query: Mapping[str, str], hideable: Mapping[str, Keys], notices
             notices.append(f"Ignored URL parameter {param}={value[:40]!r}: expected true or false.")
             st.query_params.pop(param, None)
         elif on:
-            keys += _as_keys(hideable[name])
+            keys += [prefix + name, prefix + name + PART + "*"]
     return keys
 
 
@@ -188,16 +184,17 @@ def _position(query: Mapping[str, str], notices: list[str]) -> tuple[lessons.Les
         return None
 
 
-def _enter(
-    page: str, lesson_id: str, index: int, hideable: Mapping[str, Keys], config_key: str | None, reset: Sequence[str]
-) -> None:
+def _enter(page: str, lesson_id: str, index: int, prefix: str, names: Sequence[str]) -> None:
     """On entering a lesson step, drops the page's stored settings so that the step's URL takes effect."""
     if st.session_state.get(_ENTERED) == (page, lesson_id, index):
         return  # a rerun of the step the student is on: keep what they changed since
     st.session_state[_ENTERED] = (page, lesson_id, index)
-    keys = [key for keys in hideable.values() for key in _as_keys(keys) if not key.endswith("*")]
-    for key in [*([config_key] if config_key else []), *reset, *keys]:
-        st.session_state.pop(key, None)
+    if not names:
+        return
+    widget_keys = {prefix + name for name in names}
+    for key in list(st.session_state.keys()):
+        if key == prefix + "config" or key in widget_keys or key.partition(PART)[0] in widget_keys:
+            del st.session_state[key]
 
 
 def _end_lesson() -> None:

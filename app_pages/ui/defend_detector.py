@@ -11,8 +11,8 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import export, heavy_work
-from app_pages.ui.defend_models import DefendModel
-from app_pages.ui.widgets import seed_widget
+from app_pages.ui.defend_models import PAGE_KEY, DefendModel
+from app_pages.ui.widgets import control
 from playground import attacks, state
 from playground.defences import detector as squeezing
 from playground.plots.detection import roc_figure, score_histogram_figure
@@ -40,19 +40,13 @@ def _controls(config: state.DefendPageConfig) -> Settings:
     """The run's settings, from the page's config (the URL on a first visit)."""
     left, middle, right = st.columns([2, 1, 2])
     eps_param, n_param = squeezing.EPS, squeezing.N_ATTACKED
-    eps = left.slider(
-        "ε (FGSM, PGD)", eps_param.min, eps_param.max, step=eps_param.step, help=eps_param.help,
-        key=seed_widget(KEY + "eps", float(config.detect_eps)),
-    )
-    left.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
-    n = middle.number_input(
-        "Images to attack", n_param.min, n_param.max, step=n_param.step, help=n_param.help,
-        key=seed_widget(KEY + "n", int(config.detect_n)),
-    )
-    chosen = right.multiselect(
-        "Attacks", squeezing.DEFAULT_ATTACKS, format_func=lambda name: attacks.get(name).label,
-        key=seed_widget(KEY + "attacks", list(config.detect_attacks)),
-    )
+    with left:
+        eps = control(PAGE_KEY, config, "detect_eps", step=eps_param.step)
+        st.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+    with middle:
+        n = control(PAGE_KEY, config, "detect_n", widget=st.number_input, step=n_param.step)
+    with right:
+        chosen = control(PAGE_KEY, config, "detect_attacks")
     return Settings(float(eps), int(n), tuple(chosen))
 
 

@@ -14,13 +14,14 @@ import streamlit as st
 
 from playground import image_models, state
 
+PAGE_KEY = "def_"  # the Defend page's prefix: each setting's widget is keyed PAGE_KEY + its name (state.py)
 KEY = "def_models_"
 BUNDLED_LABELS = {
     "standard": "bundled CNN, standard training",
     "adversarial": "bundled CNN, fast FGSM adversarial training at ε = 0.1",
     "smoothed": "bundled CNN trained on Gaussian noise (σ = 0.25), smoothed",
 }
-KIND_LABELS = {"standard": "Standard", "adversarial": "Adversarially trained", "smoothed": "Smoothed"}
+KIND_LABELS = state.setting(state.DefendPageConfig, "model").codec.labels
 # Which kind of model each adversarial-training preset produces.
 PRESET_KINDS = {"goodfellow": "adversarial", "madry": "adversarial", "fast": "adversarial", "gaussian": "smoothed"}
 

@@ -9,8 +9,8 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import export, heavy_work
-from app_pages.ui.defend_models import DefendModel
-from app_pages.ui.widgets import seed_widget
+from app_pages.ui.defend_models import PAGE_KEY, DefendModel
+from app_pages.ui.widgets import control, seed_widget
 from playground import plots, state
 from playground.defences import smoothing
 from playground.tokens import token
@@ -54,22 +54,14 @@ def _keep(**values) -> None:
 def _controls(config: state.DefendPageConfig, smoothed: DefendModel) -> dict:
     sigma_param, n_param, n0_param = smoothing.SIGMA, smoothing.N, smoothing.N0
     columns = st.columns(4)
-    sigma = columns[0].slider(
-        "Noise σ", sigma_param.min, sigma_param.max, step=sigma_param.step, help=sigma_param.help,
-        key=seed_widget(KEY + "sigma", float(config.sigma)),
-    )
-    n = columns[1].number_input(
-        "Votes n", n_param.min, n_param.max, step=n_param.step, help=n_param.help,
-        key=seed_widget(KEY + "n", int(config.cert_n)),
-    )
-    n0 = columns[2].number_input(
-        "Selection votes n0", n0_param.min, n0_param.max, step=n0_param.step, help=n0_param.help,
-        key=seed_widget(KEY + "n0", int(config.n0)),
-    )
-    alpha = columns[3].select_slider(
-        "Failure probability α", smoothing.ALPHAS, format_func=lambda a: f"{a:g}", help=smoothing.ALPHA.help,
-        key=seed_widget(KEY + "alpha", float(config.alpha)),
-    )
+    with columns[0]:
+        sigma = control(PAGE_KEY, config, "sigma", step=sigma_param.step)
+    with columns[1]:
+        n = control(PAGE_KEY, config, "cert_n", widget=st.number_input, step=n_param.step)
+    with columns[2]:
+        n0 = control(PAGE_KEY, config, "n0", widget=st.number_input, step=n0_param.step)
+    with columns[3]:
+        alpha = control(PAGE_KEY, config, "alpha")
     largest = smoothing.max_radius(sigma, n, alpha)
     st.caption(
         f"Caps: σ from {sigma_param.min:g} to {sigma_param.max:g}, n from {n_param.min:,} to {n_param.max:,}, "

@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import defend_models, export, heavy_work, session_cache
-from app_pages.ui.widgets import seed_widget
+from app_pages.ui.defend_models import PAGE_KEY
+from app_pages.ui.widgets import control
 from playground import assets, attacks, data, defences, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
 from playground.tokens import token
@@ -18,29 +19,22 @@ COMPARE_IMAGES = 6
 LARGE_EPS = 0.3
 
 
-def slider(param, key: str, value=None):
-    cast = int if isinstance(param.default, int) else float
-    return st.slider(param.name.replace("_", " "), cast(param.min), cast(param.max), step=cast(param.step),
-                     key=seed_widget(key, param.default if value is None else value), help=param.help)
-
-
 def settings(config: state.DefendPageConfig) -> dict:
-    preset = st.selectbox("Recipe", list(at.PRESETS), format_func=lambda p: at.PRESETS[p].label,
-                          key=seed_widget(KEY + "preset", config.preset))
+    preset = control(PAGE_KEY, config, "preset")
     spec = at.PRESETS[preset]
     st.caption(f"{spec.summary} — *{spec.reference}*")
     columns = st.columns(3)
     chosen = {"preset": preset}
     with columns[0]:
         if spec.perturbation == "noise":
-            chosen["sigma"] = slider(at.SIGMA, KEY + "sigma", config.train_sigma)
+            chosen["sigma"] = control(PAGE_KEY, config, "train_sigma", step=at.SIGMA.step)
         else:
-            chosen["eps"] = slider(at.EPS, KEY + "eps", config.train_eps)
+            chosen["eps"] = control(PAGE_KEY, config, "train_eps", step=at.EPS.step)
     with columns[1]:
-        chosen["epochs"] = slider(at.EPOCHS, KEY + "epochs", config.train_epochs)
+        chosen["epochs"] = control(PAGE_KEY, config, "train_epochs", step=int(at.EPOCHS.step))
     if spec.perturbation == "pgd":
         with columns[2]:
-            chosen["pgd_steps"] = slider(at.PGD_STEPS, KEY + "pgd_steps", config.train_steps)
+            chosen["pgd_steps"] = control(PAGE_KEY, config, "train_steps", step=int(at.PGD_STEPS.step))
     return chosen
 
 

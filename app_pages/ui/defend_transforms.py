@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import export, heavy_work
-from app_pages.ui.defend_models import BUNDLED_LABELS, DefendModel
-from app_pages.ui.widgets import seed_widget
+from app_pages.ui.defend_models import BUNDLED_LABELS, PAGE_KEY, DefendModel
+from app_pages.ui.widgets import control
 from playground import defences, evaluation, plots, snippets, state
 from playground.tokens import token
 
@@ -20,50 +20,32 @@ SEED = 0
 
 
 def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]:
-    names = st.multiselect(
-        f"Defences, applied in this order (at most {defences.MAX_STACK})", list(defences.TRANSFORMS),
-        format_func=lambda n: defences.get(n).label, max_selections=defences.MAX_STACK,
-        key=seed_widget(KEY + "stack", list(config.defences)),
-        help="Each one costs a pass over the batch at every step of a defence-aware attack, hence the cap.",
-    )
+    names = control(PAGE_KEY, config, "defences", max_selections=defences.MAX_STACK)
     values = {}
     columns = st.columns(max(len(names), 1))
     for column, name in zip(columns, names, strict=False):
         cls = defences.get(name)
         (param,) = cls.params
         url_key = state.TRANSFORM_KEYS[name]
-        cast = int if isinstance(param.default, int) else float
         with column:
-            values[url_key] = st.slider(
-                f"{cls.label}: {param.name}", cast(param.min), cast(param.max), step=cast(param.step),
-                key=seed_widget(KEY + url_key, getattr(config, url_key)), help=param.help,
-            )
+            values[url_key] = control(PAGE_KEY, config, url_key, step=type(param.default)(param.step))
             st.caption(cls.summary)
     return names, values
 
 
 def attack_controls(config: state.DefendPageConfig) -> dict:
     columns = st.columns([2, 1.7, 1.6, 1, 1])
-    threat = columns[0].segmented_control(
-        "Threat model for the curve", list(defences.THREATS), format_func=defences.THREAT_LABELS.get, required=True,
-        key=seed_widget(KEY + "threat", config.threat),
-    )
-    attack = columns[1].selectbox(
-        "Attack", list(defences.DEFEND_ATTACKS), format_func=lambda k: defences.DEFEND_ATTACKS[k].label,
-        key=seed_widget(KEY + "attack", config.attack),
-        help="Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
-        "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on.",
-    )
-    eps = columns[2].slider("ε (L∞)", *state.bounds(config, "eps"), step=0.01, format="%.2f",
-                            key=seed_widget(KEY + "eps", config.eps))
-    columns[2].caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
-    low, high = state.bounds(config, "n")
-    n = columns[3].number_input(f"Images ({low}–{high})", low, high, step=50, key=seed_widget(KEY + "n", config.n),
-                                help="From the bundled test sample; more is slower and more precise.")
-    samples = columns[4].number_input(
-        f"EOT draws ({defences.SAMPLES.min}–{defences.SAMPLES.max})", defences.SAMPLES.min, defences.SAMPLES.max,
-        key=seed_widget(KEY + "samples", config.samples), help=defences.SAMPLES.help,
-    )
+    with columns[0]:
+        threat = control(PAGE_KEY, config, "threat", widget=st.segmented_control, required=True)
+    with columns[1]:
+        attack = control(PAGE_KEY, config, "attack")
+    with columns[2]:
+        eps = control(PAGE_KEY, config, "eps", step=0.01, format="%.2f")
+        st.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+    with columns[3]:
+        n = control(PAGE_KEY, config, "n", widget=st.number_input, step=50)
+    with columns[4]:
+        samples = control(PAGE_KEY, config, "samples", widget=st.number_input)
     return {"threat": threat, "attack": attack, "eps": float(eps), "n": int(n), "samples": int(samples)}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
@@ -51,6 +52,40 @@ def seed_widget(key: str, value: Any) -> str:
     """
     st.session_state[key] = st.session_state.get(key, value)
     return key
+
+
+def control(prefix: str, config: Any, name: str, *, widget: Callable | None = None, value: Any = None,
+            **options: Any) -> Any:
+    """The widget of one declared page setting (``state.settings``): its label, unit, help, range or choices and
+    key (``prefix + name``) come from the declaration; the URL's ``<name>_hide`` flag finds it by that key.
+
+    ``widget`` replaces the default kind (a toggle, a selectbox, a multiselect, a select-slider or a slider) by
+    one that takes the same arguments, e.g. ``st.number_input`` or ``st.segmented_control``; a numeric setting
+    given ``options=`` (presets) takes a select-slider. ``value`` replaces the config's value as the starting
+    value; ``options`` go to the widget (``step``, ``disabled``, ``format_func``, ...).
+    """
+    declared = state.setting(config, name)
+    codec = declared.codec
+    start = getattr(config, name) if value is None else value
+    key = seed_widget(prefix + name, list(start) if isinstance(start, tuple) else start)
+    common = dict(key=key, help=declared.help or None) | options
+    if isinstance(codec, state.Flag):
+        return (widget or st.toggle)(declared.caption, **common)
+    if isinstance(codec, state.ListOf) and isinstance(codec.item, state.Choice):
+        codec, widget = codec.item, widget or st.multiselect
+    if isinstance(codec, state.Choice):
+        return (widget or st.selectbox)(declared.caption, list(codec.options), **dict(format_func=codec.label) | common)
+    if isinstance(codec, state.FloatChoice):
+        return (widget or st.select_slider)(declared.caption, list(codec.options),
+                                            **dict(format_func=lambda v: f"{v:g}") | common)
+    if isinstance(codec, state.IntRange | state.FloatRange):
+        if "options" in options:  # presets within the range, for a select-slider
+            return widget(declared.caption, **common)
+        caption = declared.caption
+        if widget is st.number_input and not declared.unit:
+            caption += f" ({codec.low:g}–{codec.high:g})"  # a box does not show its range, as a slider does
+        return (widget or st.slider)(caption, codec.low, codec.high, **common)
+    raise ValueError(f"Expected a setting with a widget of its own. Received: {name!r} ({type(codec).__name__})")
 
 
 def param_control(param: Param, *, key: str, initial: Any = None, disabled: bool = False) -> Any:

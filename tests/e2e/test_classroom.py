@@ -61,7 +61,7 @@ def check_fgsm_vs_pgd(page) -> None:
 def check_gradient_masking(page) -> None:
     wait_until(lambda: defend_rows(page) == ["No defence", "JPEG compression"], timeout=180, message="the JPEG table")
     assert "▶ Defence-unaware" in defend_headers(page)
-    assert page.locator(".st-key-def_tf_quality [data-testid='stSliderThumbValue']").inner_text() == "30"
+    assert page.locator(".st-key-def_quality [data-testid='stSliderThumbValue']").inner_text() == "30"
 
 
 def check_adversarial_training(page) -> None:

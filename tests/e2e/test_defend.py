@@ -40,7 +40,7 @@ def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url
     assert "▶ BPDA" in headers(page)
 
     # Add a randomised defence: two new rows, and an EOT column that is no longer a copy of BPDA.
-    page.locator(".st-key-def_tf_stack input").click()
+    page.locator(".st-key-def_defences input").click()
     page.get_by_role("option", name="Random noise").click()
     page.keyboard.press("Escape")
     rows = wait_for_rows(page, ["No defence", "Median filter", "Random noise", "All together"])
@@ -76,7 +76,7 @@ def test_a_link_reproduces_the_defence_and_threat(page, app_url, artifacts):
     assert "▶ Defence-unaware" in headers(page)
     # The slider can paint its range's start for a moment while the session's value arrives: wait (a wrong value
     # still fails).
-    thumb = page.locator(".st-key-def_tf_quality [data-testid='stSliderThumbValue']")
+    thumb = page.locator(".st-key-def_quality [data-testid='stSliderThumbValue']")
     try:
         wait_until(lambda: thumb.inner_text() == "30", timeout=15, message="the JPEG quality slider at the link's 30")
     except AssertionError:
