@@ -22,7 +22,7 @@ from app_pages.ui import classroom
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, live_stream
     from app_pages.ui.attack_lens import lens_section
-    from app_pages.ui.boundary_view import boundary_view
+    from app_pages.ui.live_view import live_view
     from app_pages.ui.widgets import control, save_config, seed_widget, url_config
     from playground import data, experiment, features, live, models, plots, snippets, state
 
@@ -217,12 +217,12 @@ def training_notices(trainer: live.LiveTraining) -> None:
                 icon=":material/visibility_off:")
 
 
-def live_view(config: state.TrainPageConfig) -> None:
+def live_section(config: state.TrainPageConfig) -> None:
     """What moves while training: the numbers, the neuron maps and the boundary, streamed while playing."""
     trainer = st.session_state[KEY + "live"]
     exp = trainer.experiment
     playing = trainer.running
-    boundary_view(
+    live_view(
         trainer.latest_frame if playing else trainer.drain()[-1],  # paused: where it stopped, at once
         history=exp.trainer.history,
         neuron_images=trainer.neuron_images,
@@ -329,7 +329,7 @@ def training_panel() -> None:
         with trainer.lock:
             trainer.experiment.updated(config)  # a new cap, same network
     training_notices(trainer)
-    live_view(config)
+    live_section(config)
     # Playing: the curves are refreshed on a timer. Paused: drawn once, in the same place. The timed fragment
     # exists only while playing: a fragment run drops the ones it no longer declares, timers included.
     if trainer.running:

@@ -30,7 +30,7 @@ def settle(at: AppTest, timeout: float = 300) -> AppTest:
 def live_view_data(at: AppTest) -> dict:
     """The data Build & Train's live view was given: AppTest cannot look inside a component, so this reads what
     it is told to show (the e2e tests read the page itself)."""
-    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "boundary_view")
+    view = next(e for e in at.get("bidi_component") if e.proto.component_name == "live_view")
     return json.loads(view.proto.json)
 
 

@@ -57,7 +57,7 @@ TRAIN_LINE = re.compile(r"^Epoch ([\d,]+) \| Train loss (\S+) \| Test loss (\S+)
 
 
 def page_line(record) -> str:
-    """One epoch's metrics formatted as Build & Train's live view shows them (boundary_view.frame_metrics)."""
+    """One epoch's metrics formatted as Build & Train's live view shows them (live_view.frame_metrics)."""
     return (
         f"Epoch {record.epoch:,} | Train loss {record.train_loss:.4f} | Test loss {record.test_loss:.4f} | "
         f"Test accuracy {record.test_accuracy:.1%}"

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app_pages.ui.boundary_view import live_frames
+from app_pages.ui.live_view import live_frames
 
 if TYPE_CHECKING:  # the server imports this module at start-up, before anything needs TensorFlow
     from playground.live import LiveTraining

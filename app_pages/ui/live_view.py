@@ -1,4 +1,4 @@
-"""Live decision-boundary view: a canvas component that animates batches of boundary snapshots.
+"""Build & Train's live view: Play/Pause, the numbers, the neuron maps and a canvas that animates the boundary.
 
 While training plays, the view fetches the worker's new frames itself, about ten times a second, from
 ``live_stream``'s route, and plays each batch back at a steady pace; the picture lags by about one fetch, and
@@ -566,7 +566,7 @@ export default function (component) {
 }
 """
 
-_component = st.components.v2.component("boundary_view", css=_CSS, js=_JS)
+_component = st.components.v2.component("live_view", css=_CSS, js=_JS)
 
 
 def _b64(data: bytes) -> str:
@@ -647,7 +647,7 @@ def encode_points(x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, lis
     return {"xy": np.round(xy, POINT_DECIMALS).ravel().tolist(), "labels": labels.astype(int).tolist()}
 
 
-def boundary_view(
+def live_view(
     frame: tuple[int, np.ndarray],
     *,
     history: Sequence[EpochRecord],

@@ -1,4 +1,4 @@
-"""Tests for the boundary view's Python side: frame/point encoding, validation, and mounting in AppTest."""
+"""Tests for the live view's Python side: frame/point encoding, validation, and mounting in AppTest."""
 
 import base64
 import json
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.ui.boundary_view import (
+from app_pages.ui.live_view import (
     MAX_FRAMES_PER_CALL,
-    boundary_view,
     encode_frame,
     encode_frames,
     encode_points,
     frame_metrics,
     live_frames,
+    live_view,
 )
 from playground.training import EpochRecord
 
@@ -190,19 +190,19 @@ def _view_kwargs(**overrides):
         ({"height": 0}, "Received: height=0"),
     ],
 )
-def test_boundary_view_rejects_bad_options(overrides, match):
+def test_live_view_rejects_bad_options(overrides, match):
     with pytest.raises(ValueError, match=match):
-        boundary_view((0, _probs(k=2)), **_view_kwargs(**overrides))
+        live_view((0, _probs(k=2)), **_view_kwargs(**overrides))
 
 
 def _app() -> None:
     import numpy as np
 
-    from app_pages.ui.boundary_view import boundary_view
-    from tests.test_boundary_view import HISTORY
+    from app_pages.ui.live_view import live_view
+    from tests.test_live_view import HISTORY
 
     probs = np.full((10, 10, 2), 0.5, dtype=np.float32)
-    boundary_view(
+    live_view(
         (2, probs),
         history=HISTORY,
         neuron_images=(1, []),
@@ -223,6 +223,6 @@ def _app() -> None:
     )
 
 
-def test_boundary_view_mounts_in_a_script_run():
+def test_live_view_mounts_in_a_script_run():
     at = AppTest.from_function(_app).run()
     assert not at.exception
