@@ -2,9 +2,9 @@
 
 The page is thin: widgets -> a TrainPageConfig (mirrored in the URL) -> a ToyExperiment, played by a
 ``live.LiveTraining`` kept in session state -> figures. Training runs in the process-wide scheduler, never in
-a script run. The live view (numbers, neuron maps, boundary and Play/Pause) talks to it over HTTP
-(``live_stream``): it fetches what is new while playing, and Play and Pause go straight to it. A fragment on a
-timer refreshes the curves.
+a script run. The live view (numbers, curves, neuron maps, boundary and Play/Pause) talks to it over HTTP
+(``live_stream``): it fetches what is new while playing, and Play and Pause go straight to it. So a playing page
+reruns no script, unless a neuron is inspected large (its map is redrawn on a timer).
 
 Everything that Play, Pause, Step, Reset and the speed change sits in one fragment (``training_panel``), so
 those clicks rerun only it and the export below: with five students training, a run of the whole page took
@@ -32,9 +32,9 @@ LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
-# How often a playing page reruns for its curves; the live view streams the rest, and asks for a rerun when a
-# notice is due. Each run costs the browser about 100 ms of its main thread, and a busy tab answers clicks late
-# (live_stream's docstring).
+# How often a playing page reruns to redraw an inspected neuron's large map; the live view streams everything
+# else, the curves included, and asks for a rerun when a notice is due. Each run costs the browser about 100 ms
+# of its main thread, and a busy tab answers clicks late (live_stream's docstring).
 REFRESH_SECONDS = 2.0
 PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
 CHART = export.CHART
@@ -243,18 +243,11 @@ def live_section(config: state.TrainPageConfig) -> None:
     )
 
 
-def history_view() -> None:
-    """The curves and the neuron inspector."""
-    trainer = st.session_state[KEY + "live"]
-    curves, neuron = st.columns([1, 1], gap="medium")
-    with curves:
-        # Updated in place: every playing student's curves are redrawn every few seconds; a new figure costs 20 ms.
-        history = list(trainer.experiment.trainer.history)
-        figure = plots.training_curves(history, into=st.session_state.get(KEY + "curves_figure"))
-        st.session_state[KEY + "curves_figure"] = figure
-        st.plotly_chart(figure, key=KEY + "curves", **CHART)
-    with neuron:
-        inspect_neuron(trainer.neuron_maps)
+def neuron_view() -> None:
+    """The neuron inspector: one hidden neuron's map, large."""
+    inspector, _ = st.columns([1, 1], gap="medium")
+    with inspector:
+        inspect_neuron(st.session_state[KEY + "live"].neuron_maps)
 
 
 def inspect_neuron(maps: list[np.ndarray]) -> None:
@@ -272,6 +265,7 @@ def inspect_neuron(maps: list[np.ndarray]) -> None:
         placeholder="Pick a neuron to see its map large",
         format_func=lambda c: f"Layer {c[0] + 1} · neuron {c[1] + 1}",
         key=KEY + "inspect",
+        on_change=redraw, kwargs={"network_changed": False},  # the panel starts or stops the map's timer
     )
     if picked is None:
         return  # nothing large to redraw on every frame
@@ -315,7 +309,7 @@ def main() -> None:
 
 
 def training_panel() -> None:
-    """Play/Pause, Step, Reset and the speed, with what they drive: the live view and the curves."""
+    """Play/Pause, Step, Reset and the speed, with what they drive: the live view and the neuron inspector."""
     trainer = st.session_state[KEY + "live"]
     transport, _, speed = st.columns([2, 1.3, 2.7], vertical_alignment="bottom")
     with transport:
@@ -330,13 +324,14 @@ def training_panel() -> None:
             trainer.experiment.updated(config)  # a new cap, same network
     training_notices(trainer)
     live_section(config)
-    # Playing: the curves are refreshed on a timer. Paused: drawn once, in the same place. The timed fragment
-    # exists only while playing: a fragment run drops the ones it no longer declares, timers included.
-    if trainer.running:
-        st.fragment(run_every=REFRESH_SECONDS)(playing_history_view)()
+    # An inspected neuron's map is refreshed on a timer while playing; otherwise it is drawn once, in the same
+    # place. The timed fragment exists only then: a fragment run drops the ones it no longer declares, timers
+    # included, and a playing page with no timer reruns no script at all.
+    if trainer.running and st.session_state.get(KEY + "inspect") is not None:
+        st.fragment(run_every=REFRESH_SECONDS)(playing_neuron_view)()
     else:
         with st.container():
-            history_view()
+            neuron_view()
 
 
 def export_section() -> None:
@@ -357,8 +352,8 @@ def export_section() -> None:
 
 # A function of its own, so the timed fragment has an identity apart from the paused view's container: a panel
 # run that no longer calls it drops it, and Streamlit then cancels its timer.
-def playing_history_view() -> None:
-    history_view()
+def playing_neuron_view() -> None:
+    neuron_view()
 
 
 main()

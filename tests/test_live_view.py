@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.ui.live_view import (
     MAX_FRAMES_PER_CALL,
+    curve_data,
     encode_frame,
     encode_frames,
     encode_points,
@@ -156,7 +157,25 @@ def test_live_frames_carry_their_epochs_numbers():
     frames = live_frames([(0, _probs(k=2)), (2, _probs(k=2, seed=1))], HISTORY)
     assert [f["epoch"] for f in frames] == [0, 2]
     assert [f["metrics"] for f in frames] == [frame_metrics(HISTORY, 0), frame_metrics(HISTORY, 2)]
+    assert frames[1]["values"] == [1 / 3, 2 / 3, 0.5, 0.6]  # its curve points: train/test loss, train/test accuracy
     json.dumps(frames, allow_nan=False)  # what the stream's JSON response requires
+
+
+def test_curve_data_is_the_thinned_history_with_gaps_where_the_loss_is_not_finite():
+    from playground.plots.training import MAX_CURVE_POINTS
+
+    long = [EpochRecord(epoch=e, train_loss=1.0, test_loss=1.0, train_accuracy=0.5, test_accuracy=0.5)
+            for e in range(5000)]
+    curves = curve_data(long)
+    assert len(curves["epochs"]) <= MAX_CURVE_POINTS and curves["epochs"][-1] == 4999
+    assert all(len(series) == len(curves["epochs"]) for series in curves["series"])
+
+    diverged = [*HISTORY, EpochRecord(epoch=3, train_loss=float("nan"), test_loss=float("inf"), train_accuracy=0.5,
+                                      test_accuracy=0.5)]
+    curves = curve_data(diverged)
+    assert curves["epochs"] == [0, 1, 2, 3]
+    assert curves["series"][0] == [1.0, 0.5, 1 / 3, None] and curves["series"][1][-1] is None
+    json.dumps(curves, allow_nan=False)
 
 
 def _view_kwargs(**overrides):

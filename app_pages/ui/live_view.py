@@ -45,6 +45,10 @@ _CSS = """
 .bv-maps img { width: 48px; }
 .bv-maps figcaption, .bv-note { font-size: 14px; opacity: 0.6; text-align: center; }
 .bv-note { text-align: left; margin-top: 0.5rem; }
+.bv-curves { margin-top: 1rem; }
+.bv-curves canvas { display: block; }
+.bv-legend { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; font-size: 13px; margin-bottom: 0.25rem; }
+.bv-swatch { display: inline-block; width: 1.5rem; margin-right: 0.35rem; vertical-align: middle; }
 .bv-stage { position: relative; margin: 0 auto; }
 .bv-stage canvas { position: absolute; left: 0; top: 0; }
 .bv-epoch {
@@ -86,7 +90,7 @@ async function inflate(b64) {
 async function decodeFrame(frame, cells) {
     const bytes = await inflate(frame.cells);
     return {
-        epoch: frame.epoch, metrics: frame.metrics,
+        epoch: frame.epoch, metrics: frame.metrics, values: frame.values,
         cls: bytes.subarray(0, cells), conf: bytes.subarray(cells, 2 * cells),
     };
 }
@@ -118,6 +122,141 @@ function showMaps(inst, maps) {
         figure.firstChild.src = src;
     });
     figures.slice(maps.images.length).forEach((figure) => figure.remove());
+}
+
+// The loss and accuracy curves, drawn here from the numbers each frame carries, so that they follow the
+// boundary while it plays without a script run (each costs a student's tab about 100 ms, issue 8).
+const CURVES = [  // [name, colour, dashed, right axis]: the order of each frame's "values"
+    ["train loss", "#444444", false, false], ["test loss", "#444444", true, false],
+    ["train accuracy", "#0877bd", false, true], ["test accuracy", "#0877bd", true, true],
+];
+const CURVE_MARGIN = { left: 40, right: 42, top: 8, bottom: 26 };
+const CURVE_REDRAW_MS = 100;
+
+function niceStep(span, count) {
+    const raw = span / (count + 1);  // at most count + 1 intervals
+    const power = 10 ** Math.floor(Math.log10(raw));
+    return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) || raw;
+}
+
+function buildCurves(inst, network) {
+    const box = element("div", "bv-curves", network);
+    box.setAttribute("data-testid", "live-curves");
+    const legend = element("div", "bv-legend", box);
+    CURVES.forEach(([name, colour, dashed]) => {
+        const item = element("span", "", legend);
+        const swatch = element("span", "bv-swatch", item);
+        swatch.style.borderTop = "2px " + (dashed ? "dashed " : "solid ") + colour;
+        item.append(name);
+    });
+    inst.chart = element("canvas", "", box);
+    inst.chart.setAttribute("role", "img");
+    inst.chart.setAttribute("aria-label", "Loss and accuracy per epoch");
+    inst.curve = { epochs: [], series: CURVES.map(() => []), max: Infinity };
+    inst.curveDrawnAt = -Infinity;
+    inst.curveTimer = 0;
+}
+
+function setCurves(inst, curves) {
+    inst.curve = { epochs: [...curves.epochs], series: curves.series.map((s) => [...s]), max: curves.max_points };
+    drawCurves(inst);
+}
+
+function addCurvePoint(inst, epoch, values) {
+    const curve = inst.curve;
+    const last = curve.epochs.length ? curve.epochs[curve.epochs.length - 1] : -1;
+    if (!values || epoch === last) return;
+    if (epoch < last) {  // a new start
+        curve.epochs = [];
+        curve.series = CURVES.map(() => []);
+    }
+    curve.epochs.push(epoch);
+    values.forEach((v, i) => curve.series[i].push(v));
+    if (curve.epochs.length > curve.max) {  // every other point goes, the newest stays
+        const keep = (_, i, all) => i % 2 === (all.length - 1) % 2;
+        curve.epochs = curve.epochs.filter(keep);
+        curve.series = curve.series.map((s) => s.filter(keep));
+    }
+    const wait = inst.curveDrawnAt + CURVE_REDRAW_MS - performance.now();
+    if (wait <= 0) drawCurves(inst);
+    else if (!inst.curveTimer) inst.curveTimer = setTimeout(() => drawCurves(inst), wait);
+}
+
+function drawCurves(inst) {
+    if (!inst.data) return;
+    clearTimeout(inst.curveTimer);
+    inst.curveTimer = 0;
+    inst.curveDrawnAt = performance.now();
+    const canvas = inst.chart;
+    const width = canvas.parentElement.clientWidth;
+    const height = inst.data.curve_height;
+    const dpr = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
+        canvas.width = Math.round(width * dpr);
+        canvas.height = Math.round(height * dpr);
+        canvas.style.width = width + "px";
+        canvas.style.height = height + "px";
+    }
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const { epochs, series } = inst.curve;
+    canvas.parentElement.setAttribute("data-points", String(epochs.length));
+    canvas.parentElement.setAttribute("data-last-epoch", epochs.length ? String(epochs[epochs.length - 1]) : "");
+    const w = width - CURVE_MARGIN.left - CURVE_MARGIN.right;
+    const h = height - CURVE_MARGIN.top - CURVE_MARGIN.bottom;
+    if (w <= 0 || h <= 0) return;
+    const style = getComputedStyle(inst.root);
+    const text = style.getPropertyValue("--st-text-color").trim() || "#31333f";
+    const border = style.getPropertyValue("--st-border-color").trim() || "rgba(49, 51, 63, 0.2)";
+    const first = epochs.length ? epochs[0] : 0;
+    const lastEpoch = Math.max(first + 1, epochs.length ? epochs[epochs.length - 1] : 1);
+    const losses = series[0].concat(series[1]).filter(Number.isFinite);
+    const top = Math.max(1e-6, ...losses) * 1.05;
+    const px = (e) => CURVE_MARGIN.left + ((e - first) / (lastEpoch - first)) * w;
+    const py = (v, right) => CURVE_MARGIN.top + h - (v / (right ? 1 : top)) * h;
+
+    ctx.strokeStyle = border;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(CURVE_MARGIN.left - 0.5, CURVE_MARGIN.top - 0.5, w + 1, h + 1);
+    ctx.font = "11px " + (style.getPropertyValue("--st-font").trim() || "sans-serif");
+    ctx.fillStyle = text;
+    ctx.globalAlpha = 0.75;
+    const ticks = (low, high, step, draw) => {
+        for (let v = Math.ceil(low / step) * step; v <= high + step * 1e-6; v += step) draw(v);
+    };
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ticks(first, lastEpoch, niceStep(lastEpoch - first, 4), (e) =>
+        ctx.fillText(e.toLocaleString("en"), px(e), CURVE_MARGIN.top + h + 5));
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    const lossStep = niceStep(top, 4);
+    ticks(0, top, lossStep, (v) => ctx.fillText(+v.toPrecision(3) + "", CURVE_MARGIN.left - 5, py(v, false)));
+    ctx.textAlign = "left";
+    ticks(0, 1, 0.25, (v) => ctx.fillText(Math.round(v * 100) + "%", CURVE_MARGIN.left + w + 5, py(v, true)));
+    ctx.globalAlpha = 1;
+
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(CURVE_MARGIN.left, CURVE_MARGIN.top, w, h);
+    ctx.clip();
+    ctx.lineWidth = 2;
+    CURVES.forEach(([, colour, dashed, right], index) => {
+        ctx.strokeStyle = colour;
+        ctx.setLineDash(dashed ? [4, 3] : []);
+        ctx.beginPath();
+        let drawing = false;
+        series[index].forEach((v, i) => {
+            if (!Number.isFinite(v)) { drawing = false; return; }  // a diverged loss leaves a gap
+            const x = px(epochs[i]);
+            const y = py(v, right);
+            if (drawing) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+            drawing = true;
+        });
+        ctx.stroke();
+    });
+    ctx.restore();
 }
 
 function parseColor(ctx, css) {
@@ -186,14 +325,20 @@ function createInstance(parent) {
         lastDrawAt: -Infinity, dueAt: -Infinity, lastBatchAt: null, batchSize: 1, periods: [],
         rafId: 0, side: 0, dpr: 0, stream: null, generation: 0, abort: null,
     };
+    buildCurves(inst, network);
     button.addEventListener("click", () => press(inst));
-    inst.resizeObserver = new ResizeObserver(() => layout(inst, false));
+    inst.resizeObserver = new ResizeObserver(() => {
+        layout(inst, false);
+        drawCurves(inst);
+    });
     inst.resizeObserver.observe(plot);
+    inst.resizeObserver.observe(inst.chart.parentElement);
     return inst;
 }
 
 function destroy(parent, inst) {
     stopStream(inst);
+    clearTimeout(inst.curveTimer);
     cancelAnimationFrame(inst.rafId);
     inst.resizeObserver.disconnect();
     inst.root.remove();
@@ -348,6 +493,7 @@ function showFrame(inst, frame, now) {
     });
     inst.plot.setAttribute("data-frames-drawn", String(inst.framesDrawn));
     inst.plot.setAttribute("data-epoch", String(frame.epoch));
+    addCurvePoint(inst, frame.epoch, frame.values);
 }
 
 function tick(inst, now) {
@@ -517,7 +663,7 @@ export default function (component) {
     }
     const now = performance.now();
     const style = getComputedStyle(inst.root);
-    const { frame, live, playing, can_play: canPlay, stalled, maps, ...rest } = data;
+    const { frame, live, playing, can_play: canPlay, stalled, maps, curves, ...rest } = data;
     inst.stalled = stalled;
     inst.setTriggerValue = component.setTriggerValue;
     // Streamlit calls this again on every rerun, and also when only the theme changed; redraw the
@@ -547,6 +693,12 @@ export default function (component) {
     }
     const streaming = inst.stream !== null;
     if (!streaming || inst.mapsVersion === null) showMaps(inst, maps);
+    // The page's curves are the whole history; streaming, the frames are ahead of them, unless this is a new
+    // network (a new live address).
+    if (!streaming || live !== inst.curveLive) {
+        inst.curveLive = live;
+        setCurves(inst, curves);
+    }
     // Streaming, the page's frame only fills an empty canvas: the stream is ahead of it.
     const sig = signature(frame);
     if (sig !== inst.frameSig && (!streaming || !inst.current)) {
@@ -614,19 +766,46 @@ def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, ob
 
 
 METRICS = ("Epoch", "Train loss", "Test loss", "Test accuracy")  # the numbers above the canvas
+# What the curves draw, in the order of the JavaScript's CURVES.
+CURVE_ATTRIBUTES = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def _record(history: Sequence[EpochRecord], epoch: int) -> EpochRecord:
+    """The record of ``epoch``, or the latest one if that epoch has none yet."""
+    return history[epoch] if epoch < len(history) and history[epoch].epoch == epoch else history[-1]
 
 
 def frame_metrics(history: Sequence[EpochRecord], epoch: int) -> list[str]:
-    """The METRICS at ``epoch`` as the page shows them (the latest record's losses if that epoch has none yet);
-    formatted here, so that the exported script can print the very same text."""
-    record = history[epoch] if epoch < len(history) and history[epoch].epoch == epoch else history[-1]
+    """The METRICS at ``epoch`` as the page shows them; formatted here, so that the exported script can print
+    the very same text."""
+    record = _record(history, epoch)
     return [f"{epoch:,}", f"{record.train_loss:.4f}", f"{record.test_loss:.4f}", f"{record.test_accuracy:.1%}"]
 
 
+def curve_values(record: EpochRecord) -> list[float | None]:
+    """One point of each curve; None where a diverged loss is not finite (JSON has no NaN, and the curve shows
+    a gap)."""
+    values = (float(getattr(record, attribute)) for attribute in CURVE_ATTRIBUTES)
+    return [value if np.isfinite(value) else None for value in values]
+
+
+def curve_data(history: Sequence[EpochRecord]) -> dict[str, list]:
+    """The curves so far, thinned as the exported chart is (``plots.training.thinned``); the browser then adds
+    the frames' points, up to twice as many before it thins them again."""
+    from playground.plots.training import MAX_CURVE_POINTS, thinned  # Plotly: not at the server's start
+
+    records = thinned(history)
+    columns = list(zip(*(curve_values(record) for record in records), strict=True)) if records else []
+    return {"epochs": [record.epoch for record in records],
+            "series": [list(column) for column in columns] or [[] for _ in CURVE_ATTRIBUTES],
+            "max_points": 2 * MAX_CURVE_POINTS}
+
+
 def live_frames(frames: Sequence[tuple[int, np.ndarray]], history: Sequence[EpochRecord]) -> list[dict[str, object]]:
-    """What the canvas plays: each encoded frame with the numbers of its epoch."""
+    """What the canvas plays: each encoded frame with the numbers of its epoch, as text and as curve points."""
     return [
-        {"epoch": f["epoch"], "cells": f["cells"], "metrics": frame_metrics(history, f["epoch"])}
+        {"epoch": f["epoch"], "cells": f["cells"], "metrics": frame_metrics(history, f["epoch"]),
+         "values": curve_values(_record(history, f["epoch"]))}
         for f in encode_frames(frames)
     ]
 
@@ -667,12 +846,14 @@ def live_view(
     stalled: bool,
     on_transport: Callable[[], None],
     height: int = 440,
+    curve_height: int = 180,
 ) -> None:
     """Shows a Play/Pause button, the network's numbers, its neuron maps and the decision boundary at
     ``frame``; while playing, the frames (and maps) that the trainer's ``live`` routes serve, animated in the
     browser at up to 50 fps.
 
-    ``history`` gives each epoch's numbers; ``neuron_images`` is ``(version, PNG data URLs)``, one column of
+    ``history`` gives each epoch's numbers, drawn as loss and accuracy curves that grow with the frames;
+    ``neuron_images`` is ``(version, PNG data URLs)``, one column of
     maps per layer, inputs first. Play and Pause go to the ``live`` routes, then ``on_transport`` runs in a
     rerun, for the page to follow; it also runs when the stream shows training stopped by itself, or ``stalled``
     (the page's notice) turned.
@@ -703,6 +884,8 @@ def live_view(
         "metric_names": list(METRICS),
         "frame": live_frames([frame], history)[0],
         "maps": {"version": version, "images": list(images)},
+        "curves": curve_data(history),
+        "curve_height": int(curve_height),
         "live": live,
         "playing": bool(playing),
         "can_play": bool(can_play),

@@ -30,8 +30,7 @@ def training_curves(history: Sequence, *, into: go.Figure | None = None) -> go.F
     20 ms of the server's GIL (Plotly copies and checks its template), updating one under 1 ms, and the live
     page redraws every student's curves each second.
     """
-    stride = -(-len(history) // MAX_CURVE_POINTS)
-    history = list(history[::-1][::stride])[::-1]
+    history = thinned(history)
     epochs = np.array([record.epoch for record in history])
     fig = into if into is not None else _empty_curves()
     with fig.batch_update():
@@ -39,6 +38,12 @@ def training_curves(history: Sequence, *, into: go.Figure | None = None) -> go.F
             trace.x = epochs
             trace.y = np.array([getattr(record, attribute) for record in history], dtype=float)
     return fig
+
+
+def thinned(history: Sequence) -> list:
+    """About ``MAX_CURVE_POINTS`` evenly spaced records of ``history``, the latest always kept."""
+    stride = -(-len(history) // MAX_CURVE_POINTS)
+    return list(history[::-1][::stride])[::-1]
 
 
 def _empty_curves() -> go.Figure:

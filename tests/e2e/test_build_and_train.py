@@ -53,6 +53,25 @@ def test_play_trains_and_pause_stops(page, app_url, artifacts):
                message=f"the boundary view to show epoch {paused_at}")
 
 
+def test_the_curves_grow_while_playing_and_the_page_runs_no_script(page, app_url):
+    sent = []  # the browser's messages to Streamlit: a script run is asked for by one
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(time.monotonic())))
+    open_trainer(page, app_url, "?speed=fast")
+    curves = page.get_by_test_id("live-curves")
+    assert curves.get_attribute("data-points") == "1"
+    page.get_by_role("button", name="Play").click()
+    wait_until(lambda: epoch(page) >= 20, message="the epoch counter to pass 20")
+    time.sleep(0.5)  # Play's own run, which lets the page follow
+    quiet_from, points = time.monotonic(), int(curves.get_attribute("data-points"))
+    time.sleep(3.0)
+    assert int(curves.get_attribute("data-points")) > points, "the curves stopped while the boundary played"
+    assert not [t for t in sent if t > quiet_from], "a playing page asked for script runs"
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for()
+    wait_until(lambda: curves.get_attribute("data-last-epoch") == str(epoch(page)),
+               message="the curves to end at the epoch where training stopped")
+
+
 def test_step_trains_exactly_one_epoch(page, app_url):
     open_trainer(page, app_url, "?dataset=xor&init_seed=3")
     page.get_by_role("button", name="Step").click()
