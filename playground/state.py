@@ -2,7 +2,7 @@
 
 Every setting of a page is declared once, as a field of that page's frozen dataclass, with its ``Codec``
 (type and range or choices), default, label, help and unit in the field's metadata (``settings``). That one
-declaration drives the URL codec, the widget (``app_pages.ui.widgets.control``), the classroom's
+declaration drives the URL codec, the page's widget, the classroom's
 ``<name>_hide`` flag and the exported JSON, so they can never drift apart. A shared link reproduces the page
 (seeds included); a value that fails to parse falls back to its default and yields a notice the page shows;
 unknown keys are ignored.
