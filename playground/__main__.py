@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a bundled architecture (cnn, mlp, softmax) trained on --dataset, or a path to a .keras file "
         "(loaded in safe mode; 28x28x1 images in, 10 logits out). Default: cnn",
     )
-    attack.add_argument("--attack", default="fgsm", help="fgsm, bim, pgd, mi_fgsm, deepfool or cw_l2. Default: fgsm")
+    # The names come from the attack registry, which loads TensorFlow: a wrong one is answered with the list.
+    attack.add_argument("--attack", default="fgsm", help="a registered attack, e.g. fgsm, pgd or autoattack (an "
+                        "unknown name lists them all). Default: fgsm")
     attack.add_argument("--eps", type=_non_negative, nargs="+", default=[0.1], metavar="EPS", help="budgets")
     attack.add_argument("--n", type=_positive_int, default=10_000, help="the first N test images. Default: 10000")
     attack.add_argument(
