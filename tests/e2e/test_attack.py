@@ -73,7 +73,7 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     for _ in range(60):  # 60 steps of 0.005: ε = 0.3
         page.keyboard.press("ArrowRight")
     wait_until(lambda: metric(page, "L∞ ‖δ‖") == "0.300", message="ε = 0.3 to be attacked")
-    assert thumb.input_value() == "0.3"
+    wait_until(lambda: thumb.input_value() == "0.3", message="the slider to show the ε that was attacked")
     wait_until(lambda: verdict(page).startswith("Fooled: 4 → "), message="the prediction to flip")
     assert not verdict(page).endswith("→ 4")
 

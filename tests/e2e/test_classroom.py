@@ -191,7 +191,7 @@ def test_presenter_mode_enlarges_the_font(page, app_url, artifacts):
 
 
 def test_presenter_mode_from_a_link_thickens_plot_lines_and_lasts_across_pages(page, app_url):
-    page.goto(app_url + "/build_and_train?presenter=true")
+    page.goto(app_url + "/?presenter=true")  # Home's theory plots are Plotly line charts
     line = page.locator(".js-plotly-plot .scatterlayer .js-line").first
     line.wait_for(state="attached", timeout=90_000)
     assert line.evaluate("e => getComputedStyle(e).strokeWidth") == "4px"
