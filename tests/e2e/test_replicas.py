@@ -36,11 +36,6 @@ def wait_connected(page, url: str, session: str) -> None:
         raise AssertionError(f"{error}\n{tails}") from None
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known open bug (issue 8): now and then one session's websocket through nginx drops while four sessions "
-    "train and never reconnects (every widget stays disabled); seen in 2 of 5 full runs, not yet understood",
-)
 def test_four_sessions_on_two_replicas_each_keep_their_own_network(chromium, replicas_url):
     sessions = []
     try:
