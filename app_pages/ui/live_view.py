@@ -1,4 +1,4 @@
-"""Build & Train's live view: Play/Pause, the numbers, the neuron maps and a canvas that animates the boundary.
+"""Build & Train's live view: Play/Pause, the numbers and their curves, the neuron maps, and the boundary.
 
 While training plays, the view fetches the worker's new frames itself, about ten times a second, from
 ``live_stream``'s route, and plays each batch back at a steady pace; the picture lags by about one fetch, and

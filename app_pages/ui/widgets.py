@@ -54,19 +54,18 @@ def seed_widget(key: str, value: Any) -> str:
     return key
 
 
-def control(prefix: str, config: Any, name: str, *, widget: Callable | None = None, value: Any = None,
-            **options: Any) -> Any:
+def control(prefix: str, config: Any, name: str, *, widget: Callable | None = None, **options: Any) -> Any:
     """The widget of one declared page setting (``state.settings``): its label, unit, help, range or choices and
     key (``prefix + name``) come from the declaration; the URL's ``<name>_hide`` flag finds it by that key.
 
     ``widget`` replaces the default kind (a toggle, a selectbox, a multiselect, a select-slider or a slider) by
     one that takes the same arguments, e.g. ``st.number_input`` or ``st.segmented_control``; a numeric setting
-    given ``options=`` (presets) takes a select-slider. ``value`` replaces the config's value as the starting
-    value; ``options`` go to the widget (``step``, ``disabled``, ``format_func``, ...).
+    given ``options=`` (presets) takes a select-slider. The config's value is the starting value; ``options``
+    go to the widget (``step``, ``disabled``, ``format_func``, ...).
     """
     declared = state.setting(config, name)
     codec = declared.codec
-    start = getattr(config, name) if value is None else value
+    start = getattr(config, name)
     key = seed_widget(prefix + name, list(start) if isinstance(start, tuple) else start)
     common = dict(key=key, help=declared.help or None) | options
     if isinstance(codec, state.Flag):
