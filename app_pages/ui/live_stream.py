@@ -5,8 +5,8 @@ Each script run that Streamlit sends costs a browser about 100 ms of its main th
 by fragment reruns twice a second, five playing tabs on two cores answered Pause in 2.1 s (p95); with those
 reruns stopped, in 0.55 s, and the harness's browsers used 0.31 cores instead of 0.91 (closing note of issue
 8). A click also waits in the queue of its session's script runs; these routes answer from the server's event
-loop. So the live view asks for what is new about ten times a second while playing, Play and Pause go straight
-to the trainer, and the page reruns only after them (and every few seconds for the curves).
+loop. So the live view asks for what is new about ten times a second while playing (the numbers and the curves
+come with each frame), Play and Pause go straight to the trainer, and the page reruns only after them.
 
 Tokens are random and unguessable, and name one LiveTraining: a new network has a new token, and a session
 that is gone (its trainer freed) answers 404.
