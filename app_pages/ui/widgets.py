@@ -81,8 +81,9 @@ def control(prefix: str, config: Any, name: str, *, widget: Callable | None = No
         if "options" in options:  # presets within the range, for a select-slider
             return widget(declared.caption, **common)
         caption = declared.caption
-        if widget is st.number_input and not declared.unit:
-            caption += f" ({codec.low:g}–{codec.high:g})"  # a box does not show its range, as a slider does
+        # A box does not show its range, as a slider does; a seed's (0 to 999,999) would only crowd the label.
+        if widget is st.number_input and not declared.unit and codec.high - codec.low < 100_000:
+            caption += f" ({codec.low:g}–{codec.high:g})"
         return (widget or st.slider)(caption, codec.low, codec.high, **common)
     raise ValueError(f"Expected a setting with a widget of its own. Received: {name!r} ({type(codec).__name__})")
 
