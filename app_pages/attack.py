@@ -17,7 +17,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, heavy_work
     from app_pages.ui.draw_canvas import draw_canvas
     from app_pages.ui.image_model_picker import pick_model
-    from app_pages.ui.widgets import control, param_control, save_config, seed_widget, url_config
+    from app_pages.ui.widgets import control, param_control, part_key, save_config, seed_widget, url_config
     from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
     from playground.tokens import token
 
@@ -41,7 +41,8 @@ def sidebar(config: state.AttackPageConfig) -> dict:
 def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict | None:
     """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
     source = st.segmented_control(
-        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True, key=image_part("source")
+        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True,
+        key=part_key(KEY, "image", "source"),
     )
     index_key = seed_widget(KEY + "image", config.image)  # the URL codec allows only indices of the sample
     if source == "Test set":
@@ -49,11 +50,12 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
         start = st.session_state[index_key] // GALLERY * GALLERY
         for column, i in zip(columns, range(start, min(start + GALLERY, len(x))), strict=False):
             column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
-            if column.button("Pick", key=image_part(f"pick_{i}"), width="stretch"):
+            if column.button("Pick", key=part_key(KEY, "image", f"pick_{i}"), width="stretch"):
                 st.session_state[index_key] = i
                 st.rerun()
         picker, random_button = st.columns([3, 1], vertical_alignment="bottom")
-        if random_button.button("Random image", icon=":material/casino:", width="stretch", key=image_part("random")):
+        if random_button.button("Random image", icon=":material/casino:", width="stretch",
+                                key=part_key(KEY, "image", "random")):
             st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
         with picker:
             index = control(KEY, config, "image", widget=st.number_input)
@@ -84,11 +86,6 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     return {"image": image, "label": None, "index": config.image}
 
 
-def image_part(part: str) -> str:
-    """The key of a widget that picks the image, beside its index (``image_hide`` hides them all)."""
-    return f"{KEY}image{classroom.PART}{part}"
-
-
 def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool) -> dict:
     name = control(KEY, config, "attack")
     spec = attacks.get(name)
@@ -100,7 +97,7 @@ def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool
             # The URL's eps and norm belong to the URL's attack; other attacks start from their own defaults.
             from_url = {"eps": config.eps, "norm": config.norm}.get(param.name) if name == config.attack else None
             # Keyed by the setting first, so the URL's eps_hide and norm_hide find every attack's control.
-            key = f"{KEY}{param.name}{classroom.PART}{name}"
+            key = part_key(KEY, param.name, name)
             params[param.name] = param_control(param, key=key, initial=from_url)
     if "eps" in params:
         st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")

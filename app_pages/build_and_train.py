@@ -23,7 +23,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, live_stream
     from app_pages.ui.attack_lens import lens_section
     from app_pages.ui.live_view import live_view
-    from app_pages.ui.widgets import control, save_config, seed_widget, url_config
+    from app_pages.ui.widgets import control, part_key, save_config, seed_widget, url_config
     from playground import data, experiment, features, live, models, plots, snippets, state
 
 KEY = "bt_"  # prefix of this page's session-state keys
@@ -55,7 +55,7 @@ def data_controls(config: state.TrainPageConfig) -> dict:
     noise = control(KEY, config, "noise", step=5)
     train_percent = control(KEY, config, "train_percent", step=10)
     if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
-                 key=part_key("data_seed", "regenerate")):
+                 key=part_key(KEY, "data_seed", "regenerate")):
         st.session_state[KEY + "data_seed"] = random.randint(*state.bounds(config, "data_seed"))
     data_seed = control(KEY, config, "data_seed", widget=st.number_input)
     return dict(
@@ -91,7 +91,7 @@ def feature_controls(config: state.TrainPageConfig) -> dict:
     chosen = tuple(
         name
         for name, feature in features.FEATURES.items()
-        if st.toggle(feature.label, key=seed_widget(part_key("features", name), name in config.features))
+        if st.toggle(feature.label, key=seed_widget(part_key(KEY, "features", name), name in config.features))
     )
     if not chosen:
         st.warning("Pick at least one input; using x₁, x₂.")
@@ -99,17 +99,12 @@ def feature_controls(config: state.TrainPageConfig) -> dict:
     return dict(features=chosen)
 
 
-def part_key(name: str, part: object) -> str:
-    """The key of one of the widgets that together set ``name`` (a hide flag finds them all)."""
-    return f"{KEY}{name}{classroom.PART}{part}"
-
-
 def network_controls(config: state.TrainPageConfig) -> dict:
     columns = st.columns([1.3] + [1] * models.MAX_HIDDEN_LAYERS)
     layers_codec = state.setting(config, "layers").codec
     with columns[0]:
         depth = st.number_input(state.setting(config, "layers").label, layers_codec.min_len, layers_codec.max_len,
-                                key=seed_widget(part_key("layers", "depth"), len(config.layers)))
+                                key=seed_widget(part_key(KEY, "layers", "depth"), len(config.layers)))
         init_seed = control(KEY, config, "init_seed", widget=st.number_input)
     activation = state.setting(config, "activations")
     layers, activations = [], []
@@ -118,7 +113,7 @@ def network_controls(config: state.TrainPageConfig) -> dict:
         with columns[index + 1]:
             neurons = st.number_input(
                 f"Layer {index + 1} neurons", layers_codec.item.low, layers_codec.item.high,
-                key=seed_widget(part_key("layers", f"neurons_{index}"), config.layers[index] if present else 4),
+                key=seed_widget(part_key(KEY, "layers", f"neurons_{index}"), config.layers[index] if present else 4),
             )
             layers.append(int(neurons))
             activations.append(
@@ -126,7 +121,8 @@ def network_controls(config: state.TrainPageConfig) -> dict:
                     f"Layer {index + 1} {activation.label.lower()}",
                     list(activation.codec.item.options),
                     format_func=activation.codec.item.label,
-                    key=seed_widget(part_key("activations", index), config.activations[index] if present else "tanh"),
+                    key=seed_widget(part_key(KEY, "activations", index),
+                                    config.activations[index] if present else "tanh"),
                 )
             )
     return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))

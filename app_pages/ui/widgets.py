@@ -54,6 +54,11 @@ def seed_widget(key: str, value: Any) -> str:
     return key
 
 
+def part_key(prefix: str, name: str, part: object) -> str:
+    """The key of one of several widgets that together set the setting ``name``; its hide flag finds them all."""
+    return f"{prefix}{name}{classroom.PART}{part}"
+
+
 def control(prefix: str, config: Any, name: str, *, widget: Callable | None = None, **options: Any) -> Any:
     """The widget of one declared page setting (``state.settings``): its label, unit, help, range or choices and
     key (``prefix + name``) come from the declaration; the URL's ``<name>_hide`` flag finds it by that key.
