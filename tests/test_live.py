@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from playground import experiment, live, state, training
+from playground import compiled, experiment, live, state, training
 from playground.scheduler import Scheduler
 
 CONFIG = state.TrainPageConfig()
@@ -34,6 +34,27 @@ def test_fifty_dropped_networks_leave_no_traces_or_models_behind():
     for seed in range(50):
         used_network(dataclasses.replace(CONFIG, init_seed=seed, layers=(3 + seed % 4,), activations=("relu",)))
     assert compiled_counts() == first
+
+
+def test_dropped_networks_are_swept_without_a_collection_from_outside(monkeypatch):
+    """The server runs no full collection after script runs, so dropped networks (cycles) must not wait for one,
+    and TensorFlow's kernel cache must let go of their traces."""
+    clears = []
+    runtime = compiled.context.context()
+    monkeypatch.setattr(runtime, "clear_kernel_cache", lambda: clears.append(True))
+    gc.collect()
+    gc.disable()  # only the sweep may collect here
+    try:
+        for seed in range(30):  # 30 networks of up to five compiled functions: several sweeps
+            used_network(dataclasses.replace(CONFIG, init_seed=seed))
+        live_models = max(f.live_models() for f in COMPILED)
+    finally:
+        gc.enable()
+    # A network compiles five functions, and _forward holds two models of it (the net and its hidden layers): at
+    # most one sweep's worth of networks may wait for the next sweep (60 models here without the sweep).
+    networks_per_sweep = compiled.NEW_FUNCTIONS_PER_SWEEP // 5
+    assert live_models <= 2 * (networks_per_sweep + 1)
+    assert clears
 
 
 def test_reset_keeps_the_compiled_network():
