@@ -9,9 +9,9 @@ reused across calls: new ε, steps or data of the same shape never retrace (they
 TensorFlow's eager runtime also caches a kernel for every function it has run, and never evicts it: dropped
 networks' traces still left about 1.7 MB each behind there (60 networks trained and dropped: RSS 681 -> 760 MB;
 677 -> 680 MB when the cache was cleared after each drop). So every few new networks, the dropped ones are
-collected and, if any had traces, that cache is cleared (what ``keras.backend.clear_session`` does, without resetting Keras) and the
-freed heap handed back to the system. Every live network then rebuilds its kernels once, about 0.1 s each,
-which is why it is not done for every new network.
+collected and, if any had traces, that cache is cleared (what ``keras.backend.clear_session`` does, without
+resetting Keras) and the freed heap handed back to the system. Every live network then rebuilds its kernels
+once, about 0.1 s each, which is why it is not done for every new network.
 """
 
 from __future__ import annotations
