@@ -57,6 +57,21 @@ def test_dropped_networks_are_swept_without_a_collection_from_outside(monkeypatc
     assert clears
 
 
+def test_a_quiet_server_still_frees_a_dropped_network(monkeypatch):
+    """With no new networks coming to trigger a sweep (a closed tab, and nobody else building), the janitor
+    must free the dropped network on its own."""
+    monkeypatch.setattr(compiled, "SWEEP_SECONDS", 0.5)
+    gc.collect()
+    gc.disable()  # only the janitor may collect here
+    try:
+        used_network(dataclasses.replace(CONFIG, init_seed=99))  # dropped at once: a cycle only a collection frees
+        live_models = sum(f.live_models() for f in COMPILED)
+        assert live_models, "the dropped network should wait for a collection"
+        wait_for(lambda: sum(f.live_models() for f in COMPILED) < live_models, seconds=10)
+    finally:
+        gc.enable()
+
+
 def test_reset_keeps_the_compiled_network():
     exp = used_network(CONFIG)
     traces = compiled_counts()

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import psutil
 
-from playground import browser
+from playground import browser, compiled
 from playground.bench.attacks import _PANELS, eps_move_seconds
 
 TARGETS = {
@@ -248,7 +248,8 @@ def session_churn(chromium, count: int) -> dict[str, float]:
             page.get_by_role("button", name="Play").wait_for(timeout=30_000)
             page.context.close()
             if index + 1 in CHURN_CHECKPOINTS or index + 1 == count:
-                time.sleep(SESSION_TTL_SECONDS + 2)  # past the TTL: every closed session has been dropped
+                # Past the TTL every closed session has been dropped, and past a janitor's sweep its network freed.
+                time.sleep(SESSION_TTL_SECONDS + compiled.SWEEP_SECONDS + 2)
                 figures[f"rss_mb_after_{index + 1}_sessions"] = rss_mb(processes()[0])
     return figures
 
