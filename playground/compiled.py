@@ -12,7 +12,7 @@ networks' traces still left about 1.7 MB each behind there (60 networks trained 
 collected and, if any had traces, that cache is cleared (what ``keras.backend.clear_session`` does, without
 resetting Keras) and the freed heap handed back to the system. Every live network then rebuilds its kernels
 once, about 0.1 s each, which is why it is not done for every new network. A quiet server still frees a
-closed tab's network: a janitor thread sweeps every SWEEP_SECONDS while any per-model function has been made
+closed tab's network: from the first per-model function on, a janitor thread sweeps every SWEEP_SECONDS
 (measured: 30 sessions opened and closed in turn left 892 MB with their networks waiting for a sweep, and
 853 MB once swept).
 """
