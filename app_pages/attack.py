@@ -240,9 +240,9 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     norms = {name: attacks.get(name).budget_norm() for name in runs}
     budgets = {}
     budget_columns = st.columns(2)
-    for column, norm in zip(budget_columns, evaluation.NORM_LABELS, strict=True):
+    for column, norm in zip(budget_columns, attacks.base.NORM_LABELS, strict=True):
         if norm in norms.values():
-            label = evaluation.NORM_LABELS[norm]
+            label = attacks.base.NORM_LABELS[norm]
             budgets[norm] = sorted(column.multiselect(
                 f"{label} budgets ε", ROBUSTNESS_EPS[norm], default=list(ROBUSTNESS_EPS[norm]),
                 key=f"{KEY}rb_eps_{norm}", help=f"For the attacks that measure their perturbation in {label}.",
@@ -272,7 +272,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
     if not curves or owner_model != token(model) or owner_dataset != dataset:
         return  # nothing run yet, or results that belong to another model
-    for norm, label in evaluation.NORM_LABELS.items():
+    for norm, label in attacks.base.NORM_LABELS.items():
         of_norm = {k: c for k, c in curves.items() if c.norm == norm}
         if not of_norm:
             continue
@@ -302,7 +302,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
         return
     name = st.selectbox("Inspect", finished, format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
     curve = curves[name]
-    eps = st.select_slider(f"at {evaluation.NORM_LABELS[curve.norm]} ε", curve.eps, value=curve.eps[-1],
+    eps = st.select_slider(f"at {attacks.base.NORM_LABELS[curve.norm]} ε", curve.eps, value=curve.eps[-1],
                            key=KEY + "rb_at")
     clean = evaluation.predict(model, x[: len(curve.adversarial_predictions[eps])]).argmax(-1)
     adversarial = curve.adversarial_predictions[eps]

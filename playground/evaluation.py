@@ -74,7 +74,6 @@ def linearity_sweep(model: keras.Model, x: np.ndarray, eps_values: np.ndarray, y
     return predict(model, points.astype(np.float32))
 
 
-NORM_LABELS = {"inf": "L∞", "2": "L2"}
 SCORING = "correct on the clean image and on its adversarial example"
 Z_95 = 1.959963984540054  # the standard normal's 97.5 % quantile: two-sided 95 % intervals
 
@@ -170,9 +169,10 @@ def check_budget_norm(spec: attacks.AttackSpec, params: dict | None, norm: str) 
     """
     own = spec.budget_norm(params)
     if own != norm:
+        wanted, given = base.NORM_LABELS[norm], base.NORM_LABELS[own]
         raise ValueError(
-            f"Expected an attack whose budget is measured in {NORM_LABELS[norm]}, like this curve's ε. Received: "
-            f"{spec.label}, whose budget is {NORM_LABELS[own]}; give it a curve of its own {NORM_LABELS[own]} budgets"
+            f"Expected an attack whose budget is measured in {wanted}, like this curve's ε. Received: "
+            f"{spec.label}, whose budget is {given}; give it a curve of its own {given} budgets"
         )
 
 
@@ -258,8 +258,8 @@ def thorough_gaps(curves: dict[str, RobustnessCurve], thorough: str) -> list[str
         if quick and min(quick)[0] - value > THOROUGH_GAP:
             best, name = min(quick)
             notes.append(
-                f"At {NORM_LABELS[strong.norm]} ε = {eps:g}, {attacks.get(thorough).label} leaves {value:.1%} robust "
-                f"where the best quick attack ({attacks.get(name).label}) left {best:.1%}: the quick figure "
+                f"At {base.NORM_LABELS[strong.norm]} ε = {eps:g}, {attacks.get(thorough).label} leaves {value:.1%} "
+                f"robust where the best quick attack ({attacks.get(name).label}) left {best:.1%}: the quick figure "
                 f"overstated robustness by {100 * (best - value):.1f} points."
             )
     return notes

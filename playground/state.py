@@ -181,6 +181,12 @@ def declare(codec: Codec, default: Any, label: str, *, help: str = "", unit: str
     })
 
 
+def _declared(param: attacks.base.Param, *, label: str | None = None, unit: str = "") -> Any:
+    """A URL field for an engine parameter, with the range, default, label and help the engine declares."""
+    codec = IntRange(param.min, param.max) if isinstance(param.default, int) else FloatRange(param.min, param.max)
+    return declare(codec, param.default, label or param.label, help=param.help, unit=unit)
+
+
 Config = TypeVar("Config")
 
 
@@ -308,8 +314,8 @@ class AttackPageConfig:
                          unit=f"0–{assets.SAMPLE_SIZE - 1} in the bundled sample")
     attack: str = declare(Choice(tuple(attacks.names()), {n: attacks.get(n).label for n in attacks.names()}), "fgsm",
                          "Attack")
-    eps: float = declare(FloatRange(0.0, 0.5), 0.1, "Perturbation size ε")
-    norm: str = declare(Choice(("inf", "2"), {"inf": "L∞", "2": "L2"}), "inf", "Norm")
+    eps: float = _declared(attacks.base.EPS)
+    norm: str = declare(Choice(attacks.base.NORMS, attacks.base.NORM_LABELS), "inf", attacks.base.NORM.label)
     true_labels: bool = declare(Flag(), False, "Attack the true label",
                                help="Off (default): attack the model's own prediction, which avoids label leaking.")
     targeted: bool = declare(Flag(), False, "Targeted")
@@ -327,17 +333,11 @@ DEFEND_TABS = ("transforms", "training", "smoothing", "detector")
 TRANSFORM_KEYS = {"bit_depth": "bits", "median": "median", "jpeg": "quality", "blur": "blur", "noise": "noise"}
 
 
-def _declared(param: attacks.base.Param, label: str, *, unit: str = "") -> Any:
-    """A URL field for an engine parameter, with the range, default and help the engine declares."""
-    codec = IntRange(param.min, param.max) if isinstance(param.default, int) else FloatRange(param.min, param.max)
-    return declare(codec, param.default, label, help=param.help, unit=unit)
-
-
 def _transformdeclare(name: str) -> Any:
     """A URL field for a transform's one declared parameter."""
     cls = get_transform(name)
     (param,) = cls.params
-    return _declared(param, f"{cls.label}: {param.name}")
+    return _declared(param, label=f"{cls.label}: {param.label}")
 
 
 @dataclass(frozen=True)
@@ -371,31 +371,29 @@ class DefendPageConfig:
         help="Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
         "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on.",
     )
-    eps: float = declare(FloatRange(0.0, 0.5), 0.1, "ε", unit="L∞")
+    eps: float = _declared(attacks.base.EPS, unit="L∞")
     n: int = declare(IntRange(10, 1000), 100, "Images", help="From the bundled test sample; more is slower and more "
                     "precise.")
-    samples: int = declare(IntRange(SAMPLES.min, SAMPLES.max), SAMPLES.default, "EOT draws", help=SAMPLES.help)
+    samples: int = _declared(SAMPLES)
     preset: str = declare(
         Choice(tuple(adversarial_training.PRESETS), {k: p.label for k, p in adversarial_training.PRESETS.items()}),
         "fast", "Recipe",
     )
-    train_eps: float = _declared(adversarial_training.EPS, "Training ε", unit="L∞")
-    train_sigma: float = _declared(adversarial_training.SIGMA, "Training noise σ")
-    train_epochs: int = _declared(adversarial_training.EPOCHS, "Epochs")
-    train_steps: int = _declared(adversarial_training.PGD_STEPS, "PGD steps")
-    sigma: float = declare(FloatRange(smoothing.SIGMA.min, smoothing.SIGMA.max), 0.25, "Noise σ",
-                          help=smoothing.SIGMA.help)
-    cert_n: int = declare(IntRange(smoothing.N.min, smoothing.N.max), smoothing.N.default, "Votes n",
-                         help=smoothing.N.help)
-    n0: int = _declared(smoothing.N0, "Selection votes n0")
-    detect_eps: float = _declared(detector.EPS, "ε", unit="FGSM, PGD")
-    detect_n: int = _declared(detector.N_ATTACKED, "Images to attack")
+    train_eps: float = _declared(adversarial_training.EPS, unit="L∞")
+    train_sigma: float = _declared(adversarial_training.SIGMA)
+    train_epochs: int = _declared(adversarial_training.EPOCHS)
+    train_steps: int = _declared(adversarial_training.PGD_STEPS)
+    sigma: float = _declared(smoothing.SIGMA)
+    cert_n: int = _declared(smoothing.N)
+    n0: int = _declared(smoothing.N0)
+    detect_eps: float = _declared(detector.EPS, unit="L∞; FGSM, PGD")
+    detect_n: int = _declared(detector.N_ATTACKED)
     detect_attacks: tuple[str, ...] = declare(
         ListOf(Choice(detector.DEFAULT_ATTACKS, {n: attacks.get(n).label for n in detector.DEFAULT_ATTACKS}), 0,
                len(detector.DEFAULT_ATTACKS), unique=True),
         detector.DEFAULT_ATTACKS, "Attacks",
     )
-    alpha: float = declare(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default, "Failure probability α",
+    alpha: float = declare(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default, smoothing.ALPHA.label,
                           help=smoothing.ALPHA.help)
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:

@@ -102,6 +102,16 @@ def test_every_registered_attack_runs(at, name):
     assert linf > 0, f"{name} did not perturb the image"
     if bounded:
         assert linf <= 0.1 + 5e-4, f"{name} left the ε-ball"
+    for param in attacks.get(name).params:  # each control reads as its declaration's plain label
+        assert widget_label(at, f"atk_{param.name}__{name}") == param.label
+
+
+def widget_label(at, key: str) -> str:
+    for kind in ("slider", "select_slider", "selectbox", "toggle"):
+        found = [w for w in getattr(at, kind) if w.key == key]
+        if found:
+            return found[0].label
+    raise AssertionError(f"no widget keyed {key}")
 
 
 @pytest.mark.parametrize("name", ["fgsm", "pgd"])

@@ -127,6 +127,8 @@ def test_spec_declares_usable_parameters(name, toy):
             assert param.min <= param.default <= param.max, param
         if param.choices:
             assert param.default in param.choices, param
+        # What a student reads is plain words, not the keyword ("max_iter"), which only the code needs.
+        assert param.label[0].isupper() and "_" not in param.label and param.label != param.name, param
     x_adv = spec(toy.model, toy.x[:4], eps=0.1 if "inf" in _norms(spec) else 0.5)
     assert x_adv.shape == toy.x[:4].shape and x_adv.dtype == np.float32
 

@@ -13,8 +13,6 @@ from playground.attacks.base import Param
 
 Config = TypeVar("Config")
 
-NORM_LABELS = {"inf": "L∞", "2": "L2"}
-
 
 def url_config(prefix: str, config_type: type[Config]) -> Config:
     """A page's config: from the URL on this session's first visit, else the last one the page saved.
@@ -104,23 +102,22 @@ def param_control(param: Param, *, key: str, initial: Any = None, disabled: bool
         initial = min(max(initial, param.min), param.max)  # a URL value may not fit this attack's range
     seed_widget(key, initial)
     if isinstance(param.default, bool):
-        return st.toggle(param.name.replace("_", " "), key=key, help=param.help, disabled=disabled)
+        return st.toggle(param.label, key=key, help=param.help, disabled=disabled)
     if param.choices:
         return st.selectbox(
-            param.name.replace("_", " "), param.choices, key=key, help=param.help, disabled=disabled,
-            format_func=lambda choice: NORM_LABELS.get(choice, choice) if param.name == "norm" else choice,
+            param.label, param.choices, key=key, help=param.help, disabled=disabled, format_func=param.choice_label,
         )
     if param.default is None:
         # Follows the other settings unless set (the step size follows ε); the presets span its declared range.
         presets = [v for v in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if param.min <= v <= param.max]
         return st.select_slider(
-            param.name.replace("_", " "), [None, *presets], key=key, help=param.help, disabled=disabled,
+            param.label, [None, *presets], key=key, help=param.help, disabled=disabled,
             format_func=lambda value: param.auto if value is None else f"{value:g}",
         )
     integral = isinstance(param.default, int)
     cast = int if integral else float
     return st.slider(
-        param.name.replace("_", " "),
+        param.label,
         min_value=cast(param.min),
         max_value=cast(param.max),
         step=cast(param.step) if param.step else None,

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground.attacks import base
-from playground.attacks.pgd import _EPS, _NORM, sample_start
+from playground.attacks.pgd import sample_start
 from playground.compiled import per_model
 
 LOSSES = ("ce", "dlr")
@@ -495,6 +495,7 @@ _STEPS = base.Param(
     step=10,
     help="Steps of each of the two runs (CE, then DLR); each costs one forward and one backward pass. The step "
     "size needs no tuning: it starts at 2 eps and halves itself when progress stalls.",
+    label="Steps",
 )
 
 base.register(
@@ -502,7 +503,7 @@ base.register(
         name="apgd",
         label="APGD (CE + DLR)",
         fn=apgd_ce_dlr,
-        params=(_EPS, _STEPS, _NORM),
+        params=(base.EPS, _STEPS, base.NORM),
         summary="PGD with momentum and a self-tuning step size, on the cross-entropy and then on the scale-free "
         "DLR loss: a parameter-free strong attack.",
         reference="Croce & Hein 2020, Reliable Evaluation of Adversarial Robustness with an Ensemble of Diverse "

@@ -19,7 +19,6 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.attacks.apgd import Outcome, attack_restarts, attack_targets, check_steps
-from playground.attacks.pgd import _EPS, _NORM
 from playground.attacks.square import as_images, attack_pending, check_budget
 
 STAGES = ("APGD-CE", "APGD-T", "Square")
@@ -114,7 +113,7 @@ base.register(
         name="autoattack",
         label="AutoAttack (thorough)",
         fn=autoattack,
-        params=(_EPS, _NORM),
+        params=(base.EPS, base.NORM),
         max_batch=100,
         summary="APGD-CE, then targeted APGD on the DLR loss, then the black-box Square Attack, each on the images "
         "the others left standing: the standard for reporting robust accuracy. Slow.",

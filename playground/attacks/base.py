@@ -12,7 +12,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -26,14 +26,17 @@ from playground.gradient_steps import project as project
 from playground.gradient_steps import projected_step as projected_step
 
 NORMS = ("inf", "2")
+NORM_LABELS = {"inf": "L∞", "2": "L2"}
 
 
 @dataclass(frozen=True)
 class Param:
     """One tunable parameter of an attack, as the UI shows it.
 
-    A number whose ``default`` is None follows the other settings unless it is set; ``auto`` says how (e.g. the
-    step size follows ε: "2.5·ε/steps"), and ``min``/``max`` bound the values it may be set to.
+    ``label`` is what a student reads: plain words, with the paper's symbol after them ("Perturbation size ε").
+    ``name`` is the keyword the attack function takes. A number whose ``default`` is None follows the other
+    settings unless it is set; ``auto`` says how (e.g. the step size follows ε: "2.5·ε/steps"), and
+    ``min``/``max`` bound the values it may be set to.
     """
 
     name: str
@@ -44,6 +47,11 @@ class Param:
     help: str = ""
     choices: tuple[str, ...] = ()
     auto: str = ""
+    label: str = field(kw_only=True)
+
+    def choice_label(self, choice: str) -> str:
+        """What the UI shows for one of ``choices`` (a norm's symbol; any other choice as it is)."""
+        return NORM_LABELS.get(choice, choice) if self.name == "norm" else choice
 
     def check(self, value: object) -> None:
         """Raises ValueError unless ``value`` is a finite number in ``[min, max]`` (a whole one if the default is)."""
@@ -180,6 +188,16 @@ def step_schedule(*, eps: float, step_size: float | None, steps: int) -> float:
     return float(step_size)
 
 
+EPS = Param(
+    "eps",
+    0.1,
+    min=0.0,
+    max=0.5,
+    step=0.005,
+    help="The budget: how far each pixel may move in total (L∞). For L2, budgets are larger, ~1-3 on MNIST.",
+    label="Perturbation size ε",
+)
+NORM = Param("norm", "inf", help="How the size of the perturbation is measured.", choices=NORMS, label="Norm")
 STEP_SIZE = Param(
     "step_size",
     None,
@@ -189,6 +207,7 @@ STEP_SIZE = Param(
     help="How far each step moves. By default 2.5·ε/steps (Madry et al. 2018), so the steps can reach the edge "
     "of any ε-ball; a fixed small step cannot reach a large ε.",
     auto="2.5·ε/steps",
+    label="Step size α",
 )
 
 

@@ -10,6 +10,8 @@ result lies beyond the boundary rather than on it (paper, Sec. 3.2; the same as 
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -165,10 +167,13 @@ base.register(
         label="DeepFool",
         fn=deepfool,
         params=(
-            base.Param("overshoot", 0.02, 0.0, 0.5, 0.01, "How far past the boundary to go, as a fraction of r."),
-            base.Param("max_iter", 50, 1, 200, 1, "Most linearise-and-step iterations per example."),
-            base.Param("num_classes", 10, 2, 10, 1, "How many of the top classes' boundaries to consider."),
-            base.Param("norm", "2", help="The norm of the perturbation being minimised.", choices=("2", "inf")),
+            base.Param("overshoot", 0.02, 0.0, 0.5, 0.01, "How far past the boundary to go, as a fraction of r.",
+                       label="Overshoot η"),
+            base.Param("max_iter", 50, 1, 200, 1, "Most linearise-and-step iterations per example.",
+                       label="Most iterations"),
+            base.Param("num_classes", 10, 2, 10, 1, "How many of the top classes' boundaries to consider.",
+                       label="Classes considered"),
+            dataclasses.replace(base.NORM, default="2", help="The norm of the perturbation being minimised."),
         ),
         summary="Steps to the nearest linearised decision boundary until the label flips: a minimum-norm attack.",
         reference="Moosavi-Dezfooli, Fawzi & Frossard, DeepFool, CVPR 2016. https://arxiv.org/abs/1511.04599",

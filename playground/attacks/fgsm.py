@@ -91,18 +91,7 @@ base.register(
         name="fgsm",
         label="FGSM",
         fn=fgsm,
-        params=(
-            base.Param(
-                "eps",
-                0.1,
-                min=0.0,
-                max=0.5,
-                step=0.005,
-                help="Perturbation budget: how far each pixel may move (L-inf). For L2, budgets are larger, ~1-3 "
-                "on MNIST.",
-            ),
-            base.Param("norm", "inf", help="Which norm measures the perturbation.", choices=base.NORMS),
-        ),
+        params=(base.EPS, base.NORM),
         summary="One gradient step of size eps: the fastest, weakest first-order attack.",
         reference="Goodfellow, Shlens & Szegedy 2015, Explaining and Harnessing Adversarial Examples (ICLR)",
     )

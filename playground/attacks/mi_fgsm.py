@@ -93,17 +93,10 @@ base.register(
         label="MI-FGSM",
         fn=mi_fgsm,
         params=(
-            base.Param(
-                "eps",
-                0.1,
-                min=0.0,
-                max=0.5,
-                step=0.005,
-                help="Perturbation budget: how far each pixel may move in total (L-inf). For L2, budgets are "
-                "larger, ~1-3 on MNIST.",
-            ),
+            base.EPS,
             base.STEP_SIZE,
-            base.Param("steps", 10, min=1, max=200, step=1, help="Number of gradient steps (the paper uses 10)."),
+            base.Param("steps", 10, min=1, max=200, step=1, help="Number of gradient steps (the paper uses 10).",
+                       label="Steps"),
             base.Param(
                 "decay",
                 1.0,
@@ -111,8 +104,9 @@ base.register(
                 max=2.0,
                 step=0.05,
                 help="Momentum: how much of the previous direction each step keeps. 0 is plain BIM.",
+                label="Momentum μ",
             ),
-            base.Param("norm", "inf", help="Which norm measures the perturbation.", choices=base.NORMS),
+            base.NORM,
         ),
         summary="Iterated FGSM with momentum on the normalised gradient; transfers better to other models.",
         reference="Dong et al. 2018, Boosting Adversarial Attacks with Momentum (CVPR)",

@@ -391,19 +391,10 @@ def pgd_trajectory(
     )
 
 
-_EPS = base.Param(
-    "eps",
-    0.1,
-    min=0.0,
-    max=0.5,
-    step=0.005,
-    help="Perturbation budget: how far each pixel may move in total (L-inf). For L2, budgets are larger, ~1-3 "
-    "on MNIST.",
-)
 _STEPS = base.Param(
-    "steps", 20, min=1, max=200, step=1, help="Number of gradient steps; each costs one forward and one backward pass."
+    "steps", 20, min=1, max=200, step=1, help="Number of gradient steps; each costs one forward and one backward pass.",
+    label="Steps",
 )
-_NORM = base.Param("norm", "inf", help="Which norm measures the perturbation.", choices=base.NORMS)
 
 base.register(
     base.AttackSpec(
@@ -411,7 +402,7 @@ base.register(
         label="PGD",
         fn=pgd,
         params=(
-            _EPS,
+            base.EPS,
             base.STEP_SIZE,
             _STEPS,
             base.Param(
@@ -421,9 +412,12 @@ base.register(
                 max=10,
                 step=1,
                 help="Random starts to try; each example keeps the first that fools the model.",
+                label="Random restarts",
             ),
-            base.Param("random_start", True, help="Start from a random point of the eps-ball instead of x."),
-            _NORM,
+            base.Param(
+                "random_start", True, help="Start from a random point of the ε-ball instead of x.", label="Random start"
+            ),
+            base.NORM,
         ),
         summary="Many small FGSM steps, each projected back onto the eps-ball, from a random start.",
         reference="Madry et al. 2018, Towards Deep Learning Models Resistant to Adversarial Attacks (ICLR)",
@@ -434,7 +428,7 @@ base.register(
         name="bim",
         label="BIM",
         fn=bim,
-        params=(_EPS, base.STEP_SIZE, _STEPS, _NORM),
+        params=(base.EPS, base.STEP_SIZE, _STEPS, base.NORM),
         summary="Iterated FGSM with projection, started at the input itself: PGD without the random start.",
         reference="Kurakin, Goodfellow & Bengio 2017, Adversarial Examples in the Physical World (ICLR workshop)",
     )

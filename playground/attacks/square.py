@@ -30,7 +30,6 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.attacks.apgd import Outcome, margins
-from playground.attacks.pgd import _EPS, _NORM
 
 # The square's share of the image halves after each of these queries, out of a budget of 10000.
 _SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
@@ -355,7 +354,7 @@ base.register(
         label="Square (black-box)",
         fn=square,
         params=(
-            _EPS,
+            base.EPS,
             base.Param(
                 "queries",
                 5000,
@@ -363,6 +362,7 @@ base.register(
                 max=20000,
                 step=100,
                 help="Query budget per image: forward passes only, no gradients. An image stops once fooled.",
+                label="Query budget",
             ),
             base.Param(
                 "p_init",
@@ -371,8 +371,9 @@ base.register(
                 max=1.0,
                 step=0.05,
                 help="Share of the image the first squares cover; it halves on a fixed schedule of the queries.",
+                label="First square's share p",
             ),
-            _NORM,
+            base.NORM,
         ),
         summary="Random search: changes the perturbation in one random square per query and keeps what lowers "
         "the margin. Needs only the logits, so masked or useless gradients do not stop it.",

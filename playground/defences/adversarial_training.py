@@ -46,12 +46,16 @@ VALIDATION_PGD_STEPS = 10
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 128
 
-EPS = Param("eps", 0.1, min=0.01, max=0.4, step=0.01, help="The L∞ radius trained against (MNIST papers use 0.1–0.3).")
-SIGMA = Param("sigma", 0.25, min=0.05, max=1.0, step=0.05, help="Standard deviation of the Gaussian noise.")
+EPS = Param("eps", 0.1, min=0.01, max=0.4, step=0.01, help="The L∞ radius trained against (MNIST papers use 0.1–0.3).",
+            label="Training ε")
+SIGMA = Param("sigma", 0.25, min=0.05, max=1.0, step=0.05, help="Standard deviation of the Gaussian noise.",
+              label="Training noise σ")
 PGD_STEPS = Param(
-    "pgd_steps", 7, min=1, max=40, step=1, help="PGD steps per training batch (Madry et al. use 40 on MNIST)."
+    "pgd_steps", 7, min=1, max=40, step=1, help="PGD steps per training batch (Madry et al. use 40 on MNIST).",
+    label="PGD steps",
 )
-EPOCHS = Param("epochs", 3, min=1, max=20, step=1, help="Passes over the training set; at most 20.")
+EPOCHS = Param("epochs", 3, min=1, max=20, step=1, help="Passes over the training set; at most 20.",
+               label="Epochs")
 
 
 @dataclass(frozen=True)

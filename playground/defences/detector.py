@@ -48,8 +48,9 @@ DEFAULT_ATTACKS = ("fgsm", "pgd", "cw_l2")
 # The Detector tab's settings: the attacks' L∞ budget (C&W is a minimum-norm L2 attack and runs unbounded) and
 # how many held-out images to attack.
 EPS = Param("eps", 0.1, min=0.01, max=0.5, step=0.01, help="L∞ budget on the [0, 1] scale. C&W L2 is a "
-            "minimum-norm attack and runs unbounded.")
-N_ATTACKED = Param("n", 100, min=10, max=500, step=10, help="Taken from the clean half held out of the fit.")
+            "minimum-norm attack and runs unbounded.", label="Perturbation size ε")
+N_ATTACKED = Param("n", 100, min=10, max=500, step=10, help="Taken from the clean half held out of the fit.",
+                   label="Images to attack")
 ADAPTIVE_CAVEAT = (
     "These attacks do not know about the detector. An attacker who does can craft examples that fool the model "
     "and keep the squeezed predictions close at once: He, Wei, Chen, Carlini & Song (2017, 'Adversarial example "

@@ -54,6 +54,7 @@ SIGMA = Param(
     step=0.01,
     help="Standard deviation σ of the Gaussian noise, on the [0, 1] pixel scale. A larger σ can certify larger "
     "radii, but the base classifier sees noisier images and errs or abstains more.",
+    label="Noise σ",
 )
 N = Param(
     "n",
@@ -63,6 +64,7 @@ N = Param(
     step=10,
     help="Noisy votes used to bound the top class's probability. The default ~1000 is chosen for speed; Cohen "
     "et al. use 100 000, which tightens the bound and enlarges the certified radius.",
+    label="Votes n",
 )
 N0 = Param(
     "n0",
@@ -71,6 +73,7 @@ N0 = Param(
     max=10_000,
     step=10,
     help="Noisy votes used only to pick the top class, kept apart from the n votes that certify it.",
+    label="Selection votes n0",
 )
 ALPHA = Param(
     "alpha",
@@ -79,6 +82,7 @@ ALPHA = Param(
     max=0.1,
     step=1e-5,
     help="Failure probability: a certificate (or a prediction) is wrong with probability at most alpha.",
+    label="Failure probability α",
 )
 ALPHAS = (1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1)  # the levels the Defend page and its links offer
 

@@ -67,6 +67,7 @@ SAMPLES = base.Param(
     max=32,
     step=1,
     help="Draws of the defence's randomness averaged at every attack step (EOT); each multiplies the cost.",
+    label="EOT draws",
 )
 
 

@@ -141,7 +141,8 @@ class Transform:
 
 
 _BITS = Param(
-    "bits", 1, min=1, max=8, step=1, help="Bits kept per pixel: 8 is the original image, 1 is black and white."
+    "bits", 1, min=1, max=8, step=1, help="Bits kept per pixel: 8 is the original image, 1 is black and white.",
+    label="Bits per pixel",
 )
 
 
@@ -175,7 +176,7 @@ class BitDepth(Transform):
         return tf.round(x * levels) / levels
 
 
-_SIZE = Param("size", 2, min=2, max=5, step=1, help="Side of the square window, in pixels.")
+_SIZE = Param("size", 2, min=2, max=5, step=1, help="Side of the square window, in pixels.", label="Window size")
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ class MedianFilter(Transform):
 
 
 _QUALITY = Param(
-    "quality", 75, min=10, max=95, step=5, help="JPEG quality: lower discards more detail (and more perturbation)."
+    "quality", 75, min=10, max=95, step=5, help="JPEG quality: lower discards more detail (and more perturbation).",
+    label="Quality",
 )
 
 
@@ -279,7 +281,9 @@ class JPEG(Transform):
         return tf.ensure_shape(out, x.shape)
 
 
-_SIGMA_BLUR = Param("sigma", 1.0, min=0.5, max=3.0, step=0.1, help="Width of the blur, in pixels.")
+_SIGMA_BLUR = Param(
+    "sigma", 1.0, min=0.5, max=3.0, step=0.1, help="Width of the blur, in pixels.", label="Blur width σ"
+)
 
 
 @dataclass(frozen=True)
@@ -337,7 +341,8 @@ class GaussianBlur(Transform):
 
 
 _SIGMA_NOISE = Param(
-    "sigma", 0.1, min=0.01, max=0.5, step=0.01, help="Standard deviation of the added noise (pixels are in [0, 1])."
+    "sigma", 0.1, min=0.01, max=0.5, step=0.01, help="Standard deviation of the added noise (pixels are in [0, 1]).",
+    label="Noise σ",
 )
 
 
