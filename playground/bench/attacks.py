@@ -242,7 +242,7 @@ def eps_move_seconds(page, moves: int, *, timeout_ms: int = 30_000) -> list[floa
     import re
 
     latencies = []
-    page.get_by_role("slider", name=re.compile("^eps")).focus()
+    page.get_by_role("slider", name=re.compile("^Perturbation size ε")).focus()
     eps = 0.1
     for _ in range(moves):
         previous = page.locator(_PANELS).nth(3).get_attribute("src")

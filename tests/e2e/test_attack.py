@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 PAGE = "/attack"
 VERDICT = re.compile(r"^(Fooled|Not fooled): (.+) → (.+)$")
-EPS_SLIDER = re.compile(r"^eps\b")  # not "steps"
+EPS_SLIDER = re.compile(r"^Perturbation size ε")
 PANELS = ".st-key-atk_panels img"
 # With the bundled CNN, FGSM keeps test image 4 (a 4) a 4 up to ε = 0.14 and flips it from ε = 0.145 to 0.5
 # (computed with the engine on every step of the slider).

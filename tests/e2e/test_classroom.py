@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 BANNER = ".st-key-classroom_banner"
 DEFEND_TABLE = ".st-key-def_tf_table table"
-EPS_SLIDER = re.compile(r"^eps\b")
+EPS_SLIDER = re.compile(r"^Perturbation size ε")
 
 
 def url_of(app_url: str, lesson_id: str, index: int) -> str:
