@@ -28,8 +28,10 @@ TARGETABLE = ("fgsm", "bim", "pgd", "mi_fgsm", "cw_l2")
 ROBUSTNESS_EPS = {"inf": (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "2": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)}
 THOROUGH = "autoattack"
 GALLERY = 10
+GALLERY_ROW = 5
 ATTACK_SEED = 0
-PANEL_ZOOM = 6  # 28 px images drawn at 168 px
+PANEL_ZOOM = 6  # 28 px images drawn at 168 px, shown at the column's width
+BARS_HEIGHT = 200
 
 
 def sidebar(config: state.AttackPageConfig) -> dict:
@@ -40,24 +42,19 @@ def sidebar(config: state.AttackPageConfig) -> dict:
 
 def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict | None:
     """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
-    source = st.segmented_control(
+    # One compact row, so that ε and what it does fit on a projector's first screen below it (issue 11).
+    row = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
+    source = row[0].segmented_control(
         "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True,
         key=part_key(KEY, "image", "source"),
     )
     index_key = seed_widget(KEY + "image", config.image)  # the URL codec allows only indices of the sample
     if source == "Test set":
-        columns = st.columns(GALLERY)
-        start = st.session_state[index_key] // GALLERY * GALLERY
-        for column, i in zip(columns, range(start, min(start + GALLERY, len(x))), strict=False):
-            column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
-            if column.button("Pick", key=part_key(KEY, "image", f"pick_{i}"), width="stretch"):
-                st.session_state[index_key] = i
-                st.rerun()
-        picker, random_button = st.columns([3, 1], vertical_alignment="bottom")
-        if random_button.button("Random image", icon=":material/casino:", width="stretch",
-                                key=part_key(KEY, "image", "random")):
+        if row[2].button("Random", icon=":material/casino:", width="stretch", key=part_key(KEY, "image", "random")):
             st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
-        with picker:
+        with row[3].popover("Browse", icon=":material/grid_view:", width="stretch"):
+            gallery(x, y, class_names, index_key)
+        with row[1]:
             index = control(KEY, config, "image", widget=st.number_input)
         return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
     if source == "Upload":
@@ -86,34 +83,42 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     return {"image": image, "label": None, "index": config.image}
 
 
+def gallery(x: np.ndarray, y: np.ndarray, class_names, index_key: str) -> None:
+    """The ten test images around the current one, each with a Pick button."""
+    start = st.session_state[index_key] // GALLERY * GALLERY
+    for i in range(start, min(start + GALLERY, len(x))):
+        if (i - start) % GALLERY_ROW == 0:
+            columns = iter(st.columns(GALLERY_ROW))  # a row at a time, so the page reads in index order
+        column = next(columns)
+        column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
+        if column.button("Pick", key=part_key(KEY, "image", f"pick_{i}"), width="stretch"):
+            st.session_state[index_key] = i
+            st.rerun()
+
+
 def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool) -> dict:
     name = control(KEY, config, "attack")
     spec = attacks.get(name)
-    st.caption(f"{spec.summary} — *{spec.reference}*")
     params = {}
-    columns = st.columns(3)
-    for index, param in enumerate(spec.params):
-        with columns[index % 3]:
-            # The URL's eps and norm belong to the URL's attack; other attacks start from their own defaults.
-            from_url = {"eps": config.eps, "norm": config.norm}.get(param.name) if name == config.attack else None
-            # Keyed by the setting first, so the URL's eps_hide and norm_hide find every attack's control.
-            key = part_key(KEY, param.name, name)
-            params[param.name] = param_control(param, key=key, initial=from_url)
-    if "eps" in params:
-        st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
-    toggles = st.columns(3)
-    with toggles[0]:
-        true_labels = control(KEY, config, "true_labels", disabled=not has_label)
+    for param in spec.params:
+        # The URL's eps and norm belong to the URL's attack; other attacks start from their own defaults.
+        from_url = {"eps": config.eps, "norm": config.norm}.get(param.name) if name == config.attack else None
+        # Keyed by the setting first, so the URL's eps_hide and norm_hide find every attack's control.
+        key = part_key(KEY, param.name, name)
+        params[param.name] = param_control(param, key=key, initial=from_url)
+        if param.name == "eps":
+            st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
+    true_labels = control(KEY, config, "true_labels", disabled=not has_label)
     targeted = False
     target = None
     if name in TARGETABLE:
-        with toggles[1]:
-            targeted = control(KEY, config, "targeted")
+        targeted = control(KEY, config, "targeted")
         if targeted:
-            target = toggles[2].selectbox(
+            target = st.selectbox(
                 state.setting(config, "target").label, range(len(class_names)), format_func=lambda k: class_names[k],
                 key=seed_widget(KEY + "target", config.target),
             )
+    st.caption(f"{spec.summary} — *{spec.reference}*")
     return {"attack": name, "params": params, "true_labels": true_labels, "targeted": targeted, "target": target}
 
 
@@ -143,18 +148,20 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
     # Only a changed prediction fools the model: a target equal to the clean class is no success.
     success = adv_class != clean_class and (not controls["targeted"] or adv_class == controls["target"])
 
-    verdict = st.columns([2, 1, 1, 1])
-    verdict[0].markdown(
+    st.markdown(
         f"### {':red[Fooled]' if success else ':green[Not fooled]'}: "
         f"{class_names[clean_class]} → {class_names[adv_class]}"
     )
-    verdict[1].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
-    verdict[2].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
-    verdict[3].metric("mean |δ|", f"{stats.mean_abs:.4f}")
-    attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
-    bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names)
+    panels_key = attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
+    bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names,
+                                  title=None, height=BARS_HEIGHT)  # the axis says what they are
     st.plotly_chart(bars, key=KEY + "bars", **CHART)
+    st.caption(panels_key)
     figures.append(("Class probabilities", bars))
+    sizes = st.columns(3)
+    sizes[0].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
+    sizes[1].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
+    sizes[2].metric("mean |δ|", f"{stats.mean_abs:.4f}")
     if controls["attack"] in ("pgd", "bim"):
         with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
             pgd_scrubber(model, x, labels, params, controls, class_names)
@@ -177,23 +184,23 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
         )
 
 
-def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray) -> None:
-    """x, the signed perturbation, |δ|, x' and the saliency, side by side as crisp enlarged pixels."""
+def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray) -> str:
+    """x, the signed perturbation, |δ|, x' and the saliency, side by side as crisp enlarged pixels; returns their
+    key, for a caption below the bars (one word under each panel keeps the bars on the first screen)."""
     delta = adversarial - original
     bound = float(np.abs(delta).max())
     panels = [
         (thumbnails.gray_rgb(original), "original"),
-        (thumbnails.diverging_rgb(delta), f"δ: orange −, blue +, full at ±{bound:.3f}"),
-        (thumbnails.gray_rgb(np.abs(delta) / (bound or 1.0)), "|δ| scaled to its max"),
+        (thumbnails.diverging_rgb(delta), "δ"),
+        (thumbnails.gray_rgb(np.abs(delta) / (bound or 1.0)), "|δ|"),
         (thumbnails.gray_rgb(adversarial), "adversarial"),
-        (thumbnails.heat_rgb(np.abs(gradient)), "saliency |∇x loss|"),
+        (thumbnails.heat_rgb(np.abs(gradient)), "saliency"),
     ]
-    with st.container(key=KEY + "panels", horizontal=True):
-        for rgb, caption in panels:
+    with st.container(key=KEY + "panels"):
+        for column, (rgb, caption) in zip(st.columns(len(panels)), panels, strict=True):
             # Inline data URLs: a moved slider's new images arrive with the rerun, with no media round trip.
-            st.image(
-                thumbnails.png_data_url(thumbnails.enlarge(rgb, PANEL_ZOOM)), caption=caption, width=28 * PANEL_ZOOM
-            )
+            column.image(thumbnails.png_data_url(thumbnails.enlarge(rgb, PANEL_ZOOM)), caption=caption, width="stretch")
+    return f"δ: orange −, blue +, full colour at ±{bound:.3f} · |δ| scaled to its max · saliency |∇x loss|"
 
 
 def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
@@ -319,8 +326,14 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
 
 @st.fragment
 def attack_section(config: state.AttackPageConfig, model, picked: dict | None, class_names) -> None:
-    """The attack's controls and results. A fragment: moving ε reruns only this, not the sidebar and gallery."""
-    controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
+    """The attack's controls and results. A fragment: moving ε reruns only this, not the sidebar and gallery.
+
+    The controls sit left of the verdict, the images and the bars, so that ε and what it does share the first
+    screen, on a 1280×720 projector too.
+    """
+    controls_column, results_column = st.columns([1, 2], gap="medium")
+    with controls_column:
+        controls = attack_controls(config, class_names, picked is not None and picked["label"] is not None)
     values = {"attack": controls["attack"], "true_labels": controls["true_labels"],
               "targeted": controls["targeted"],
               "target": config.target if controls["target"] is None else controls["target"]}  # kept while untargeted
@@ -329,7 +342,8 @@ def attack_section(config: state.AttackPageConfig, model, picked: dict | None, c
     save_config(KEY, config)
     if picked is not None:
         figures = []
-        attack_one(model, picked, controls, class_names, figures)
+        with results_column:
+            attack_one(model, picked, controls, class_names, figures)
         from_test_set = picked["label"] is not None
         bundled = st.session_state.get("model_source", "Bundled") == "Bundled"  # app_pages/ui/image_model_picker
         export.export_panel(

@@ -311,7 +311,7 @@ class AttackPageConfig:
         image_models.DEFAULT_ARCHITECTURE, "Architecture",
     )
     image: int = declare(IntRange(0, assets.SAMPLE_SIZE - 1), 0, "Test image",  # an index into the bundled sample
-                         unit=f"0–{assets.SAMPLE_SIZE - 1} in the bundled sample")
+                         unit=f"0–{assets.SAMPLE_SIZE - 1}")
     attack: str = declare(Choice(tuple(attacks.names()), {n: attacks.get(n).label for n in attacks.names()}), "fgsm",
                          "Attack")
     eps: float = _declared(attacks.base.EPS)

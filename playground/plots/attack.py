@@ -15,13 +15,18 @@ from playground.plots.style import COLORS, SERIES, base_layout
 
 
 def probability_bars(
-    before: np.ndarray, after: np.ndarray, class_names: Sequence[str], *, title: str = "Class probabilities"
+    before: np.ndarray,
+    after: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    title: str | None = "Class probabilities",
+    height: int = 280,
 ) -> go.Figure:
     """Softmax probabilities per class before and after the attack, as grouped bars."""
-    fig = go.Figure(layout=base_layout(title, height=280))
+    fig = go.Figure(layout=base_layout(title, height=height))
     fig.add_bar(x=list(class_names), y=before, name="original", marker_color=COLORS["muted"])
     fig.add_bar(x=list(class_names), y=after, name="adversarial", marker_color=COLORS["bad"])
-    fig.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "probability"})
+    fig.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "class probability"})
     return fig
 
 

@@ -57,7 +57,8 @@ def png_of_a_one() -> bytes:
 
 def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     open_attack(page, app_url)
-    main_area(page).get_by_role("button", name="Pick", exact=True).nth(FLIP_IMAGE).click()
+    main_area(page).get_by_role("button", name="Browse").click()
+    page.get_by_role("button", name="Pick", exact=True).nth(FLIP_IMAGE).click()
     image_number = main_area(page).get_by_label("Test image")
     wait_until(lambda: image_number.input_value() == str(FLIP_IMAGE), message="image 4 to be picked")
     wait_until(lambda: verdict(page) == "Not fooled: 4 → 4", message="the verdict on image 4")
@@ -85,6 +86,33 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     assert panels[1] != clean_panels[1] and panels[3] != clean_panels[3], "δ and the adversarial image must redraw"
     page.locator(PANELS).first.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "attack.png"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1600, 1000)])
+def test_eps_and_what_it_does_share_the_first_screen(chromium, app_url, artifacts, width, height):
+    """The page's tagline is "move ε and watch the prediction flip": on a projector both must be in view at once."""
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        open_attack(page, app_url)
+        wait_until(lambda: len(panel_images(page)) == 5, message="the attack panels")
+        panels = page.locator(PANELS)
+        boxes = {
+            "the ε slider": page.get_by_role("slider", name=EPS_SLIDER).bounding_box(),
+            "the verdict": page.locator("h3").filter(has_text=VERDICT).first.bounding_box(),
+            "the original image": panels.nth(0).bounding_box(),
+            "the adversarial image": panels.nth(3).bounding_box(),
+            "the probability bars": page.locator(".st-key-atk_bars").bounding_box(),
+        }
+        page.screenshot(path=str(artifacts / f"attack_first_screen_{width}x{height}.png"))
+        for name, box in boxes.items():
+            assert box is not None and box["height"] > 0, f"{name} is not drawn"
+            assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
+        slider, original = boxes["the ε slider"], boxes["the original image"]
+        assert slider["x"] + slider["width"] <= original["x"], "ε should sit beside the images, not above them"
+    finally:
+        context.close()
 
 
 def test_corrupt_upload_gives_an_error_and_the_page_keeps_working(page, app_url):
