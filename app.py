@@ -16,6 +16,8 @@ if __name__ == "__main__":
 
     st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
     keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
+    # Streamlit leaves 6rem above a page's title; on a 1280×720 projector the main figure needs that room.
+    st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
     navigation = st.navigation(
         [
             st.Page(page.script, title=page.title, icon=page.icon, default=name == HOME,

@@ -24,7 +24,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui.attack_lens import lens_section
     from app_pages.ui.live_view import live_view
     from app_pages.ui.widgets import control, part_key, save_config, seed_widget, url_config
-    from playground import data, experiment, features, live, models, plots, snippets, state
+    from playground import data, experiment, features, live, plots, snippets, state
 
 KEY = "bt_"  # prefix of this page's session-state keys
 classroom.apply("build_and_train", state.TrainPageConfig, prefix=KEY)
@@ -100,22 +100,23 @@ def feature_controls(config: state.TrainPageConfig) -> dict:
 
 
 def network_controls(config: state.TrainPageConfig) -> dict:
-    columns = st.columns([1.3] + [1] * models.MAX_HIDDEN_LAYERS)
+    """In the sidebar, so the boundary they shape is on the first screen beside them (a projector's too)."""
+    st.header("Network")
     layers_codec = state.setting(config, "layers").codec
-    with columns[0]:
-        depth = st.number_input(state.setting(config, "layers").label, layers_codec.min_len, layers_codec.max_len,
-                                key=seed_widget(part_key(KEY, "layers", "depth"), len(config.layers)))
-        init_seed = control(KEY, config, "init_seed", widget=st.number_input)
+    depth = st.number_input(state.setting(config, "layers").label, layers_codec.min_len, layers_codec.max_len,
+                            key=seed_widget(part_key(KEY, "layers", "depth"), len(config.layers)))
     activation = state.setting(config, "activations")
     layers, activations = [], []
     for index in range(int(depth)):
         present = index < len(config.layers)
-        with columns[index + 1]:
+        neurons_column, activation_column = st.columns(2)
+        with neurons_column:
             neurons = st.number_input(
                 f"Layer {index + 1} neurons", layers_codec.item.low, layers_codec.item.high,
                 key=seed_widget(part_key(KEY, "layers", f"neurons_{index}"), config.layers[index] if present else 4),
             )
             layers.append(int(neurons))
+        with activation_column:
             activations.append(
                 st.selectbox(
                     f"Layer {index + 1} {activation.label.lower()}",
@@ -125,6 +126,7 @@ def network_controls(config: state.TrainPageConfig) -> dict:
                                     config.activations[index] if present else "tanh"),
                 )
             )
+    init_seed = control(KEY, config, "init_seed", widget=st.number_input)
     return dict(layers=tuple(layers), activations=tuple(activations), init_seed=int(init_seed))
 
 
@@ -154,6 +156,7 @@ def speed_control(config: state.TrainPageConfig) -> str:
     return control(
         KEY, config, "speed", widget=st.segmented_control, format_func=lambda k: experiment.SPEEDS[k][0],
         required=True, on_change=redraw, kwargs={"network_changed": False},  # the export's settings carry the speed
+        label_visibility="collapsed",  # one row less above the boundary; the options say "epochs per second"
     )
 
 
@@ -275,16 +278,12 @@ def inspect_neuron(maps: list[np.ndarray]) -> None:
 
 def main() -> None:
     st.title("Build & Train")
-    st.caption(
-        "Pick a dataset, shape a network, press Play and watch the decision boundary form. "
-        "Every setting lives in the URL: copy it to share this exact experiment, seeds included."
-    )
+    st.caption("Shape a network, press Play and watch the decision boundary form. The URL holds every setting.")
     config = url_config(KEY, state.TrainPageConfig)
 
     with st.sidebar:
-        values = data_controls(config) | feature_controls(config) | training_controls(config)
-    values |= network_controls(config)
-    with st.sidebar:
+        values = data_controls(config) | feature_controls(config) | network_controls(config)
+        values |= training_controls(config)
         st.header("View")
         values |= {name: control(KEY, config, name) for name in ("show_test", "discretize", "lens")}
 

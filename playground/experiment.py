@@ -18,9 +18,9 @@ from playground.state import TrainPageConfig
 
 # Training speed caps, in epochs per second: a lecturer narrating wants the boundary to form visibly.
 SPEEDS: dict[str, tuple[str, float | None]] = {
-    "slow": ("Slow · 5", 5.0),
-    "normal": ("Normal · 25", 25.0),
-    "fast": ("Fast · 100", 100.0),
+    "slow": ("Slow · 5/s", 5.0),  # epochs per second: the labels carry the unit, as the control shows no label
+    "normal": ("Normal · 25/s", 25.0),
+    "fast": ("Fast · 100/s", 100.0),
     "max": ("Max", None),
 }
 BOUNDARY_RESOLUTION = 100

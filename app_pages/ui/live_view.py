@@ -30,7 +30,7 @@ POINT_DECIMALS = 3
 _CSS = """
 .bv { width: 100%; font-family: var(--st-font, sans-serif); color: var(--st-text-color, #31333f); }
 .bv-metrics {
-    display: grid; grid-template-columns: auto repeat(4, 1fr); gap: 1rem; margin-bottom: 1rem; align-items: center;
+    display: grid; grid-template-columns: auto repeat(4, 1fr); gap: 1rem; margin-bottom: 0.5rem; align-items: center;
 }
 .bv-transport {
     width: 8.5rem; padding: 0.5rem 1rem; border-radius: 0.5rem; border: 1px solid transparent; cursor: pointer;
@@ -845,7 +845,7 @@ def live_view(
     can_play: bool,
     stalled: bool,
     on_transport: Callable[[], None],
-    height: int = 440,
+    height: int = 600,
     curve_height: int = 180,
 ) -> None:
     """Shows a Play/Pause button, the network's numbers, its neuron maps and the decision boundary at
