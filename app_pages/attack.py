@@ -152,11 +152,11 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
         f"### {':red[Fooled]' if success else ':green[Not fooled]'}: "
         f"{class_names[clean_class]} → {class_names[adv_class]}"
     )
-    panels_key = attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
+    legend = attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
     bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names,
                                   title=None, height=BARS_HEIGHT)  # the axis says what they are
     st.plotly_chart(bars, key=KEY + "bars", **CHART)
-    st.caption(panels_key)
+    st.caption(legend)
     figures.append(("Class probabilities", bars))
     sizes = st.columns(3)
     sizes[0].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
@@ -186,7 +186,7 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
 
 def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray) -> str:
     """x, the signed perturbation, |δ|, x' and the saliency, side by side as crisp enlarged pixels; returns their
-    key, for a caption below the bars (one word under each panel keeps the bars on the first screen)."""
+    legend, for a caption below the bars (one word under each panel keeps the bars on the first screen)."""
     delta = adversarial - original
     bound = float(np.abs(delta).max())
     panels = [
