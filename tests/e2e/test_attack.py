@@ -88,31 +88,26 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     page.screenshot(path=str(artifacts / "attack.png"))
 
 
-@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1600, 1000)])
-def test_eps_and_what_it_does_share_the_first_screen(chromium, app_url, artifacts, width, height):
+def test_eps_and_what_it_does_share_the_first_screen(projector_page, app_url, artifacts):
     """The page's tagline is "move ε and watch the prediction flip": on a projector both must be in view at once."""
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        open_attack(page, app_url)
-        wait_until(lambda: len(panel_images(page)) == 5, message="the attack panels")
-        panels = page.locator(PANELS)
-        boxes = {
-            "the ε slider": page.get_by_role("slider", name=EPS_SLIDER).bounding_box(),
-            "the verdict": page.locator("h3").filter(has_text=VERDICT).first.bounding_box(),
-            "the original image": panels.nth(0).bounding_box(),
-            "the adversarial image": panels.nth(3).bounding_box(),
-            "the probability bars": page.locator(".st-key-atk_bars").bounding_box(),
-        }
-        page.screenshot(path=str(artifacts / f"attack_first_screen_{width}x{height}.png"))
-        for name, box in boxes.items():
-            assert box is not None and box["height"] > 0, f"{name} is not drawn"
-            assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
-        slider, original = boxes["the ε slider"], boxes["the original image"]
-        assert slider["x"] + slider["width"] <= original["x"], "ε should sit beside the images, not above them"
-    finally:
-        context.close()
+    page = projector_page
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    open_attack(page, app_url)
+    wait_until(lambda: len(panel_images(page)) == 5, message="the attack panels")
+    panels = page.locator(PANELS)
+    boxes = {
+        "the ε slider": page.get_by_role("slider", name=EPS_SLIDER).bounding_box(),
+        "the verdict": page.locator("h3").filter(has_text=VERDICT).first.bounding_box(),
+        "the original image": panels.nth(0).bounding_box(),
+        "the adversarial image": panels.nth(3).bounding_box(),
+        "the probability bars": page.locator(".st-key-atk_bars").bounding_box(),
+    }
+    page.screenshot(path=str(artifacts / f"attack_first_screen_{width}x{height}.png"))
+    for name, box in boxes.items():
+        assert box is not None and box["height"] > 0, f"{name} is not drawn"
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
+    slider, original = boxes["the ε slider"], boxes["the original image"]
+    assert slider["x"] + slider["width"] <= original["x"], "ε should sit beside the images, not above them"
 
 
 def test_corrupt_upload_gives_an_error_and_the_page_keeps_working(page, app_url):

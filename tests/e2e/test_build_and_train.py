@@ -25,31 +25,26 @@ def frames_drawn(page) -> int:
     return int(page.locator("[data-testid='boundary-view']").get_attribute("data-frames-drawn"))
 
 
-@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1600, 1000)])
-def test_the_boundary_and_play_share_the_first_screen(chromium, app_url, artifacts, width, height):
+def test_the_boundary_and_play_share_the_first_screen(projector_page, app_url, artifacts):
     """On a projector the decision boundary, Play and the epoch counter are in view at once, the boundary large."""
-    context = chromium.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        open_trainer(page, app_url)
-        stage = page.locator("[data-testid='boundary-view'] .bv-stage")
-        wait_until(lambda: (stage.bounding_box() or {}).get("height", 0) > 0, message="the boundary to be drawn")
-        boxes = {
-            "the boundary": stage.bounding_box(),
-            "Play": page.get_by_role("button", name="Play").bounding_box(),
-            "the epoch counter": page.locator("[data-testid='live-metric'][data-label='Epoch']").bounding_box(),
-        }
-        page.screenshot(path=str(artifacts / f"build_and_train_first_screen_{width}x{height}.png"))
-        for name, box in boxes.items():
-            assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
-        content = page.get_by_test_id("stMainBlockContainer").evaluate(
-            "e => { const s = getComputedStyle(e); return e.clientWidth - parseFloat(s.paddingLeft)"
-            " - parseFloat(s.paddingRight); }"
-        )
-        assert boxes["the boundary"]["width"] >= 0.45 * content, f"{boxes['the boundary']} in {content} px"
-    finally:
-        context.close()
+    page = projector_page
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    open_trainer(page, app_url)
+    stage = page.locator("[data-testid='boundary-view'] .bv-stage")
+    wait_until(lambda: (stage.bounding_box() or {}).get("height", 0) > 0, message="the boundary to be drawn")
+    boxes = {
+        "the boundary": stage.bounding_box(),
+        "Play": page.get_by_role("button", name="Play").bounding_box(),
+        "the epoch counter": page.locator("[data-testid='live-metric'][data-label='Epoch']").bounding_box(),
+    }
+    page.screenshot(path=str(artifacts / f"build_and_train_first_screen_{width}x{height}.png"))
+    for name, box in boxes.items():
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
+    content = page.get_by_test_id("stMainBlockContainer").evaluate(
+        "e => { const s = getComputedStyle(e); return e.clientWidth - parseFloat(s.paddingLeft)"
+        " - parseFloat(s.paddingRight); }"
+    )
+    assert boxes["the boundary"]["width"] >= 0.45 * content, f"{boxes['the boundary']} in {content} px"
 
 
 def test_play_trains_and_pause_stops(page, app_url, artifacts):
