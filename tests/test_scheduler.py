@@ -167,8 +167,11 @@ def test_tasks_wait_their_turn_first_come_first_served():
     assert [scheduler.position(t) for t in (first, second, third)] == [0, 1, 2]
     live = Spinner()
     scheduler.submit(live)
-    run_for(0.2)
+    # Waits for the slices rather than a fixed 0.2 s: a collection in the process (the janitor's) can hold the GIL
+    # that long. Without a runner left, the live job gets no slice at all and this times out.
+    wait_for(lambda: live.slices > 5)
     assert live.slices > 5, "a running task leaves a runner to live training"
+    assert first.state == "running"
     scheduler.cancel(live)
     release.set()
     wait_for(lambda: third.state == "finished")
