@@ -71,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Evaluates a model on the first N test images under one attack at each eps.",
     )
     attack.add_argument("--dataset", choices=assets.DATASETS, default="mnist")
+    # Like --attack: the architecture registry loads TensorFlow, so a wrong name is answered with the list.
     attack.add_argument(
         "--model",
-        default="cnn",
-        help="a bundled architecture (cnn, mlp, softmax) trained on --dataset, or a path to a .keras file "
-        "(loaded in safe mode; 28x28x1 images in, 10 logits out). Default: cnn",
+        default=None,
+        help="a bundled architecture trained on --dataset (e.g. cnn; an unknown name lists them), or a path to a "
+        ".keras file (loaded in safe mode; 28x28x1 images in, 10 logits out). Default: the small CNN",
     )
     # The names come from the attack registry, which loads TensorFlow: a wrong one is answered with the list.
     attack.add_argument("--attack", default="fgsm", help="a registered attack, e.g. fgsm, pgd or autoattack (an "
@@ -129,10 +130,12 @@ def parse_params(spec, assignments: list[tuple[str, str]]) -> dict[str, object]:
     return params
 
 
-def load_model(dataset: str, model: str):
-    """A bundled architecture's model for ``dataset``, else the .keras file at ``model``; and its description."""
+def load_model(dataset: str, model: str | None):
+    """A bundled architecture's model for ``dataset`` (the default one if ``model`` is None), else the .keras
+    file at ``model``; and its description."""
     from playground import image_models
 
+    model = model or image_models.DEFAULT_ARCHITECTURE
     if model in image_models.ARCHITECTURES:
         return image_models.load_bundled_model(dataset, model), f"bundled {dataset} {model}"
     path = Path(model)
