@@ -1,7 +1,7 @@
 """Defend: switch defences on and find out honestly whether they hold.
 
-Thin page: the sidebar picks the dataset, the model and the defence stack; each tab is one defence family
-(app_pages/ui/defend_*.py) over playground.defences. Every setting is mirrored in the URL.
+Thin page: the sidebar picks the dataset and, on the tabs that attack one chosen model, that model; each tab is
+one defence family (app_pages/ui/defend_*.py) over playground.defences. Every setting is mirrored in the URL.
 """
 
 import dataclasses
@@ -25,12 +25,6 @@ TABS = {"transforms": "Input transforms", "training": "Adversarial training", "s
         "detector": "Detector"}
 
 
-def sidebar(config: state.DefendPageConfig) -> dict:
-    with st.sidebar:
-        st.header("Model")
-        return {"dataset": control(KEY, config, "dataset"), "model": control(KEY, config, "model", widget=st.radio)}
-
-
 def main() -> None:
     st.title("Defend")
     st.caption(
@@ -38,23 +32,34 @@ def main() -> None:
         "about them (Athalye, Carlini & Wagner 2018); adversarial training holds. Find out for yourself."
     )
     config = url_config(KEY, state.DefendPageConfig)
-    config = dataclasses.replace(config, **sidebar(config))
-    chosen = defend_models.choose(config.dataset, config.model)
-    st.sidebar.caption(f"Using the {chosen.label}.")
+    with st.sidebar:
+        st.header("Model")
+        config = dataclasses.replace(config, dataset=control(KEY, config, "dataset"))
     x, y, class_names = assets.load_sample(config.dataset)
     # Lazy tabs: only the open one runs, so a slow evaluation in one never delays the others.
     tabs = dict(zip(TABS, st.tabs(list(TABS.values()), default=TABS[config.tab], key=KEY + "tab", on_change="rerun"),
                     strict=True))
     open_tab = next((name for name, tab in tabs.items() if tab.open), config.tab)
     config = dataclasses.replace(config, tab=open_tab)
+    # The model choice shows only on the tabs that attack the chosen model: the sidebar never names a model that
+    # the open tab is not using.
+    if open_tab == "training":
+        st.sidebar.caption("This tab compares the standard and the adversarially trained model.")
+    elif open_tab == "smoothing":
+        chosen = defend_models.choose(config.dataset, "smoothed")
+        st.sidebar.caption(f"This tab certifies the {chosen.label}.")
+    else:
+        with st.sidebar:
+            config = dataclasses.replace(config, model=control(KEY, config, "model", widget=st.radio))
+        chosen = defend_models.choose(config.dataset, config.model)
+        st.sidebar.caption(f"Using the {chosen.label}.")
     with tabs[open_tab]:
         if open_tab == "transforms":
             config = dataclasses.replace(config, **transforms_tab(config, chosen, x, y))
         elif open_tab == "training":
             config = dataclasses.replace(config, **training_tab(config, x, y, class_names))
         elif open_tab == "smoothing":
-            smoothed = defend_models.choose(config.dataset, "smoothed")
-            config = dataclasses.replace(config, **smoothing_tab(config, smoothed, x, y, class_names))
+            config = dataclasses.replace(config, **smoothing_tab(config, chosen, x, y, class_names))
         else:
             config = dataclasses.replace(config, **detector_tab(config, chosen, x, y))
     save_config(KEY, config)
