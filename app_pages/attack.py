@@ -17,6 +17,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, heavy_work
     from app_pages.ui.draw_canvas import draw_canvas
     from app_pages.ui.image_model_picker import pick_model
+    from app_pages.ui.plain_words import explain
     from app_pages.ui.widgets import control, param_control, part_key, save_config, seed_widget, url_config
     from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
     from playground.tokens import token
@@ -157,6 +158,7 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
                                   title=None, height=BARS_HEIGHT)  # the axis says what they are
     st.plotly_chart(bars, key=KEY + "bars", **CHART)
     st.caption(legend)
+    explain("attack")
     figures.append(("Class probabilities", bars))
     sizes = st.columns(3)
     sizes[0].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
@@ -222,6 +224,7 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     st.markdown("How robust accuracy collapses as ε grows, across many test images. An image counts as robust "
                 "only if the model gets it right and still does under the attack. Every figure is an **upper "
                 "bound**: a stronger attack can only lower it.")
+    explain("robustness_curve")
     if st.toggle(
         f"Use the full {data.DATASET_LABELS[dataset]} test set (10 000 images)", key=KEY + "rb_full",
         help="Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "

@@ -23,6 +23,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, live_stream
     from app_pages.ui.attack_lens import lens_section
     from app_pages.ui.live_view import live_view
+    from app_pages.ui.plain_words import explain
     from app_pages.ui.widgets import control, part_key, save_config, seed_widget, url_config
     from playground import data, experiment, features, live, plots, snippets, state
 
@@ -319,6 +320,7 @@ def training_panel() -> None:
             trainer.experiment.updated(config)  # a new cap, same network
     training_notices(trainer)
     live_section(config)
+    explain("boundary")
     # An inspected neuron's map is refreshed on a timer while playing; otherwise it is drawn once, in the same
     # place. The timed fragment exists only then: a fragment run drops the ones it no longer declares, timers
     # included, and a playing page with no timer reruns no script at all.

@@ -58,7 +58,7 @@ def test_stacking_a_random_defence_adds_rows_and_a_real_eot_column():
 
 def test_the_threat_model_marks_its_column_and_reaches_the_url():
     at = open_page(QUICK)
-    at.segmented_control(key="def_threat").set_value("eot")
+    at.radio(key="def_threat").set_value("eot")
     settle(at.run())
     assert "▶ EOT" in threat_table(at)["No defence"]
     assert at.query_params["threat"] == "eot"
@@ -99,6 +99,16 @@ def test_the_robust_bundled_models_are_selectable(model):
     caption = " ".join(c.value for c in at.sidebar.caption)
     assert {"adversarial": "adversarial training", "smoothed": "Gaussian noise"}[model] in caption
     assert "Median filter" in threat_table(at)
+
+
+@pytest.mark.parametrize(("tab", "says"), [("smoothing", "certifies the bundled CNN trained on Gaussian noise"),
+                                          ("training", "compares the standard and the adversarially trained")])
+def test_the_sidebar_names_the_model_the_open_tab_uses(tab, says):
+    # It once named the sidebar's choice beside a tab that certified the noise-trained model.
+    at = open_page({"tab": tab, "model": "adversarial"})
+    assert not at.sidebar.radio, "a model choice the tab ignores"
+    assert says in " ".join(c.value for c in at.sidebar.caption)
+    assert at.query_params["model"] == "adversarial"  # kept for the tabs that use it
 
 
 def test_fashion_mnist_works():

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import export, session_cache
+from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import data, lens, plots, state, training
 from playground.experiment import ToyExperiment
@@ -52,6 +53,7 @@ def lens_section(config: state.TrainPageConfig, exp: ToyExperiment, class_colors
         f"{exp.trainer.epoch} (the lens refreshes when you pause or change a setting). Click a point to draw its "
         "ε-ball."
     )
+    explain("lens")
     settings = lens_controls(config)
     net, names = exp.trainer.model, tuple(config.features)
     x, y = exp.split.x_test, exp.split.y_test

@@ -206,7 +206,8 @@ def _end_lesson() -> None:
 def _banner(page: str, lesson: lessons.Lesson, index: int) -> None:
     step = lesson.steps[index]
     last = index == len(lesson.steps) - 1
-    with st.container(border=True, key="classroom_banner"):
+    # In the sidebar, so that the step's figure keeps the first screen (in the page, the banner took all of it).
+    with st.sidebar.container(border=True, key="classroom_banner"):
         st.caption(f":material/co_present: Lesson · **{lesson.title}**")
         st.markdown(f"#### Step {index + 1} of {len(lesson.steps)}: {step.title}")
         st.markdown(step.narrative)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from app_pages.ui import export, heavy_work
 from app_pages.ui.defend_models import PAGE_KEY, DefendModel
+from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import attacks, state
 from playground.defences import detector as squeezing
@@ -114,6 +115,7 @@ def detector_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndar
         f"{squeezing.TARGET_FPR:.0%} of clean held-out images are flagged."
     )
     st.warning(squeezing.ADAPTIVE_CAVEAT, icon=":material/warning:")
+    explain("detector")
     owner, last_settings, last_run = st.session_state.get(KEY + "result", (None, None, None))
     mine = owner == (token(chosen.model), dataset)
     settings = _controls(config)

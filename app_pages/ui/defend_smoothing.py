@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages.ui import export, heavy_work
 from app_pages.ui.defend_models import PAGE_KEY, DefendModel
+from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control, seed_widget
 from playground import plots, state
 from playground.defences import smoothing
@@ -30,12 +31,12 @@ def smoothing_tab(
     Returns {"sigma": ..., "cert_n": ..., "n0": ..., "alpha": ...}: the values of its URL-mirrored settings.
     """
     st.markdown(
-        "The **smoothed classifier** g(x) returns the class the base classifier most often predicts on noisy "
-        "copies x + ε, ε ~ N(0, σ²I). **CERTIFY** bounds that class's probability from below by p̲A (a "
-        "one-sided Clopper–Pearson bound at level α) and certifies that g cannot change within the L2 radius "
-        "R = σ·Φ⁻¹(p̲A) of x; it **abstains** when p̲A < ½. The default n ≈ 1000 is chosen for speed: Cohen et "
-        "al. use n = 100 000, which certifies larger radii."
+        "The **smoothed classifier** answers with the base model's most common vote on n noisy copies of the "
+        "image, and **proves** a radius within which no L2 change can flip that answer; it **abstains** when no "
+        "class wins clearly. The default n = 1000 is chosen for speed: Cohen et al. use n = 100 000, which "
+        "certifies larger radii."
     )
+    explain("smoothing")
     settings = _controls(config, smoothed)
     _one_image(smoothed, config.dataset, x, y, class_names, settings)
     _many_images(smoothed, config.dataset, x, y, settings)
@@ -140,6 +141,7 @@ def _many_images(smoothed: DefendModel, dataset: str, x: np.ndarray, y: np.ndarr
         "The fraction of test images that the smoothed classifier certifies as their true class within radius r. "
         "At r = 0 it is the smoothed classifier's accuracy, counting abstentions as errors."
     )
+    explain("certified_accuracy")
     images, run, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
     key = _kept("images", min(100, len(x)))
     count = int(images.number_input(f"Images (10–{len(x)})", 10, len(x), step=10, key=key))

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages.ui import defend_models, export, heavy_work, session_cache
 from app_pages.ui.defend_models import PAGE_KEY
+from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import assets, attacks, data, defences, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
@@ -168,6 +169,7 @@ def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None
 def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:
     st.markdown("Train the default CNN on adversarial examples, live. Held-out clean and robust accuracy are measured "
                 "after every epoch, and the best epoch is kept.")
+    explain("adversarial_training")
     chosen = settings(config)
     if st.session_state.get(KEY + "data_note"):
         st.caption(st.session_state[KEY + "data_note"])

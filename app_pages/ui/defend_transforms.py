@@ -9,6 +9,7 @@ import streamlit as st
 
 from app_pages.ui import export, heavy_work
 from app_pages.ui.defend_models import BUNDLED_LABELS, PAGE_KEY, DefendModel
+from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import defences, evaluation, plots, snippets, state
 from playground.tokens import token
@@ -22,29 +23,25 @@ SEED = 0
 def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]:
     names = control(PAGE_KEY, config, "defences", max_selections=defences.MAX_STACK)
     values = {}
-    columns = st.columns(max(len(names), 1))
-    for column, name in zip(columns, names, strict=False):
+    for name in names:
         cls = defences.get(name)
         (param,) = cls.params
         url_key = state.TRANSFORM_KEYS[name]
-        with column:
-            values[url_key] = control(PAGE_KEY, config, url_key, step=type(param.default)(param.step))
-            st.caption(cls.summary)
+        values[url_key] = control(PAGE_KEY, config, url_key, step=type(param.default)(param.step))
+        st.caption(cls.summary)
     return names, values
 
 
 def attack_controls(config: state.DefendPageConfig) -> dict:
-    columns = st.columns([2, 1.7, 1.6, 1, 1])
-    with columns[0]:
-        threat = control(PAGE_KEY, config, "threat", widget=st.segmented_control, required=True)
-    with columns[1]:
-        attack = control(PAGE_KEY, config, "attack")
-    with columns[2]:
-        eps = control(PAGE_KEY, config, "eps", step=0.01, format="%.2f")
-        st.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
-    with columns[3]:
+    # A radio wraps in a narrow column, where a segmented control would cut off its last option.
+    threat = control(PAGE_KEY, config, "threat", widget=st.radio, horizontal=True)
+    attack = control(PAGE_KEY, config, "attack")
+    eps = control(PAGE_KEY, config, "eps", step=0.01, format="%.2f")
+    st.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+    images, draws = st.columns(2)
+    with images:
         n = control(PAGE_KEY, config, "n", widget=st.number_input, step=50)
-    with columns[4]:
+    with draws:
         samples = control(PAGE_KEY, config, "samples", widget=st.number_input)
     return {"threat": threat, "attack": attack, "eps": float(eps), "n": int(n), "samples": int(samples)}
 
@@ -90,32 +87,35 @@ def verdict(rows: list[defences.ThreatRow], *, thorough: bool) -> None:
 
 
 def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> dict:
-    st.markdown(
-        "Put input transforms in front of the model and attack the whole system three ways. **Defence-unaware**: "
-        "attack the bare model and hope the perturbation survives. **BPDA**: attack through the transforms, with a "
-        "straight-through gradient where they have none. **EOT**: also average over the defence's randomness."
+    st.caption(
+        "Put input transforms in front of the model and attack the whole system three ways: **defence-unaware** "
+        "(attack the bare model), **BPDA** (attack through the transforms) and **EOT** (also average over their "
+        "randomness)."
     )
-    names, values = transform_controls(config)
-    settings = attack_controls(config)
+    # The controls beside the threat table they drive, so that both fit a projector's first screen.
+    controls, results = st.columns([1, 2.2], gap="medium")
+    with controls:
+        names, values = transform_controls(config)
+        settings = attack_controls(config)
     config = dataclasses.replace(config, **values, defences=tuple(names), **settings)
     stack = config.stack()
     model, n = chosen.model, settings["n"]
     params = defences.DEFEND_ATTACKS[settings["attack"]].params
     key = (token(model), config.dataset, stack, settings["attack"], settings["eps"], n, settings["samples"])
-    rows = heavy_work.result(KEY + "rows", key, lambda progress: defences.compare_threats(
-        model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
-        samples=settings["samples"], seed=SEED, progress=progress,
-    ), failed="These settings do not work together")
-    if rows is None:
-        return values | {"defences": tuple(names)} | settings
-    st.markdown(f"**{defences.DEFEND_ATTACKS[settings['attack']].label} at L∞ ε = {settings['eps']:.2f} on {n} "
-                f"test images**, model: {chosen.label}. Robust accuracy: correct without the attack and with it, "
-                "against the true labels. Each figure is an **upper bound** (a stronger attack can only lower it); "
-                "in brackets, its 95% interval.")
-    results_table(rows, settings["threat"])
-    verdict(rows, thorough=settings["attack"] == "autoattack")
-    with st.expander("What each threat model means", icon=":material/help:"):
-        st.markdown("\n".join(f"- {text}" for text in defences.THREATS.values()))
+    with results:
+        rows = heavy_work.result(KEY + "rows", key, lambda progress: defences.compare_threats(
+            model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
+            samples=settings["samples"], seed=SEED, progress=progress,
+        ), failed="These settings do not work together")
+        if rows is None:
+            return values | {"defences": tuple(names)} | settings
+        st.markdown(f"**{defences.DEFEND_ATTACKS[settings['attack']].label} at L∞ ε = {settings['eps']:.2f} on {n} "
+                    f"test images**, model: {chosen.label}.")
+        results_table(rows, settings["threat"])
+        verdict(rows, thorough=settings["attack"] == "autoattack")
+        st.caption("Robust accuracy: correct without the attack and with it, against the true labels. Each figure "
+                   "is an **upper bound** (a stronger attack can only lower it); in brackets, its 95% interval.")
+        explain("threat_table", more="\n".join(f"- {text}" for text in defences.THREATS.values()))
     figures = curve(config, chosen, stack, x[:n], y[:n])
     bundled = chosen.label == BUNDLED_LABELS[config.model]
     export.export_panel(

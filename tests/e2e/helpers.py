@@ -41,3 +41,11 @@ def address(page) -> str:
     the query string), leaving ``page.url`` one change behind while ``location.href`` is current.
     """
     return page.evaluate("location.href")
+
+
+def assert_on_first_screen(page, boxes: dict[str, dict | None]) -> None:
+    """Each named element is drawn and lies wholly within the viewport, unscrolled: the projector's first screen."""
+    height = page.viewport_size["height"]
+    for name, box in boxes.items():
+        assert box is not None and box["height"] > 0, f"{name} is not drawn"
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"

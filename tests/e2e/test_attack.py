@@ -8,7 +8,7 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.e2e.helpers import metric, wait_until
+from tests.e2e.helpers import assert_on_first_screen, metric, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -103,9 +103,7 @@ def test_eps_and_what_it_does_share_the_first_screen(projector_page, app_url, ar
         "the probability bars": page.locator(".st-key-atk_bars").bounding_box(),
     }
     page.screenshot(path=str(artifacts / f"attack_first_screen_{width}x{height}.png"))
-    for name, box in boxes.items():
-        assert box is not None and box["height"] > 0, f"{name} is not drawn"
-        assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
+    assert_on_first_screen(page, boxes)
     slider, original = boxes["the ε slider"], boxes["the original image"]
     assert slider["x"] + slider["width"] <= original["x"], "ε should sit beside the images, not above them"
 

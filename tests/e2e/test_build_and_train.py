@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.e2e.helpers import address, epoch, live_metric, metric, wait_until
+from tests.e2e.helpers import address, assert_on_first_screen, epoch, live_metric, metric, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +38,7 @@ def test_the_boundary_and_play_share_the_first_screen(projector_page, app_url, a
         "the epoch counter": page.locator("[data-testid='live-metric'][data-label='Epoch']").bounding_box(),
     }
     page.screenshot(path=str(artifacts / f"build_and_train_first_screen_{width}x{height}.png"))
-    for name, box in boxes.items():
-        assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{name} is off the first screen: {box}"
+    assert_on_first_screen(page, boxes)
     content = page.get_by_test_id("stMainBlockContainer").evaluate(
         "e => { const s = getComputedStyle(e); return e.clientWidth - parseFloat(s.paddingLeft)"
         " - parseFloat(s.paddingRight); }"

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from playground import browser, lessons
-from tests.e2e.helpers import address, wait_until
+from tests.e2e.helpers import address, assert_on_first_screen, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -221,3 +221,16 @@ def test_share_link_shows_the_current_url_with_its_settings(page, app_url):
     wait_until(lambda: f"eps={moved}&" in shared(), message=f"eps={moved} in the shared link")
     wait_until(lambda: f"eps={moved}&" in address(page), message=f"eps={moved} in the URL")
     assert "attack=pgd" in shared()
+
+
+def test_a_lesson_step_leaves_the_first_screen_to_its_figure(projector_page, app_url, artifacts):
+    """The banner once took the whole first screen; now it sits in the sidebar, beside the step's figure."""
+    page = projector_page
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    page.goto(url_of(app_url, "gradient_masking", 0))
+    wait_for_step(page, "gradient_masking", 0)
+    page.locator(DEFEND_TABLE).wait_for(timeout=240_000)
+    heading = page.locator(BANNER).get_by_text(re.compile(r"^Step 1 of "))
+    page.screenshot(path=str(artifacts / f"lesson_first_screen_{width}x{height}.png"))
+    assert_on_first_screen(page, {"the step's heading": heading.bounding_box(),
+                                  "the step's threat table": page.locator(DEFEND_TABLE).bounding_box()})

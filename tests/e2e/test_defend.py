@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.helpers import address, wait_until
+from tests.e2e.helpers import address, assert_on_first_screen, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +93,8 @@ def test_adversarial_training_runs_live_and_stops(page, app_url, artifacts):
     page.get_by_role("button", name="Stop training").click()
     done = page.get_by_text(re.compile(r"Now in use as the sidebar's model of its kind: your CNN \(Fast FGSM"))
     done.wait_for(timeout=120_000)
+    # The model choice sits in the sidebar of the tabs that attack one model, such as the transforms tab.
+    page.get_by_role("tab", name="Input transforms").click()
     page.get_by_test_id("stSidebar").get_by_text("Adversarially trained").click()
     wait_until(lambda: "your CNN" in page.get_by_test_id("stSidebar").inner_text(),
                message="the sidebar to use the trained model")
@@ -135,3 +137,23 @@ def test_heavy_work_waits_its_turn_and_stop_hands_the_runner_on(chromium, app_ur
     finally:
         for tab in (first, second):
             tab.context.close()
+
+
+def test_the_threat_table_and_its_verdict_share_the_first_screen(projector_page, app_url, artifacts):
+    """On a projector the defence controls, the threat table and its verdict are in view at once, side by side."""
+    page = projector_page
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    page.goto(app_url + PAGE + QUICK)
+    page.locator(TABLE).wait_for(timeout=180_000)
+    main = page.get_by_test_id("stMain")
+    verdict = main.get_by_test_id("stAlert").filter(has_text="once the attack knows about it")
+    verdict.wait_for()
+    boxes = {
+        "the defence choice": page.locator(".st-key-def_defences").bounding_box(),
+        "the threat table": page.locator(TABLE).bounding_box(),
+        "the verdict": verdict.bounding_box(),
+    }
+    page.screenshot(path=str(artifacts / f"defend_first_screen_{width}x{height}.png"))
+    assert_on_first_screen(page, boxes)
+    choice, table = boxes["the defence choice"], boxes["the threat table"]
+    assert choice["x"] + choice["width"] <= table["x"], "the controls should sit beside the table, not above it"
