@@ -54,6 +54,148 @@ def intro() -> None:
         st.page_link(script("defend"), label="Open Defend", icon=":material/arrow_forward:")
 
 
+def neuron_section() -> None:
+    st.subheader("One neuron")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown(
+            "A neuron multiplies each input by a weight, adds them up with a bias, and passes the sum through an "
+            "activation. Training changes only the weights and the bias; move them and watch the output."
+        )
+        inputs, weights = st.columns(2)
+        x = [inputs.slider(f"Input $x_{i}$", -2.0, 2.0, value, 0.1, key=f"home_neuron_x{i}")
+             for i, value in ((1, 1.0), (2, -0.5))]
+        w = [weights.slider(f"Weight $w_{i}$", -3.0, 3.0, value, 0.1, key=f"home_neuron_w{i}")
+             for i, value in ((1, 1.5), (2, 1.0))]
+        bias = st.slider("Bias $b$", -3.0, 3.0, 0.0, 0.1, key="home_neuron_bias")
+        name = st.segmented_control("Activation $f$", list(theory.ACTIVATIONS), default="sigmoid", required=True,
+                                    format_func=lambda key: theory.ACTIVATIONS[key].name, key="home_neuron_f")
+        z, output = theory.neuron(x, w, bias, name)
+    with right:
+        st.plotly_chart(plots.neuron_figure(x, w, bias, z, output, activation=theory.ACTIVATIONS[name].name),
+                        key="home_neuron_figure", **CHART)
+        st.latex(rf"\begin{{aligned}} z &= w_1 x_1 + w_2 x_2 + b \\ &= {w[0]:.2f}\cdot{x[0]:.2f} + ({w[1]:.2f})"
+                 rf"\cdot({x[1]:.2f}) + ({bias:.2f}) = {z:.2f} \end{{aligned}}")
+        st.latex(rf"f(z) = {output:.3f}")
+
+
+SOFTMAX_CLASSES = ("3", "5", "8")  # three digits a network often confuses
+
+
+def softmax_section() -> None:
+    st.subheader("Softmax and cross-entropy, for more than two classes")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown(
+            "With several classes the network outputs one score per class, a *logit*. Softmax turns the scores "
+            "into probabilities that add up to 1, and the loss is minus the log of the true class's probability."
+        )
+        columns = st.columns(3)
+        logits = [column.slider(f"Logit of {name}", -5.0, 5.0, value, 0.1, key=f"home_softmax_{name}")
+                  for column, name, value in zip(columns, SOFTMAX_CLASSES, (2.0, 1.0, -1.0), strict=True)]
+        label = st.segmented_control("True class $y$", range(len(SOFTMAX_CLASSES)), default=0, required=True,
+                                     format_func=lambda k: SOFTMAX_CLASSES[k], key="home_softmax_label")
+        probabilities = theory.softmax(logits)
+        loss = theory.cross_entropy(logits, label)
+        st.caption("Only differences between logits matter: adding the same number to all three changes nothing. "
+                   "The attacks on the Attack page climb this loss for a digit's true class.")
+    with right:
+        st.plotly_chart(plots.softmax_figure(logits, probabilities, SOFTMAX_CLASSES, label),
+                        key="home_softmax_figure", **CHART)
+        st.latex(r"\mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_j e^{z_j}}")
+        st.latex(rf"L = -\log \mathrm{{softmax}}(z)_y = -\log {probabilities[label]:.3f} = {loss:.3f}")
+
+
+# A 2-2-1 network small enough to follow by hand; the student steps it with gradient descent.
+BACKPROP_X = (1.0, 0.5)
+BACKPROP_START = {"w1": ((0.5, -0.3), (0.8, 0.2)), "b1": (0.0, 0.1), "w2": (1.0, -1.2), "b2": 0.2}
+BACKPROP_KEY = "home_backprop_weights"
+
+
+def _backprop_step(rate: float, y: float) -> None:
+    weights = st.session_state[BACKPROP_KEY]
+    step = theory.backprop_221(BACKPROP_X, y, **weights)
+    st.session_state[BACKPROP_KEY] = {"w1": step.w1 - rate * step.dw1, "b1": step.b1 - rate * step.db1,
+                                      "w2": step.w2 - rate * step.dw2, "b2": step.b2 - rate * step.db2}
+    st.session_state["home_backprop_steps"] = st.session_state.get("home_backprop_steps", 0) + 1
+
+
+def _backprop_reset() -> None:
+    st.session_state[BACKPROP_KEY] = dict(BACKPROP_START)
+    st.session_state["home_backprop_steps"] = 0
+
+
+def _vector(values) -> str:
+    return r"\begin{bmatrix}" + r"\\".join(f"{v:+.3f}" for v in values) + r"\end{bmatrix}"
+
+
+def backprop_section() -> None:
+    st.subheader("Backpropagation: the chain rule, step by step")
+    st.session_state.setdefault(BACKPROP_KEY, dict(BACKPROP_START))
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown(
+            "To learn, the network needs to know how much each weight is to blame for the loss. Backpropagation "
+            "works that out from the output back to the input, multiplying one local slope per layer."
+        )
+        y = st.segmented_control("True label $y$", [1, 0], default=1, required=True, key="home_backprop_y")
+        rate = st.slider("Learning rate $\\alpha$", 0.1, 5.0, 1.0, 0.1, key="home_backprop_rate")
+        buttons = st.columns(2)
+        buttons[0].button("Take one step", icon=":material/skip_next:", on_click=_backprop_step, args=(rate, y),
+                          key="home_backprop_go", width="stretch")
+        buttons[1].button("Reset", icon=":material/restart_alt:", on_click=_backprop_reset,
+                          key="home_backprop_reset", width="stretch")
+        step = theory.backprop_221(BACKPROP_X, y, **st.session_state[BACKPROP_KEY])
+        st.caption(f"Steps taken: {st.session_state.get('home_backprop_steps', 0)}. Each step moves every weight "
+                   "against its gradient, so the loss on this example falls.")
+    with right:
+        st.plotly_chart(plots.backprop_figure(step), key="home_backprop_figure", **CHART)
+    forward, backward = st.columns(2, gap="large")
+    with forward:
+        st.markdown("**Forward pass**, input to output")
+        st.latex(rf"z^{{(1)}} = W_1 x + b_1 = {_vector(step.z1)}")
+        st.latex(rf"h = \sigma(z^{{(1)}}) = {_vector(step.h)}")
+        st.latex(rf"z^{{(2)}} = w_2 \cdot h + b_2 = {step.z2:+.3f}")
+        st.latex(rf"p = \sigma(z^{{(2)}}) = {step.p:.3f}")
+        st.latex(rf"L = -[y \log p + (1 - y)\log(1 - p)] = {step.loss:.3f}")
+    with backward:
+        st.markdown("**Backward pass**, output to input: each line reuses the one above")
+        dz2, dz1 = r"\frac{\partial L}{\partial z^{(2)}}", r"\frac{\partial L}{\partial z^{(1)}}"
+        dh = r"\frac{\partial L}{\partial h}"
+        st.latex(rf"{dz2} = p - y = {step.dz2:+.3f}")
+        st.latex(rf"\frac{{\partial L}}{{\partial w_2}} = {dz2}\, h = {_vector(step.dw2)}")
+        st.latex(rf"{dh} = {dz2}\, w_2 = {_vector(step.dh)}")
+        st.latex(rf"{dz1} = {dh} \odot \sigma'(z^{{(1)}}) = {_vector(step.dz1)}")
+        st.latex(rf"\frac{{\partial L}}{{\partial W_1}} = {dz1}\, x^\top, \quad x = {_vector(step.x)}")
+
+
+BRAIN_COMPARISON = {
+    "": ["What it does", "Where the analogy holds", "Where it breaks"],
+    "Biological neuron": [
+        "Dendrites collect signals from thousands of synapses; the cell fires a spike when its membrane voltage "
+        "crosses a threshold.",
+        "Synapses are stronger or weaker, excitatory or inhibitory, like weights of either sign; firing depends "
+        "on the summed input.",
+        "It speaks in spikes over time, not numbers; it learns by local rules (no known backpropagation), and one "
+        "neuron's dendrites already compute non-linear functions.",
+    ],
+    "Artificial neuron": [
+        "Multiplies each input by a weight, adds a bias and passes the sum through an activation.",
+        "The activation plays the threshold's part, and a layer of neurons is a population responding to one "
+        "input.",
+        "It is a single formula trained by gradient descent on the whole network's error, which brains are not "
+        "known to compute.",
+    ],
+}
+
+
+def brain_section() -> None:
+    st.subheader("A biological neuron and an artificial one")
+    st.markdown("The artificial neuron was inspired by the biological one (McCulloch and Pitts, 1943), but it is a "
+                "sketch of it, not a model: compare them honestly.")
+    st.table(BRAIN_COMPARISON, hide_index=True)
+
+
 def activations_section() -> None:
     st.subheader("Activation functions")
     left, right = st.columns([2, 3], gap="large")
@@ -156,7 +298,8 @@ def gradient_descent_section() -> None:
         factors = ", ".join(f"{r:.2f}" for r in theory.step_factors(surface_key, alpha))
         message = (
             f"**With $\\alpha = {alpha:.2f}$ descent {regime}.** Each step multiplies the distance to the "
-            f"minimum by $r = 1 - 2\\alpha c$ per weight: $r = {factors}$. "
+            f"minimum by $r = 1 - 2\\alpha c$ per weight, where $c$ is the number in front of that weight's "
+            f"square in $L(w)$ (its curvature): $r = {factors}$. "
             "$|r| < 1$ converges, $r < 0$ overshoots to the other side, $|r| > 1$ diverges."
         )
         if trajectory.diverged:
@@ -180,10 +323,18 @@ def closing() -> None:
 intro()
 st.divider()
 st.header("The theory")
+neuron_section()
+st.divider()
 activations_section()
 st.divider()
 losses_section()
 st.divider()
+softmax_section()
+st.divider()
+backprop_section()
+st.divider()
 gradient_descent_section()
+st.divider()
+brain_section()
 st.divider()
 closing()

@@ -1,4 +1,5 @@
-"""The theory behind training, as plain NumPy: activations, losses and gradient descent.
+"""The theory behind training, as plain NumPy: one neuron, activations, losses, softmax and cross-entropy,
+backpropagation through a 2-2-1 network, and gradient descent.
 
 The Home page draws these curves on every rerun, so this module stays pure NumPy: importing TensorFlow here
 would cost seconds before the first paint.
@@ -267,6 +268,91 @@ def confidently_wrong(*, target: float, over: str = "probability", confidence: f
         raise ValueError(f"Expected confidence in (0.5, 1). Received: confidence={confidence}")
     p = 1.0 - confidence if target >= 0.5 else confidence
     return p if over == "probability" else float(np.log(p / (1.0 - p)))
+
+
+# --------------------------------------------------------------------------------------------------------
+# One neuron; softmax and cross-entropy; backpropagation through a 2-2-1 network
+# --------------------------------------------------------------------------------------------------------
+
+
+def neuron(inputs: Sequence[float], weights: Sequence[float], bias: float, activation: str) -> tuple[float, float]:
+    """One artificial neuron: the weighted sum ``z = w · x + b`` and its activation; returns ``(z, output)``."""
+    x, w = np.asarray(inputs, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    if x.shape != w.shape or x.ndim != 1:
+        raise ValueError(f"Expected as many weights as inputs. Received: inputs={x.shape}, weights={w.shape}")
+    z = float(x @ w + bias)
+    return z, float(get_activation(activation).output(np.asarray(z)))
+
+
+def softmax(logits: Sequence[float]) -> np.ndarray:
+    """Probabilities ``e^{z_k} / sum_j e^{z_j}``, computed after subtracting the largest logit (no overflow)."""
+    z = np.asarray(logits, dtype=np.float64)
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def cross_entropy(logits: Sequence[float], label: int) -> float:
+    """Multi-class cross-entropy ``-log softmax(z)_y`` of one prediction, via log-sum-exp (finite for any logits)."""
+    z = np.asarray(logits, dtype=np.float64)
+    if not 0 <= label < len(z):
+        raise ValueError(f"Expected a label in [0, {len(z) - 1}]. Received: label={label}")
+    top = z.max()
+    return float(top + np.log(np.exp(z - top).sum()) - z[label])
+
+
+@dataclass(frozen=True)
+class Backprop:
+    """One forward and backward pass of a 2-2-1 network: sigmoid hidden layer, sigmoid output, binary
+    cross-entropy. Every intermediate value is kept so that a page can show the chain rule step by step.
+
+    Forward: ``z1 = W1 x + b1``, ``h = sigmoid(z1)``, ``z2 = w2 · h + b2``, ``p = sigmoid(z2)``,
+    ``loss = -[y log p + (1 - y) log(1 - p)]``. Backward, by the chain rule: ``dz2 = p - y``,
+    ``dw2 = dz2 h``, ``db2 = dz2``, ``dh = dz2 w2``, ``dz1 = dh sigmoid'(z1)``, ``dW1 = dz1 x^T``, ``db1 = dz1``.
+    """
+
+    x: np.ndarray  # (2,)
+    y: float
+    w1: np.ndarray  # (2, 2): row j holds hidden neuron j's weights
+    b1: np.ndarray  # (2,)
+    w2: np.ndarray  # (2,)
+    b2: float
+    z1: np.ndarray
+    h: np.ndarray
+    z2: float
+    p: float
+    loss: float
+    dz2: float
+    dw2: np.ndarray
+    db2: float
+    dh: np.ndarray
+    dz1: np.ndarray
+    dw1: np.ndarray
+    db1: np.ndarray
+
+
+def backprop_221(x: Sequence[float], y: float, w1, b1, w2, b2: float) -> Backprop:
+    """The forward pass, the loss and every gradient of the 2-2-1 network in ``Backprop``.
+
+    Example:
+        >>> step = backprop_221([1.0, 0.5], 1.0, [[0.5, -0.3], [0.8, 0.2]], [0.0, 0.1], [1.0, -1.2], 0.2)
+        >>> step.dw1.shape
+        (2, 2)
+    """
+    x, w1, b1, w2 = (np.asarray(v, dtype=np.float64) for v in (x, w1, b1, w2))
+    if x.shape != (2,) or w1.shape != (2, 2) or b1.shape != (2,) or w2.shape != (2,):
+        raise ValueError(f"Expected a 2-2-1 network. Received: x={x.shape}, w1={w1.shape}, b1={b1.shape}, "
+                         f"w2={w2.shape}")
+    y = float(_check_target(y))
+    z1 = w1 @ x + b1
+    h = sigmoid(z1)
+    z2 = float(w2 @ h + b2)
+    p = float(sigmoid(np.asarray(z2)))
+    loss = float(binary_cross_entropy_of_logit(np.asarray(z2), y))
+    dz2 = p - y  # d loss / d z2 for a sigmoid output with cross-entropy: the two derivatives cancel to this
+    dh = dz2 * w2
+    dz1 = dh * sigmoid_derivative(z1)
+    return Backprop(x=x, y=y, w1=w1, b1=b1, w2=w2, b2=float(b2), z1=z1, h=h, z2=z2, p=p, loss=loss, dz2=dz2,
+                    dw2=dz2 * h, db2=dz2, dh=dh, dz1=dz1, dw1=np.outer(dz1, x), db1=dz1)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -33,10 +33,50 @@ def test_home_renders_intro_loop_and_theory(home):
         assert phrase in text
     links = {link.proto.label: link.proto.page for link in home.get("page_link")}
     assert links == {"Open Build & Train": "build_and_train", "Open Attack": "attack", "Open Defend": "defend"}
-    for section in ("Activation functions", "Loss functions", "Gradient descent"):
+    for section in ("One neuron", "Activation functions", "Loss functions", "Softmax and cross-entropy",
+                    "Backpropagation", "Gradient descent", "A biological neuron and an artificial one"):
         assert section in text
     assert r"w \leftarrow w - \alpha" in text
-    assert len(home.get("plotly_chart")) == 3
+    assert len(home.get("plotly_chart")) == 6  # neuron, activation, loss, softmax, 2-2-1 network, descent
+
+
+def _formulas(home) -> list[str]:
+    """The page's LaTeX as written (Streamlit wraps each in $$ … $$)."""
+    return [latex.value.strip().removeprefix("$$").removesuffix("$$").strip() for latex in home.latex]
+
+
+def test_the_neuron_shows_its_weighted_sum_with_the_numbers(home):
+    home.slider(key="home_neuron_w1").set_value(-2.0)
+    home.slider(key="home_neuron_bias").set_value(0.5)
+    home.segmented_control(key="home_neuron_f").set_value("relu").run()
+    assert not home.exception
+    sums = [formula for formula in _formulas(home) if "z &= w_1 x_1" in formula]
+    assert sums and sums[0].endswith("= -2.00 \\end{aligned}")  # -2·1 + 1·(-0.5) + 0.5
+    assert "f(z) = 0.000" in _formulas(home)  # ReLU of a negative sum
+
+
+def test_softmax_loss_follows_the_true_class(home):
+    def loss() -> float:
+        (line,) = [formula for formula in _formulas(home) if "mathrm{softmax}(z)_y" in formula]
+        return float(line.rsplit("=", 1)[1])
+
+    assert loss() == pytest.approx(0.349, abs=1e-3)  # logits 2, 1, -1 with the first class true
+    home.segmented_control(key="home_softmax_label").set_value(2).run()
+    assert loss() == pytest.approx(3.349, abs=1e-3)
+
+
+def test_a_backprop_step_lowers_the_loss_on_its_example(home):
+    def loss() -> float:
+        (line,) = [formula for formula in _formulas(home) if formula.startswith("L = -[y")]
+        return float(line.rsplit("=", 1)[1])
+
+    before = loss()
+    home.button(key="home_backprop_go").click().run()
+    after = loss()
+    assert after < before
+    assert "Steps taken: 1." in _text(home)
+    home.button(key="home_backprop_reset").click().run()
+    assert loss() == before
 
 
 def test_activation_controls(home):

@@ -16,7 +16,14 @@ from playground.plots.detection import roc_figure, score_histogram_figure
 from playground.plots.lens import lens_figure, min_eps_figure
 from playground.plots.smoothing import certificate_figure, certified_accuracy_figure, radius_vs_n_figure
 from playground.plots.style import COLORS, SERIES, base_layout
-from playground.plots.theory import activation_figure, gradient_descent_figure, loss_figure
+from playground.plots.theory import (
+    activation_figure,
+    backprop_figure,
+    gradient_descent_figure,
+    loss_figure,
+    neuron_figure,
+    softmax_figure,
+)
 from playground.plots.training import MAX_CURVE_POINTS, activation_map, training_curves
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "activation_figure",
     "activation_map",
     "adversarial_training_figure",
+    "backprop_figure",
     "base_layout",
     "certificate_figure",
     "certified_accuracy_figure",
@@ -35,11 +43,13 @@ __all__ = [
     "linearity_figure",
     "loss_figure",
     "min_eps_figure",
+    "neuron_figure",
     "probability_bars",
     "radius_vs_n_figure",
     "robustness_figure",
     "roc_figure",
     "score_histogram_figure",
+    "softmax_figure",
     "training_curves",
     "trajectory_figure",
 ]

@@ -290,3 +290,81 @@ def _add_endpoints(fig: go.Figure, x: Sequence[float], y: Sequence[float]):
         row=1,
         col=1,
     )
+
+
+def _edge(fig: go.Figure, start: tuple[float, float], end: tuple[float, float], weight: float, scale: float,
+          text: str, at: float = 0.45) -> None:
+    """A link drawn as TensorFlow Playground draws them: blue for a positive weight, orange for a negative one,
+    thicker for a larger one; the label sits on the link, ``at`` of the way along it."""
+    colour = COLORS["primary"] if weight >= 0 else COLORS["secondary"]
+    fig.add_trace(go.Scatter(x=[start[0], end[0]], y=[start[1], end[1]], mode="lines", hoverinfo="skip",
+                             line={"color": colour, "width": 1 + 7 * min(1.0, abs(weight) / scale)}))
+    fig.add_annotation(x=(1 - at) * start[0] + at * end[0], y=(1 - at) * start[1] + at * end[1], text=text,
+                       showarrow=False, bgcolor="rgba(255,255,255,0.85)", font={"size": 13, "color": colour})
+
+
+def _nodes(fig: go.Figure, points: Sequence[tuple[float, float]], labels: Sequence[str], colour: str) -> None:
+    fig.add_trace(go.Scatter(
+        x=[p[0] for p in points], y=[p[1] for p in points], mode="markers+text", text=list(labels),
+        textposition="middle center", hoverinfo="skip", textfont={"size": 13, "color": COLORS["ink"]},
+        marker={"size": 66, "color": "white", "line": {"color": colour, "width": 3}},
+    ))
+
+
+def _diagram_layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_layout(**base_layout(None, height=height), showlegend=False)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    fig.update_xaxes(visible=False, range=[-0.45, 3.45])
+    fig.update_yaxes(visible=False, range=[-0.4, 1.4])
+    return fig
+
+
+def neuron_figure(inputs: Sequence[float], weights: Sequence[float], bias: float, z: float, output: float, *,
+                  activation: str, height: int = 300) -> go.Figure:
+    """One neuron: its inputs, the weighted links into the sum ``z = w · x + b``, the activation and the output."""
+    fig = go.Figure()
+    n = len(inputs)
+    ys = [1.0 - i / max(1, n - 1) for i in range(n)] if n > 1 else [0.5]
+    scale = max(1.0, *(abs(w) for w in weights))
+    for i, (y, w) in enumerate(zip(ys, weights, strict=True)):
+        _edge(fig, (0.0, y), (1.6, 0.5), w, scale, f"w{i + 1} = {w:.2f}")
+    _edge(fig, (1.6, 0.5), (3.0, 0.5), 1.0, 1.0, f"{activation}(z)")
+    _nodes(fig, [(0.0, y) for y in ys], [f"x{i + 1}<br>{x:.2f}" for i, x in enumerate(inputs)], COLORS["muted"])
+    _nodes(fig, [(1.6, 0.5)], [f"z<br>{z:.2f}"], COLORS["ink"])
+    _nodes(fig, [(3.0, 0.5)], [f"output<br>{output:.3f}"], COLORS["good"])
+    fig.add_annotation(x=1.6, y=0.05, text=f"+ bias b = {bias:.2f}", showarrow=False, font={"size": 13})
+    return _diagram_layout(fig, height)
+
+
+def softmax_figure(logits: Sequence[float], probabilities: Sequence[float], names: Sequence[str], label: int, *,
+                   height: int = 300) -> go.Figure:
+    """Each class's logit beside its softmax probability; the true class is drawn in green."""
+    colours = [COLORS["good"] if k == label else COLORS["primary"] for k in range(len(names))]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("logits z", "probabilities softmax(z)"),
+                        horizontal_spacing=0.14)
+    fig.add_trace(go.Bar(x=list(names), y=list(logits), marker_color=colours, text=[f"{v:.2f}" for v in logits],
+                         textposition="outside", cliponaxis=False, hoverinfo="skip"), row=1, col=1)
+    fig.add_trace(go.Bar(x=list(names), y=list(probabilities), marker_color=colours,
+                         text=[f"{v:.1%}" for v in probabilities], textposition="outside", cliponaxis=False,
+                         hoverinfo="skip"), row=1, col=2)
+    fig.update_layout(**base_layout(None, height=height), showlegend=False)
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
+    return fig
+
+
+def backprop_figure(step, *, height: int = 320) -> go.Figure:
+    """The 2-2-1 network of a ``theory.Backprop`` step: each link coloured and weighted by its weight, labelled
+    with its gradient; each node shows its value on the forward pass."""
+    fig = go.Figure()
+    inputs, hidden, out = [(0.0, 1.0), (0.0, 0.0)], [(1.5, 1.0), (1.5, 0.0)], (3.0, 0.5)
+    scale = max(1.0, float(np.abs(step.w1).max()), float(np.abs(step.w2).max()))
+    for j, h in enumerate(hidden):
+        for i, x in enumerate(inputs):
+            # Near the input, so that the labels of the two crossing links do not meet where they cross.
+            _edge(fig, x, h, float(step.w1[j, i]), scale, f"∂L/∂w {step.dw1[j, i]:+.3f}", at=0.36)
+        _edge(fig, h, out, float(step.w2[j]), scale, f"∂L/∂w {step.dw2[j]:+.3f}")
+    _nodes(fig, inputs, [f"x{i + 1}<br>{v:.2f}" for i, v in enumerate(step.x)], COLORS["muted"])
+    _nodes(fig, hidden, [f"h{j + 1}<br>{v:.3f}" for j, v in enumerate(step.h)], COLORS["ink"])
+    _nodes(fig, [out], [f"p<br>{step.p:.3f}"], COLORS["good"])
+    fig.add_annotation(x=3.0, y=0.05, text=f"loss = {step.loss:.3f}", showarrow=False, font={"size": 13})
+    return _diagram_layout(fig, height)
