@@ -32,6 +32,7 @@ from types import MappingProxyType
 LESSON_PARAM = "lesson"
 STEP_PARAM = "step"
 
+HOME_PAGE = "home"  # the theory; it has no settings, so its steps carry none
 ATTACK_PAGE = "attack"
 DEFEND_PAGE = "defend"
 TRAIN_PAGE = "build_and_train"
@@ -278,6 +279,89 @@ _LESSONS = (
                 "left about 55% of these images robust; AutoAttack leaves about 49%. The trade-off is real, but "
                 "the robustness bought is smaller than the quick attack said: report the strongest attack you "
                 "ran, and call its figure an upper bound.",
+            ),
+        ),
+    ),
+    Lesson(
+        id="fundamentals",
+        title="From one neuron to a network",
+        summary="What a neuron computes, how softmax and cross-entropy score a prediction, how backpropagation "
+        "assigns the blame, and why one neuron cannot learn what a small network can.",
+        steps=(
+            Step(
+                HOME_PAGE,
+                {},
+                "One neuron",
+                "Under **The theory**, find **One neuron**. Its output is the activation of one number, "
+                "z = w₁x₁ + w₂x₂ + b: set both weights to 0 and the output no longer depends on the inputs at all. "
+                "Make w₁ negative and watch its link turn orange and the output fall as x₁ grows.",
+            ),
+            Step(
+                HOME_PAGE,
+                {},
+                "Scoring a prediction, and who is to blame",
+                "In **Softmax and cross-entropy**, raise the logit of 8 above the logit of 3: with 3 the true class, "
+                "the loss climbs from about 0.35. Then in **Backpropagation**, press **Take one step** five times "
+                "and read the loss on the example fall, from about 0.74 to about 0.08. Each step uses the "
+                "gradients of the backward pass, computed from the output back to the input.",
+            ),
+            Step(
+                TRAIN_PAGE,
+                {"dataset": "xor", "layers": "", "activations": ""},
+                "One neuron cannot learn exclusive or",
+                "This network has no hidden layer: its output is a single neuron, so its boundary is a straight "
+                "line. Press Play for a few hundred epochs: the accuracy wanders around 50% and the loss stays "
+                "near 0.69, chance level, because no line separates the exclusive-or quadrants.",
+            ),
+            Step(
+                TRAIN_PAGE,
+                {"dataset": "xor", "layers": "4", "activations": "tanh"},
+                "Four hidden neurons can",
+                "Now four tanh neurons sit between the inputs and the output. Press Play: within a few hundred "
+                "epochs the test accuracy passes 90% (about 96% in our runs at 200 epochs). Each neuron map shows "
+                "one straight cut of the plane; the output neuron combines the cuts into the boundary.",
+            ),
+        ),
+    ),
+    Lesson(
+        id="certified",
+        title="Certified defences and detectors",
+        summary="Randomized smoothing proves a radius instead of surviving attacks; a detector flags attacks it "
+        "knows, and that is all it proves (Cohen et al. 2019; Xu et al. 2018).",
+        steps=(
+            Step(
+                DEFEND_PAGE,
+                _defend(tab="smoothing"),
+                "One image's certificate",
+                "The smoothed model votes over 1000 noisy copies of test image 0, a 7: read the votes, the lower "
+                "bound on the 7's probability (about 0.993) and the certified L2 radius (about 0.62). Nothing "
+                "within that radius can change the vote, whatever the attack. Raise n to 10 000: the bound "
+                "tightens and the radius grows to about 0.80.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(tab="smoothing"),
+                "Certified accuracy, and its ceiling",
+                "Press **Certify** for 100 images. About 99% are certified at radius 0 and about 92% at 0.5, but "
+                "none at 0.75: with n = 1000 votes, even a unanimous vote certifies at most about 0.62 (the caption "
+                "gives the exact cap). A certificate is a guarantee, so unlike robust accuracy it is a lower bound.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(tab="smoothing", sigma="0.5"),
+                "More noise, larger radii, lower accuracy",
+                "The same at σ = 0.5. Press **Certify** again: about 45% of the images are now certified at "
+                "radius 1, where σ = 0.25 certified none, while accuracy at radius 0 falls to about 95%. The base "
+                "model was trained with σ = 0.25 noise, as the page warns, so it abstains more often.",
+            ),
+            Step(
+                DEFEND_PAGE,
+                _defend(tab="detector"),
+                "A detector flags what it knows",
+                "Press **Run detector**: feature squeezing flags every successful FGSM, PGD and C&W example at "
+                "ε = 0.1 while flagging about 5% of clean images. Read the warning above the results: these "
+                "attacks do not know about the detector, and attacks that do can evade it. Detection is not "
+                "robustness.",
             ),
         ),
     ),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages import PAGES
+from app_pages import HOME, PAGES
 from playground import lessons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,7 +197,8 @@ def test_lessons_page_lists_every_lesson_with_a_start_link():
         assert f"### {lesson.title}" in headings
     assert len(starts) == len(lessons.LESSONS)
     for link, (lesson_id, lesson) in zip(starts, lessons.LESSONS.items(), strict=True):
-        assert link.page == lesson.steps[0].page  # its URL path
+        # Its URL path: the page's key, except Home, the default page, which lives at "/".
+        assert link.page == ("" if lesson.steps[0].page == HOME else lesson.steps[0].page)
         assert "lesson=" + lesson_id in link.query_string and "step=0" in link.query_string
     assert "Start" in links
     assert any("_hide=true" in c.value for c in at.code)  # the lecturers' example

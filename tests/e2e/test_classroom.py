@@ -19,7 +19,8 @@ EPS_SLIDER = re.compile(r"^Perturbation size ε")
 
 
 def url_of(app_url: str, lesson_id: str, index: int) -> str:
-    path = lessons.LESSONS[lesson_id].steps[index].page
+    page = lessons.LESSONS[lesson_id].steps[index].page
+    path = "" if page == lessons.HOME_PAGE else page  # the default page lives at "/"
     return f"{app_url}/{path}?{urlencode(lessons.lesson_query(lesson_id, index))}"
 
 
@@ -75,12 +76,24 @@ def check_tradeoff(page) -> None:
     wait_until(lambda: defend_rows(page) == ["No defence"], timeout=120, message="the no-defence table")
 
 
+def check_fundamentals(page) -> None:
+    page.get_by_test_id("stMain").get_by_role("heading", name="One neuron", exact=True).wait_for()
+    page.locator(".st-key-home_neuron_figure .js-plotly-plot").wait_for(timeout=30_000)
+
+
+def check_certified(page) -> None:
+    wait_until(lambda: page.get_by_text(re.compile(r"^Certified: class 7 within L2 radius 0\.6")).count() == 1,
+               timeout=120, message="image 0's certificate")
+
+
 CHECKS = {
     "linear": check_linear,
     "fgsm_vs_pgd": check_fgsm_vs_pgd,
     "gradient_masking": check_gradient_masking,
     "adversarial_training": check_adversarial_training,
     "tradeoff": check_tradeoff,
+    "fundamentals": check_fundamentals,
+    "certified": check_certified,
 }
 
 
