@@ -142,6 +142,11 @@ class ToyExperiment:
         res = NEURON_RESOLUTION
         return [layer.T.reshape(-1, res, res) for layer in training.forward(self.hidden, self.neuron_inputs)]
 
+    def link_weights(self) -> list[np.ndarray]:
+        """The weights between the drawn columns of neuron maps (inputs, then each hidden layer): one
+        (neurons before, neurons after) kernel per hidden layer."""
+        return [np.asarray(layer.kernel) for layer in self.trainer.model.layers if layer.name.startswith("hidden_")]
+
     def feature_maps(self) -> np.ndarray:
         """The input features over the plane, (n_features, res, res)."""
         res = NEURON_RESOLUTION

@@ -24,6 +24,7 @@ MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and ea
 # decoding. Two sessions get the full rate each; more share FRAME_BUDGET frames/s between them.
 FRAME_BUDGET = 2 * MAX_FRAMES_PER_SECOND
 NEURON_MAPS_PER_SECOND = 3
+LINK_DECIMALS = 3  # the links' weights only set a colour and a thickness
 MAX_BUFFERED_FRAMES = 48  # over a second of playback: a page that stops draining never holds more
 MAX_CATCH_UP_SECONDS = 0.5  # after a stall, a speed-capped trainer does not burst to catch up
 # Nobody drained the frames for this long (a closed or hidden tab): pause, and leave the CPU to the others.
@@ -45,7 +46,8 @@ class LiveTraining(scheduling.Job):
         self._last_maps_at = -math.inf
         self._frame_step = experiment.trainer.steps
         self._input_image = thumbnails.png_data_url(thumbnails.thumbnail_column(experiment.feature_maps()))
-        self.neuron_images: tuple[int, list[str]] = (0, [])
+        # (version, one PNG column of maps per layer with the inputs first, the weights linking the columns)
+        self.neuron_images: tuple[int, list[str], list[list[list[float]]]] = (0, [], [])
         self._update_neuron_maps()
         self._latest = (experiment.trainer.epoch, experiment.boundary())
         self._drained_at = time.monotonic()
@@ -95,12 +97,15 @@ class LiveTraining(scheduling.Job):
             self._update_neuron_maps()
 
     def _update_neuron_maps(self) -> None:
-        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first), numbered so
-        that a page can tell whether it has the newest."""
+        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first) with the
+        weights that link them, numbered so that a page can tell whether it has the newest."""
         maps = self.experiment.neuron_maps()
         layers = [thumbnails.png_data_url(thumbnails.thumbnail_column(layer)) for layer in maps]
+        # A diverged network's weights may be NaN, which JSON cannot carry: such a link is drawn as weight 0.
+        links = [np.round(np.nan_to_num(kernel, nan=0.0, posinf=0.0, neginf=0.0), LINK_DECIMALS).tolist()
+                 for kernel in self.experiment.link_weights()]
         self.neuron_maps = maps
-        self.neuron_images = (self.neuron_images[0] + 1, [self._input_image, *layers])
+        self.neuron_images = (self.neuron_images[0] + 1, [self._input_image, *layers], links)
 
     def run_slice(self, budget: float) -> float | None:
         with self.lock:

@@ -6,6 +6,7 @@ import dataclasses
 import gc
 import time
 
+import numpy as np
 import pytest
 
 from playground import compiled, experiment, live, state, training
@@ -189,3 +190,25 @@ def test_a_loss_stuck_above_its_start_gets_a_plain_notice():
     learning = experiment.ToyExperiment.create(CONFIG)
     learning.trainer.run_epochs(training.STALL_EPOCHS + 5)
     assert learning.trainer.stalled is None
+
+
+def test_the_neuron_maps_come_with_the_weights_that_link_them():
+    config = dataclasses.replace(state.TrainPageConfig(), layers=(3, 2), activations=("tanh", "relu"))
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(config), Scheduler(workers=1))
+    _, images, links = trainer.neuron_images
+    assert len(images) == 3  # inputs, then the two hidden layers
+    assert [np.shape(w) for w in links] == [(2, 3), (3, 2)]  # x1, x2 -> 3 neurons -> 2 neurons
+    kernel = trainer.experiment.trainer.model.get_layer("hidden_2").kernel
+    np.testing.assert_allclose(links[1], np.asarray(kernel), atol=10 ** -live.LINK_DECIMALS)
+
+
+def test_a_diverged_networks_links_still_travel_as_json():
+    # A NaN weight once made the live route fail to encode its reply, so the page never heard of the divergence.
+    import json
+
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(state.TrainPageConfig()), Scheduler(workers=1))
+    kernel = trainer.experiment.trainer.model.get_layer("hidden_1").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+    trainer.refresh()
+    _, _, links = trainer.neuron_images
+    assert json.loads(json.dumps(links, allow_nan=False))[0][0][0] == 0.0

@@ -181,7 +181,7 @@ def test_curve_data_is_the_thinned_history_with_gaps_where_the_loss_is_not_finit
 def _view_kwargs(**overrides):
     kwargs = {
         "history": HISTORY,
-        "neuron_images": (1, ["data:image/png;base64,"]),
+        "neuron_images": (1, ["data:image/png;base64,"], []),
         "live": "/api/live/token",
         "playing": False,
         "can_play": True,
@@ -224,7 +224,7 @@ def _app() -> None:
     live_view(
         (2, probs),
         history=HISTORY,
-        neuron_images=(1, []),
+        neuron_images=(1, [], []),
         live="/api/live/token",
         playing=False,
         can_play=True,

@@ -63,10 +63,10 @@ def _for_trainer(answer: Callable[[LiveTraining, Request], Awaitable[dict]]):
 
 
 def _maps_unless_current(trainer: LiveTraining, request: Request) -> dict[str, object]:
-    version, images = trainer.neuron_images
+    version, images, links = trainer.neuron_images
     if request.query_params.get("maps") == str(version):  # the live view names the maps it has
         return {}
-    return {"maps": {"version": version, "images": images}}
+    return {"maps": {"version": version, "images": images, "links": links}}
 
 
 async def _frames(trainer: LiveTraining, request: Request) -> dict:

@@ -40,10 +40,12 @@ _CSS = """
 .bv-metric-label { font-size: 14px; line-height: 1.6; }
 .bv-metric-value { font-size: 2.25rem; line-height: 1.4; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bv-body { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
-.bv-maps { display: flex; justify-content: space-between; align-items: flex-start; }
-.bv-maps figure { margin: 0; display: flex; flex-direction: column; align-items: center; }
+.bv-maps { display: flex; justify-content: space-between; align-items: flex-start; position: relative; }
+.bv-maps figure { margin: 0; display: flex; flex-direction: column; align-items: center; position: relative; }
 .bv-maps img { width: 48px; }
 .bv-maps figcaption, .bv-note { font-size: 14px; opacity: 0.6; text-align: center; }
+.bv-maps figcaption { white-space: nowrap; }  /* "inputs" must not break inside the word when text is large */
+.bv-links { position: absolute; left: 0; top: 0; width: 100%; height: 100%; pointer-events: none; }
 .bv-note { text-align: left; margin-top: 0.5rem; }
 .bv-curves { margin-top: 1rem; }
 .bv-curves canvas { display: block; }
@@ -108,10 +110,11 @@ function buildMetrics(inst, names) {
 }
 
 function showMaps(inst, maps) {
-    // The network as TensorFlow Playground draws it: one column of activation maps per layer, inputs first.
+    // The network as TensorFlow Playground draws it: one column of activation maps per layer, inputs first,
+    // linked by their weights.
     if (maps.version === inst.mapsVersion) return;
     inst.mapsVersion = maps.version;
-    const figures = [...inst.maps.children];
+    const figures = [...inst.maps.querySelectorAll("figure")];
     maps.images.forEach((src, index) => {
         let figure = figures[index];
         if (!figure) {
@@ -122,6 +125,49 @@ function showMaps(inst, maps) {
         figure.firstChild.src = src;
     });
     figures.slice(maps.images.length).forEach((figure) => figure.remove());
+    inst.links = maps.links || [];
+    const images = [...inst.maps.querySelectorAll("img")];
+    Promise.all(images.map((img) => img.decode().catch(() => null))).then(() => drawLinks(inst));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const LINK_COLOURS = ["#f59322", "#0877bd"];  // negative, positive: TensorFlow Playground's orange and blue
+
+function drawLinks(inst) {
+    // One line per weight, from each tile of a column to each tile of the next, thicker for a larger weight.
+    let svg = inst.maps.querySelector("svg.bv-links");
+    if (!svg) {
+        svg = document.createElementNS(SVG, "svg");
+        svg.setAttribute("class", "bv-links");
+        svg.setAttribute("data-testid", "neuron-links");
+        inst.maps.prepend(svg);
+    }
+    svg.replaceChildren();
+    const images = [...inst.maps.querySelectorAll("img")];
+    const box = inst.maps.getBoundingClientRect();
+    // A column image stacks n square tiles with equal gaps: tile k's centre, as a fraction of its height.
+    const centres = (img, n) => {
+        const rect = img.getBoundingClientRect();
+        const tile = rect.width, gap = n > 1 ? (rect.height - n * tile) / (n - 1) : 0;
+        return Array.from({ length: n }, (_, k) => rect.top - box.top + k * (tile + gap) + tile / 2);
+    };
+    inst.links.forEach((weights, column) => {
+        const from = images[column], to = images[column + 1];
+        if (!from || !to || !from.complete || !to.complete || !weights.length) return;
+        const ys = centres(from, weights.length), ye = centres(to, weights[0].length);
+        const x0 = from.getBoundingClientRect().right - box.left, x1 = to.getBoundingClientRect().left - box.left;
+        const largest = Math.max(1e-9, ...weights.flat().map(Math.abs));
+        weights.forEach((row, a) => row.forEach((w, b) => {
+            const line = document.createElementNS(SVG, "line");
+            line.setAttribute("x1", x0); line.setAttribute("y1", ys[a]);
+            line.setAttribute("x2", x1); line.setAttribute("y2", ye[b]);
+            line.setAttribute("stroke", LINK_COLOURS[w >= 0 ? 1 : 0]);
+            line.setAttribute("stroke-width", (0.5 + 3.5 * Math.abs(w) / largest).toFixed(2));
+            line.setAttribute("stroke-opacity", "0.8");
+            line.setAttribute("data-weight", String(w));
+            svg.append(line);
+        }));
+    });
 }
 
 // The loss and accuracy curves, drawn here from the numbers each frame carries, so that they follow the
@@ -298,7 +344,8 @@ function createInstance(parent) {
     const network = element("div", "", body);
     const maps = element("div", "bv-maps", network);
     element("div", "bv-note", network).textContent =
-        "Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range.";
+        "Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range; each " +
+        "line a weight (blue positive, orange negative, thicker for larger).";
     const plot = element("div", "", body);
     plot.setAttribute("data-testid", "boundary-view");
     plot.setAttribute("data-frames-drawn", "0");
@@ -317,7 +364,8 @@ function createInstance(parent) {
     parent.append(root);
     const grid = document.createElement("canvas");  // offscreen, one pixel per grid cell
     const inst = {
-        root, plot, button, metrics, values: [], maps, mapsVersion: null, live: null, canPlay: false, playing: false,
+        root, plot, button, metrics, values: [], maps, mapsVersion: null, links: [], live: null, canPlay: false,
+        playing: false,
         pageLive: null, pagePlaying: null, setTriggerValue: null, stalled: false,
         stage, bg, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", frameSig: "",
@@ -332,6 +380,7 @@ function createInstance(parent) {
         drawCurves(inst);
     });
     inst.resizeObserver.observe(plot);
+    new ResizeObserver(() => drawLinks(inst)).observe(maps);  // the columns spread with the page's width
     inst.resizeObserver.observe(inst.chart.parentElement);
     return inst;
 }
@@ -830,7 +879,7 @@ def live_view(
     frame: tuple[int, np.ndarray],
     *,
     history: Sequence[EpochRecord],
-    neuron_images: tuple[int, list[str]],
+    neuron_images: tuple[int, list[str], list[list[list[float]]]],
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_test: np.ndarray,
@@ -853,10 +902,11 @@ def live_view(
     browser at up to 50 fps.
 
     ``history`` gives each epoch's numbers, drawn as loss and accuracy curves that grow with the frames;
-    ``neuron_images`` is ``(version, PNG data URLs)``, one column of
-    maps per layer, inputs first. Play and Pause go to the ``live`` routes, then ``on_transport`` runs in a
-    rerun, for the page to follow; it also runs when the stream shows training stopped by itself, or ``stalled``
-    (the page's notice) turned.
+    ``neuron_images`` is ``(version, PNG data URLs, links)``: one column of maps per layer, inputs first, and
+    between each pair of columns the weights, ``links[i][a][b]`` from neuron ``a`` of column ``i`` to neuron
+    ``b`` of column ``i + 1``, drawn as TensorFlow Playground draws them. Play and Pause go to the ``live``
+    routes, then ``on_transport`` runs in a rerun, for the page to follow; it also runs when the stream shows
+    training stopped by itself, or ``stalled`` (the page's notice) turned.
 
     ``frame`` is an ``(epoch, probs)`` pair, ``probs[i, j]`` being the class probabilities at
     ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. While streaming, the canvas
@@ -864,7 +914,7 @@ def live_view(
     most ``height`` px.
     """
     encoded = encode_frames([frame])
-    version, images = neuron_images
+    version, images, links = neuron_images
     k = encoded[0]["k"]
     if not (np.isfinite(extent) and extent > 0):
         raise ValueError(f"Expected a finite extent > 0. Received: extent={extent}")
@@ -883,7 +933,7 @@ def live_view(
         "test": encode_points(x_test, y_test, k) if show_test else None,
         "metric_names": list(METRICS),
         "frame": live_frames([frame], history)[0],
-        "maps": {"version": version, "images": list(images)},
+        "maps": {"version": version, "images": list(images), "links": [list(map(list, w)) for w in links]},
         "curves": curve_data(history),
         "curve_height": int(curve_height),
         "live": live,

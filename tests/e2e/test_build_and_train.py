@@ -186,3 +186,24 @@ def test_the_attack_lens_shows_arrows_crossings_and_the_minimum_eps_map(page, ap
         ".st-key-bt_lens_map .js-plotly-plot .heatmaplayer, .st-key-bt_lens_map .js-plotly-plot image"
     ).first.wait_for()
     page.screenshot(path=str(artifacts / "lens.png"), full_page=True)
+
+
+def test_the_neuron_maps_are_linked_by_their_weights(page, app_url, artifacts):
+    """As in TensorFlow Playground: a line from every neuron to every neuron of the next column, blue for a
+    positive weight and orange for a negative one, and the lines follow the weights as the network trains."""
+    open_trainer(page, app_url, "?layers=4,2&features=x1,x2&speed=max")
+    lines = page.get_by_test_id("neuron-links").locator("line")
+    wait_until(lambda: lines.count() == 2 * 4 + 4 * 2, message="a line per weight: 2x4 and 4x2")
+
+    def weights() -> list[float]:
+        return [float(w) for w in lines.evaluate_all("ls => ls.map(l => l.dataset.weight)")]
+
+    colours = lines.evaluate_all("ls => ls.map(l => l.getAttribute('stroke'))")
+    for weight, colour in zip(weights(), colours, strict=True):
+        assert colour == ("#0877bd" if weight >= 0 else "#f59322"), (weight, colour)
+    before = weights()
+    page.get_by_role("button", name="Play").click()
+    wait_until(lambda: epoch(page) >= 20, message="20 epochs")
+    page.get_by_role("button", name="Pause").click()
+    wait_until(lambda: weights() != before, message="the links to follow the trained weights")
+    page.locator(".bv-maps").screenshot(path=str(artifacts / "neuron_links.png"))
