@@ -307,7 +307,7 @@ def main() -> None:
 def training_panel() -> None:
     """Play/Pause, Step, Reset and the speed, with what they drive: the live view and the neuron inspector."""
     trainer = st.session_state[KEY + "live"]
-    transport, _, speed = st.columns([2, 1.3, 2.7], vertical_alignment="bottom")
+    transport, _, speed = st.columns([2.4, 0.2, 3.4], vertical_alignment="bottom")
     with transport:
         transport_controls(trainer)
     config = st.session_state[KEY + "config"]

@@ -52,6 +52,7 @@ html { font-size: 22px !important; }
 .js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text, .js-plotly-plot .xtitle, .js-plotly-plot .ytitle,
 .js-plotly-plot .colorbar text { font-size: 18px !important; }
 .js-plotly-plot .gtitle { font-size: 22px !important; }
+[data-testid="stButtonGroup"] > div { flex-wrap: wrap; }  /* larger options wrap instead of being cut off */
 """
 
 PART = "__"  # between a setting's key and a part of it: bt_layers__depth

@@ -37,25 +37,25 @@ _CSS = """
     background: var(--st-primary-color, #0877bd); color: #fff; font: inherit; font-size: 1rem;
 }
 .bv-transport:disabled { opacity: 0.4; cursor: not-allowed; }
-.bv-metric-label { font-size: 14px; line-height: 1.6; }
+.bv-metric-label { font-size: 0.875rem; line-height: 1.6; }
 .bv-metric-value { font-size: 2.25rem; line-height: 1.4; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bv-body { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 .bv-maps { display: flex; justify-content: space-between; align-items: flex-start; position: relative; }
 .bv-maps figure { margin: 0; display: flex; flex-direction: column; align-items: center; position: relative; }
-.bv-maps img { width: 48px; }
-.bv-maps figcaption, .bv-note { font-size: 14px; opacity: 0.6; text-align: center; }
+.bv-maps img { width: 3rem; }
+.bv-maps figcaption, .bv-note { font-size: 0.875rem; opacity: 0.6; text-align: center; }
 .bv-maps figcaption { white-space: nowrap; }  /* "inputs" must not break inside the word when text is large */
 .bv-links { position: absolute; left: 0; top: 0; width: 100%; height: 100%; pointer-events: none; }
 .bv-note { text-align: left; margin-top: 0.5rem; }
 .bv-curves { margin-top: 1rem; }
 .bv-curves canvas { display: block; }
-.bv-legend { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; font-size: 13px; margin-bottom: 0.25rem; }
+.bv-legend { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; font-size: 0.8125rem; margin-bottom: 0.25rem; }
 .bv-swatch { display: inline-block; width: 1.5rem; margin-right: 0.35rem; vertical-align: middle; }
 .bv-stage { position: relative; margin: 0 auto; }
 .bv-stage canvas { position: absolute; left: 0; top: 0; }
 .bv-epoch {
     position: absolute; padding: 1px 6px; border-radius: 4px; pointer-events: none;
-    background: rgba(255, 255, 255, 0.8); color: #31333f; font-size: 12px; font-variant-numeric: tabular-nums;
+    background: rgba(255, 255, 255, 0.8); color: #31333f; font-size: 0.75rem; font-variant-numeric: tabular-nums;
 }
 """
 
@@ -72,7 +72,22 @@ const STREAM_RETRY_MS = 1000;     // after a failed fetch (the server restarting
 const DISCRETE_INTENSITY = 0.75;
 const POINT_RADIUS = 3.5;
 // left + right == top + bottom keeps the plot area square inside the square canvas.
-const MARGIN = { left: 34, right: 8, top: 10, bottom: 32 };
+// Canvas text and margins follow the page's root font size (16 px; 22 px in presenter mode), as the CSS's rem
+// units do, so that a projector's presenter mode enlarges the axes too.
+const BASE_MARGIN = { left: 34, right: 8, top: 10, bottom: 32 };
+const MARGIN = { ...BASE_MARGIN };
+let textScale = 1;
+
+function followRootFontSize() {
+    textScale = (parseFloat(getComputedStyle(document.documentElement).fontSize) || 16) / 16;
+    for (const [margins, base] of [[MARGIN, BASE_MARGIN], [CURVE_MARGIN, BASE_CURVE_MARGIN]]) {
+        for (const side of Object.keys(base)) margins[side] = Math.round(base[side] * textScale);
+    }
+}
+
+function canvasFont(style) {
+    return Math.round(11 * textScale) + "px " + (style.getPropertyValue("--st-font").trim() || "sans-serif");
+}
 
 const instances = new WeakMap();  // parentElement -> per-mount state; survives the call on each rerun
 
@@ -176,7 +191,8 @@ const CURVES = [  // [name, colour, dashed, right axis]: the order of each frame
     ["train loss", "#444444", false, false], ["test loss", "#444444", true, false],
     ["train accuracy", "#0877bd", false, true], ["test accuracy", "#0877bd", true, true],
 ];
-const CURVE_MARGIN = { left: 40, right: 42, top: 8, bottom: 26 };
+const BASE_CURVE_MARGIN = { left: 40, right: 42, top: 8, bottom: 26 };
+const CURVE_MARGIN = { ...BASE_CURVE_MARGIN };
 const CURVE_REDRAW_MS = 100;
 
 function niceStep(span, count) {
@@ -235,7 +251,7 @@ function drawCurves(inst) {
     inst.curveDrawnAt = performance.now();
     const canvas = inst.chart;
     const width = canvas.parentElement.clientWidth;
-    const height = inst.data.curve_height;
+    const height = Math.round(inst.data.curve_height * textScale);
     const dpr = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
         canvas.width = Math.round(width * dpr);
@@ -265,7 +281,7 @@ function drawCurves(inst) {
     ctx.strokeStyle = border;
     ctx.lineWidth = 1;
     ctx.strokeRect(CURVE_MARGIN.left - 0.5, CURVE_MARGIN.top - 0.5, w + 1, h + 1);
-    ctx.font = "11px " + (style.getPropertyValue("--st-font").trim() || "sans-serif");
+    ctx.font = canvasFont(style);
     ctx.fillStyle = text;
     ctx.globalAlpha = 0.75;
     const ticks = (low, high, step, draw) => {
@@ -470,7 +486,7 @@ function drawOverlay(inst) {
     ctx.fillStyle = text;
     ctx.strokeStyle = text;
     ctx.globalAlpha = 0.75;
-    ctx.font = "11px " + (style.getPropertyValue("--st-font").trim() || "sans-serif");
+    ctx.font = canvasFont(style);
     ctx.beginPath();
     for (let v = -Math.floor(e / step) * step; v <= e + 1e-9; v += step) {
         const x = Math.round(g.px(v)) + 0.5;
@@ -717,7 +733,9 @@ export default function (component) {
     inst.setTriggerValue = component.setTriggerValue;
     // Streamlit calls this again on every rerun, and also when only the theme changed; redraw the
     // static parts only when they differ, and never count a re-sent frame as a new one.
-    const staticSig = JSON.stringify(rest) + style.getPropertyValue("--st-text-color");
+    followRootFontSize();
+    inst.plot.setAttribute("data-text-scale", String(textScale));  // what presenter mode did to the canvas
+    const staticSig = JSON.stringify(rest) + style.getPropertyValue("--st-text-color") + textScale;
     if (inst.data && (inst.data.res !== data.res || inst.data.k !== data.k)) {
         // New grid or class count (e.g. another dataset): older frames no longer fit the grid.
         inst.queue = [];

@@ -207,3 +207,17 @@ def test_the_neuron_maps_are_linked_by_their_weights(page, app_url, artifacts):
     page.get_by_role("button", name="Pause").click()
     wait_until(lambda: weights() != before, message="the links to follow the trained weights")
     page.locator(".bv-maps").screenshot(path=str(artifacts / "neuron_links.png"))
+
+
+def test_presenter_mode_enlarges_the_live_view_too(page, app_url, artifacts):
+    """Its canvas axes, epoch tag and captions grow with the page's text, and "inputs" never breaks mid-word."""
+    open_trainer(page, app_url, "?presenter=true")
+    view = page.locator("[data-testid='boundary-view']")
+    wait_until(lambda: float(view.get_attribute("data-text-scale") or 0) == 22 / 16, message="the canvas text scale")
+    tag = page.locator(".bv-epoch")
+    assert float(tag.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 16
+    caption = page.locator(".bv-maps figcaption").first
+    lines = caption.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e); "
+                             "return r.getClientRects().length; }")
+    assert caption.inner_text() == "inputs" and lines == 1, f"the caption takes {lines} lines"
+    page.screenshot(path=str(artifacts / "build_and_train_presenter.png"))
