@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a bundled architecture trained on --dataset (e.g. cnn; an unknown name lists them), or a path to a "
         ".keras file (loaded in safe mode; 28x28x1 images in, 10 logits out). Default: the small CNN",
     )
+    attack.add_argument(
+        "--surrogate",
+        default=None,
+        help="a transfer attack: craft the adversarial images on this model (a bundled architecture or a .keras "
+        "file, as for --model) and score them on --model, which the attacker never queries",
+    )
     # The names come from the attack registry, which loads TensorFlow: a wrong one is answered with the list.
     attack.add_argument("--attack", default="fgsm", help="a registered attack, e.g. fgsm, pgd or autoattack (an "
                         "unknown name lists them all). Default: fgsm")
@@ -179,7 +185,8 @@ def run_attack(args: argparse.Namespace) -> dict[str, object]:
         raise BadInput(f"--attack {args.attack}: unknown attack; expected one of {attacks.names()}") from None
     params = parse_params(spec, args.param)
     model, model_name = load_model(args.dataset, args.model)
-    if image_models.has_softmax_output(model):
+    surrogate, surrogate_name = load_model(args.dataset, args.surrogate) if args.surrogate else (None, None)
+    if image_models.has_softmax_output(model if surrogate is None else surrogate):  # the model attacked
         print(
             "warning: the model outputs probabilities (a softmax); attacks need logits and will look weaker than "
             "they are",
@@ -199,12 +206,14 @@ def run_attack(args: argparse.Namespace) -> dict[str, object]:
         params=params,
         batch_size=args.batch_size,
         progress=_show_progress if interactive else None,
+        crafted_on=surrogate,
     )
     if interactive:
         print(file=sys.stderr)
     return {
         "dataset": args.dataset,
         "model": model_name,
+        "crafted_on": surrogate_name or model_name,  # another model: a transfer attack
         "attack": spec.name,
         # A number left to follow eps (the step size) shows its rule, e.g. "2.5·ε/steps".
         "params": {
@@ -249,8 +258,11 @@ def _number(value: float) -> float | None:
 def format_table(report: dict[str, object]) -> str:
     params = ", ".join(f"{k}={v}" for k, v in report["params"].items())
     norm = {"inf": "L-inf", "2": "L2"}[report["results"][0]["norm"]] if report["results"] else ""
+    target = report["model"]
+    if report["crafted_on"] != target:
+        target = f"{target} (a transfer attack: crafted on {report['crafted_on']})"
     lines = [
-        f"{report['attack']}({params}) on {report['model']}, first {report['n']} images of the {report['dataset']} "
+        f"{report['attack']}({params}) on {target}, first {report['n']} images of the {report['dataset']} "
         f"{report['data']}",
         f"clean accuracy: {report['clean_accuracy']:.4f}",
         f"robust accuracy: {report['scoring']}; an upper bound (a stronger attack can only lower it)",

@@ -189,8 +189,14 @@ def robustness_curve(
     batch_size: int = 500,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    crafted_on: keras.Model | None = None,
 ) -> RobustnessCurve:
     """Robust accuracy under ``attack`` for each budget in ``eps_values``, scored by ``robust``'s rule.
+
+    ``crafted_on`` makes it a transfer attack: the adversarial images are crafted on that model (a surrogate,
+    aiming at its own predictions) and then scored on ``model``, which the attacker never queries. By default
+    they are crafted on ``model`` itself (white-box). With two models that compute the same function the two
+    curves are the same.
 
     The attack aims at the model's own predictions (no label leaking); on the correctly classified images,
     the only ones that can count as robust, those are the true labels. Every image is attacked, in the same
@@ -221,7 +227,8 @@ def robustness_curve(
             if should_stop and should_stop():
                 return curve
             batch = slice(i, i + batch_size)
-            adversarial[batch] = spec(model, x[batch], None, **(params | {"eps": float(eps)}))
+            source = model if crafted_on is None else crafted_on
+            adversarial[batch] = spec(source, x[batch], None, **(params | {"eps": float(eps)}))
             done += len(x[batch])
             if progress:
                 progress(done / total, f"{spec.label} at ε = {eps:g}: {min(i + batch_size, len(x))}/{len(x)}")

@@ -147,3 +147,13 @@ def test_missing_data_falls_back_to_the_sample_and_says_so(tmp_path, capsys):
     assert report["data"] == "bundled sample" and report["n"] == 1000
     assert "bundled 1000-image sample" in captured.err
     assert "using all 1000" in captured.err
+
+
+def test_surrogate_makes_it_a_transfer_attack():
+    report = _json("--attack", "fgsm", "--eps", "0", "0.2", "--model", "cnn", "--surrogate", "mlp")
+    assert report["crafted_on"] == "bundled mnist mlp" and report["model"] == "bundled mnist cnn"
+    at_zero, at_fifth = report["results"]
+    assert at_zero["robust_accuracy"] == report["clean_accuracy"]
+    assert 0 < at_fifth["success_rate"] < 1  # the MLP's examples fool the CNN often, not always
+    table = _cli("--attack", "fgsm", "--eps", "0.2", "--model", "cnn", "--surrogate", "mlp")
+    assert "a transfer attack: crafted on bundled mnist mlp" in table.stdout.splitlines()[0]

@@ -53,6 +53,28 @@ def test_robustness_curve_falls_with_eps_and_matches_the_analytic_threshold():
     assert len(flipped) == evaluation.MAX_FLIPPED_EXAMPLES and images.shape == (len(flipped), 4, 4, 1)
 
 
+@pytest.mark.parametrize("attack", ["fgsm", "pgd"])
+def test_transfer_between_two_identical_models_equals_white_box(attack):
+    target, (x, y) = _linear_model(), _data()
+    twin = keras.models.clone_model(target)
+    twin.set_weights(target.get_weights())
+    white = evaluation.robustness_curve(target, x, y, attack, [0.1, 0.3], seed=3)
+    transfer = evaluation.robustness_curve(target, x, y, attack, [0.1, 0.3], seed=3, crafted_on=twin)
+    assert transfer.success_rate == white.success_rate and transfer.accuracy == white.accuracy
+    for eps in (0.1, 0.3):
+        np.testing.assert_array_equal(transfer.adversarial_predictions[eps], white.adversarial_predictions[eps])
+
+
+def test_transfer_crafts_on_the_surrogate_not_the_target():
+    # A surrogate that ignores its input has no gradient, so FGSM crafted on it changes nothing.
+    target, (x, y) = _linear_model(), _data()
+    blind = _linear_model()
+    blind.layers[-1].set_weights([np.zeros((16, 2), np.float32), np.array([1.0, 0.0], np.float32)])
+    white = evaluation.robustness_curve(target, x, y, "fgsm", [0.3])
+    transfer = evaluation.robustness_curve(target, x, y, "fgsm", [0.3], crafted_on=blind)
+    assert white.success_rate == [1.0] and transfer.success_rate == [0.0] and transfer.accuracy == [1.0]
+
+
 def test_a_clean_error_is_never_counted_as_robust():
     model, (x, y) = _linear_model(), _data()
     # Ten class-0 images the model gets wrong, just above the threshold: the attack, aimed at the prediction,

@@ -1,5 +1,5 @@
-"""Benchmarks: ``python -m playground.bench train | images | attacks | defences | lens | classroom`` prints JSON
-figures and their targets.
+"""Benchmarks: ``python -m playground.bench train | images | attacks | defences | lens | classroom | transfer``
+prints JSON figures and their targets.
 
 Figures are measured, not asserted: this machine is shared and noisy, so tests never time anything.
 """
@@ -16,25 +16,27 @@ from playground.bench.images import IMAGE_TARGETS, image_figures
 from playground.bench.lens import LENS_TARGETS, lens_figures
 from playground.bench.strong import STRONG_TARGETS, strong_figures
 from playground.bench.train import TARGETS, browser_figures, engine_figures
+from playground.bench.transfer import TRANSFER_TARGETS, transfer_figures
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m playground.bench", description=__doc__)
     parser.add_argument(
-        "suite", choices=["train", "images", "attacks", "defences", "lens", "classroom"],
+        "suite", choices=["train", "images", "attacks", "defences", "lens", "classroom", "transfer"],
         help="which benchmark suite to run",
     )
     parser.add_argument("--no-browser", action="store_true", help="train, attacks: skip the figures that need Chromium")
     parser.add_argument(
         "--data-dir",
         default=None,
-        help="images, attacks, defences: folder with mnist/ IDX files (default: $PLAYGROUND_DATA_DIR)",
+        help="images, attacks, defences, transfer: folder with mnist/ IDX files (default: $PLAYGROUND_DATA_DIR)",
     )
     parser.add_argument(
         "--n",
         type=int,
         default=None,
-        help="attacks, defences: how many MNIST test images to attack (default: 10000 for attacks, 1000 for defences)",
+        help="attacks, defences, transfer: how many MNIST test images to attack (default: 10000 for attacks, "
+        "1000 for defences and transfer)",
     )
     parser.add_argument(
         "--cert-images",
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None) -> None:
         n = 1000 if args.n is None else args.n
         figures = defence_figures(n=n, data_dir=args.data_dir, cert_images=args.cert_images, quick=args.quick)
         targets = DEFENCE_TARGETS
+    elif args.suite == "transfer":
+        figures = transfer_figures(n=1000 if args.n is None else args.n, data_dir=args.data_dir)
+        targets = TRANSFER_TARGETS
     else:
         figures, targets = engine_figures(), TARGETS
         if not args.no_browser:
