@@ -15,6 +15,7 @@ from app_pages.ui import classroom
 
 with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui import export, heavy_work
+    from app_pages.ui.attack_transfer import transfer_tab
     from app_pages.ui.draw_canvas import draw_canvas
     from app_pages.ui.image_model_picker import pick_model
     from app_pages.ui.plain_words import explain
@@ -368,7 +369,7 @@ def main() -> None:
         st.info("Train or upload a model in the sidebar to start.")
         return
     x, y, class_names = assets.load_sample(values["dataset"])
-    one, many = st.tabs(["One image", "Many images"])
+    one, many, transfer = st.tabs(["One image", "Many images", "Transfer"])
     with one:
         picked = choose_image(config, x, y, class_names)
         if picked is not None:
@@ -376,6 +377,8 @@ def main() -> None:
         attack_section(dataclasses.replace(config, **values), chosen.model, picked, class_names)
     with many:
         robustness(chosen.model, values["dataset"], x, y, class_names)
+    with transfer:
+        transfer_tab(chosen.model, values["dataset"], x, y)
 
 
 main()

@@ -44,6 +44,13 @@ EXPLANATIONS = {
         "robust accuracy(ε) = (1/N)·#{i : f(xᵢ) = yᵢ and f(x′ᵢ) = yᵢ}, with x′ᵢ the attack's output within ε of xᵢ. "
         "An image the model already gets wrong never counts as robust.",
     ),
+    "transfer": Explanation(
+        "Adversarial images made for one network often fool another network trained on the same data, because "
+        "both learn similar features. So keeping a model secret does not keep it safe, though transferred "
+        "attacks succeed less often than attacks on the model itself.",
+        "x′ = attack(f_surrogate, x) within ‖x′ − x‖∞ ≤ ε, then the target f is fooled when f(x) = y and "
+        "f(x′) ≠ y; the attacker computes gradients of the surrogate only, never of f.",
+    ),
     "threat_table": Explanation(
         "A defence is only as good as the attack that knows about it. Each column attacks the same defended model "
         "knowing more about the defence, and the figure that counts is the lowest one.",

@@ -8,6 +8,7 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
+from playground import browser
 from tests.e2e.helpers import assert_on_first_screen, metric, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -191,3 +192,20 @@ def test_training_a_model_live_shows_progress_and_stops(page, app_url):
     accuracy = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"clean accuracy on the 1000-image"))
     assert float(re.search(r"(\d+\.\d)%", accuracy.inner_text()).group(1)) > 90
     wait_until(lambda: VERDICT.match(verdict(page)), message="the trained model to be attacked")
+
+
+def test_a_transfer_attack_runs_from_the_page(page, app_url):
+    """Crafted on the bundled MLP, scored on the CNN: both curves and the table of fooled shares appear."""
+    open_attack(page, app_url)
+    main = main_area(page)
+    main.get_by_role("tab", name="Transfer").click()
+    main.get_by_label("Surrogate: the attacker's own model").click()
+    page.get_by_role("option", name="bundled MLP").click()
+    images = main.get_by_label("Images (10–1000)")
+    images.fill("30")
+    images.press("Enter")
+    browser.wait_for_app(page)
+    main.get_by_role("button", name="Run transfer").click()
+    table = main.get_by_test_id("stDataFrame").filter(has_text="transferred from the MLP")
+    table.wait_for(timeout=120_000)
+    assert page.locator(".st-key-atk_tr_curve .js-plotly-plot").count() == 1

@@ -1,0 +1,75 @@
+"""The Attack page's Transfer tab: craft the attack on a surrogate model, then score it on the page's model.
+
+The attacker never queries the target: the images are made on the surrogate (aiming at its own predictions)
+and only then shown to the target (``evaluation.robustness_curve(..., crafted_on=surrogate)``). The white-box
+curve on the target, from the same attack, sits beside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app_pages.ui import export, heavy_work
+from app_pages.ui.plain_words import explain
+from playground import attacks, evaluation, image_models, plots
+from playground.tokens import token
+
+KEY = "atk_tr_"
+CHART = export.CHART
+SURROGATE_ATTACKS = ("fgsm", "pgd", "mi_fgsm")  # gradient attacks with a fixed L∞ budget, fast on hundreds of images
+TRANSFER_EPS = (0.0, 0.05, 0.1, 0.2, 0.3)
+SEED = 0
+
+
+def transfer_tab(model, dataset: str, x: np.ndarray, y: np.ndarray) -> None:
+    st.markdown(
+        "An attacker without your model can train one of their own, attack that **surrogate**, and send the "
+        "result to yours. Here the surrogate is one of the bundled architectures, trained on the same data; the "
+        "page's model is the target and is never queried while the images are made."
+    )
+    explain("transfer")
+    surrogate_column, attack_column, images_column = st.columns([2, 2, 1], vertical_alignment="bottom")
+    surrogate = surrogate_column.selectbox(
+        "Surrogate: the attacker's own model", list(image_models.ARCHITECTURES), key=KEY + "surrogate",
+        format_func=lambda name: f"bundled {image_models.ARCHITECTURES[name].label}",
+    )
+    attack = attack_column.selectbox("Attack, run on the surrogate", SURROGATE_ATTACKS, key=KEY + "attack",
+                                     format_func=lambda name: attacks.get(name).label)
+    n = int(images_column.number_input(f"Images (10–{len(x)})", 10, len(x), min(500, len(x)), step=50,
+                                       key=KEY + "n"))
+    clicked = st.button("Run transfer", icon=":material/swap_horiz:", type="primary", key=KEY + "run")
+
+    def work(progress) -> tuple[evaluation.RobustnessCurve, evaluation.RobustnessCurve]:
+        source = image_models.load_bundled_model(dataset, surrogate)
+        white = evaluation.robustness_curve(
+            model, x[:n], y[:n], attack, TRANSFER_EPS, seed=SEED,
+            progress=lambda f, text: progress(f / 2, "White-box on the target: " + text),
+        )
+        transfer = evaluation.robustness_curve(
+            model, x[:n], y[:n], attack, TRANSFER_EPS, seed=SEED, crafted_on=source,
+            progress=lambda f, text: progress(0.5 + f / 2, "Crafted on the surrogate: " + text),
+        )
+        return white, transfer
+
+    outcome = heavy_work.result(KEY + "job", (token(model), dataset, surrogate, attack, n), work, start=clicked,
+                                failed="The transfer run failed")
+    if outcome is None:
+        return
+    white, transfer = outcome
+    label = attacks.get(attack).label
+    name = image_models.ARCHITECTURES[surrogate].label
+    figure = plots.robustness_figure([
+        (f"{label}, white-box on the target", white.eps, white.accuracy, [r.interval for r in white.robust]),
+        (f"{label}, crafted on the {name}", transfer.eps, transfer.accuracy, [r.interval for r in transfer.robust]),
+    ])
+    st.plotly_chart(figure, key=KEY + "curve", **CHART)
+    st.dataframe(
+        {"L∞ ε": [f"{eps:g}" for eps in white.eps],
+         "fooled, white-box": [f"{rate:.1%}" for rate in white.success_rate],
+         f"fooled, transferred from the {name}": [f"{rate:.1%}" for rate in transfer.success_rate]},
+        hide_index=True,
+    )
+    st.caption(f"Fooled: the share of the {white.n_images} images the target classifies correctly whose "
+               "prediction the adversarial image changes. Robust accuracy is an upper bound either way: a "
+               "stronger attack, or a closer surrogate, can only lower it.")
