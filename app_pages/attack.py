@@ -21,6 +21,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui.plain_words import explain
     from app_pages.ui.widgets import control, param_control, part_key, save_config, seed_widget, url_config
     from playground import assets, attacks, data, evaluation, image_models, plots, snippets, state, thumbnails
+    from playground.attacks.square import square_attack
     from playground.tokens import token
 
 KEY = "atk_"
@@ -139,7 +140,11 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
     else:
         labels = None
     try:
-        x_adv = spec(model, x, labels, **params)
+        if spec.name == "square":  # gradient-free: what it spends is queries, shown against its budget
+            outcome = square_attack(model, x, labels, **params)
+            x_adv, queries = outcome.images, int(outcome.queries[0])
+        else:
+            x_adv, queries = spec(model, x, labels, **params), None
     except ValueError as error:
         st.error(f"These settings do not work together: {error}")
         return
@@ -165,6 +170,11 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
     sizes[0].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
     sizes[1].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
     sizes[2].metric("mean |δ|", f"{stats.mean_abs:.4f}")
+    if queries is not None:
+        spent = f"{queries:,} of its {params['queries']:,} queries"
+        st.caption(f"Square read only the model's scores: {spent}" + (
+            ", stopping at the first one that fooled the model." if success else
+            ", without fooling it." if queries else ": none, as the model already gets the image wrong."))
     if controls["attack"] in ("pgd", "bim"):
         with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
             pgd_scrubber(model, x, labels, params, controls, class_names)

@@ -106,6 +106,17 @@ def test_every_registered_attack_runs(at, name):
         assert widget_label(at, f"atk_{param.name}__{name}") == param.label
 
 
+def test_square_shows_the_queries_it_spent_against_its_budget(at):
+    at.session_state["atk_eps__square"] = 0.3
+    at.session_state["atk_queries__square"] = 500
+    at.selectbox(key="atk_attack").set_value("square")
+    run(at)
+    (line,) = [c.value for c in at.caption if c.value.startswith("Square read only the model's scores")]
+    spent = int(re.search(r"scores: ([\d,]+) of its 500 queries", line).group(1).replace(",", ""))
+    assert 1 <= spent <= 500
+    assert ("stopping at the first one that fooled" in line) == (verdict(at)[0] == "Fooled")
+
+
 def widget_label(at, key: str) -> str:
     for kind in ("slider", "select_slider", "selectbox", "toggle"):
         found = [w for w in getattr(at, kind) if w.key == key]
