@@ -54,14 +54,21 @@ def intro() -> None:
         st.page_link(script("defend"), label="Open Defend", icon=":material/arrow_forward:")
 
 
-def neuron_section() -> None:
-    st.subheader("One neuron")
+def section(title: str, intro: str) -> tuple:
+    """A theory section: its title, then its controls (under ``intro``) left and its figure right."""
+    st.subheader(title)
     left, right = st.columns([2, 3], gap="large")
+    left.markdown(intro)
+    return left, right
+
+
+def neuron_section() -> None:
+    left, right = section(
+        "One neuron",
+        "A neuron multiplies each input by a weight, adds them up with a bias, and passes the sum through an "
+        "activation. Training changes only the weights and the bias; move them and watch the output."
+    )
     with left:
-        st.markdown(
-            "A neuron multiplies each input by a weight, adds them up with a bias, and passes the sum through an "
-            "activation. Training changes only the weights and the bias; move them and watch the output."
-        )
         inputs, weights = st.columns(2)
         x = [inputs.slider(f"Input $x_{i}$", -2.0, 2.0, value, 0.1, key=f"home_neuron_x{i}")
              for i, value in ((1, 1.0), (2, -0.5))]
@@ -83,13 +90,12 @@ SOFTMAX_CLASSES = ("3", "5", "8")  # three digits a network often confuses
 
 
 def softmax_section() -> None:
-    st.subheader("Softmax and cross-entropy, for more than two classes")
-    left, right = st.columns([2, 3], gap="large")
+    left, right = section(
+        "Softmax and cross-entropy, for more than two classes",
+        "With several classes the network outputs one score per class, a *logit*. Softmax turns the scores "
+        "into probabilities that add up to 1, and the loss is minus the log of the true class's probability."
+    )
     with left:
-        st.markdown(
-            "With several classes the network outputs one score per class, a *logit*. Softmax turns the scores "
-            "into probabilities that add up to 1, and the loss is minus the log of the true class's probability."
-        )
         columns = st.columns(3)
         logits = [column.slider(f"Logit of {name}", -5.0, 5.0, value, 0.1, key=f"home_softmax_{name}")
                   for column, name, value in zip(columns, SOFTMAX_CLASSES, (2.0, 1.0, -1.0), strict=True)]
@@ -130,14 +136,13 @@ def _vector(values) -> str:
 
 
 def backprop_section() -> None:
-    st.subheader("Backpropagation: the chain rule, step by step")
     st.session_state.setdefault(BACKPROP_KEY, dict(BACKPROP_START))
-    left, right = st.columns([2, 3], gap="large")
+    left, right = section(
+        "Backpropagation: the chain rule, step by step",
+        "To learn, the network needs to know how much each weight is to blame for the loss. Backpropagation "
+        "works that out from the output back to the input, multiplying one local slope per layer."
+    )
     with left:
-        st.markdown(
-            "To learn, the network needs to know how much each weight is to blame for the loss. Backpropagation "
-            "works that out from the output back to the input, multiplying one local slope per layer."
-        )
         y = st.segmented_control("True label $y$", [1, 0], default=1, required=True, key="home_backprop_y")
         rate = st.slider("Learning rate $\\alpha$", 0.1, 5.0, 1.0, 0.1, key="home_backprop_rate")
         buttons = st.columns(2)
@@ -197,13 +202,12 @@ def brain_section() -> None:
 
 
 def activations_section() -> None:
-    st.subheader("Activation functions")
-    left, right = st.columns([2, 3], gap="large")
+    left, right = section(
+        "Activation functions",
+        "Each neuron takes a weighted sum of its inputs, $z = w^\\top x + b$, and passes it through a "
+        "non-linear activation. Without one, any stack of layers collapses into a single linear map."
+    )
     with left:
-        st.markdown(
-            "Each neuron takes a weighted sum of its inputs, $z = w^\\top x + b$, and passes it through a "
-            "non-linear activation. Without one, any stack of layers collapses into a single linear map."
-        )
         name = st.segmented_control(
             "Activation",
             list(theory.ACTIVATIONS),
@@ -227,14 +231,13 @@ def activations_section() -> None:
 
 
 def losses_section() -> None:
-    st.subheader("Loss functions")
-    left, right = st.columns([2, 3], gap="large")
+    left, right = section(
+        "Loss functions",
+        "The loss scores one prediction against the true label $y$. The network outputs a logit $z$; "
+        "the predicted probability of class 1 is $p = \\sigma(z)$. Training lowers the loss; an attack "
+        "raises it."
+    )
     with left:
-        st.markdown(
-            "The loss scores one prediction against the true label $y$. The network outputs a logit $z$; "
-            "the predicted probability of class 1 is $p = \\sigma(z)$. Training lowers the loss; an attack "
-            "raises it."
-        )
         for loss in theory.LOSSES.values():
             st.latex(loss.formula)
         target = st.segmented_control("True label $y$", [1, 0], default=1, required=True, key="home_loss_target")
