@@ -48,7 +48,7 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     # One compact row, so that ε and what it does fit on a projector's first screen below it (issue 11).
     row = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
     source = row[0].segmented_control(
-        "Image", ["Test set", "Upload", "Draw"], default="Test set", required=True,
+        "Image", ["Test set", "Upload", "Draw", "Camera"], default="Test set", required=True,
         key=part_key(KEY, "image", "source"),
     )
     index_key = seed_widget(KEY + "image", config.image)  # the URL codec allows only indices of the sample
@@ -68,6 +68,11 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
             type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=KEY + "upload",
         )
         raw = upload.getvalue() if upload is not None else None
+    elif source == "Camera":
+        # Small, so that the verdict and ε stay near it.
+        photo = st.camera_input("Hold up a digit written thickly on paper, close to the camera", key=KEY + "camera",
+                                width=400)
+        raw = photo.getvalue() if photo is not None else None
     else:
         raw = draw_canvas(key=KEY + "canvas")
     # Each source keeps its last good image, so a corrupt upload shows an error and loses nothing.
@@ -75,13 +80,16 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     if raw is None:
         st.session_state.pop(stored, None)  # no file, or a cleared pad
     else:
+        # A photo is also checked for light and clutter, with advice on what to do.
+        read = data.digit_from_photo if source == "Camera" else data.image_from_bytes
         try:
-            st.session_state[stored] = data.image_from_bytes(raw)[None]
+            st.session_state[stored] = read(raw)[None]
         except data.InvalidImageError as error:
-            st.error(f"That file cannot be used: {error}", icon=":material/broken_image:")
+            what = "photo" if source == "Camera" else "file"
+            st.error(f"That {what} cannot be used: {error}", icon=":material/broken_image:")
     image = st.session_state.get(stored)
     if image is None:
-        st.info("Upload or draw an image to attack it.")
+        st.info("Take a photo to attack it." if source == "Camera" else "Upload or draw an image to attack it.")
         return None
     return {"image": image, "label": None, "index": config.image}
 

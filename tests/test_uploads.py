@@ -270,3 +270,41 @@ def test_an_image_at_the_pixel_cap_is_decoded():
     with pytest.raises(data.InvalidImageError, match="empty"):
         data.image_from_bytes(_one_bit_png(4096, 4096))
     assert data.MAX_PIXELS == 4096 * 4096 and data.MAX_UPLOAD_BYTES == 5 * 1024 * 1024
+
+
+def _photo(paper: int = 200, ink: int = 40, clutter: bool = False, noise: float = 6.0) -> bytes:
+    """A 320x240 camera-like JPEG: grey paper, one thick stroke digit, sensor noise; optionally a busy scene."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (320, 240), paper)
+    draw = ImageDraw.Draw(image)
+    if clutter:  # dark furniture and a window: large areas that are neither paper nor a stroke
+        draw.rectangle((0, 0, 150, 240), fill=30)
+        draw.rectangle((200, 20, 320, 120), fill=250)
+        draw.rectangle((170, 150, 320, 240), fill=60)
+    draw.line((120, 60, 200, 60), fill=ink, width=14)  # a 7
+    draw.line((200, 60, 150, 190), fill=ink, width=14)
+    pixels = np.asarray(image, np.float32) + np.random.default_rng(0).normal(0, noise, (240, 320))
+    out = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def test_a_photo_of_a_digit_on_paper_is_framed_like_mnist():
+    from playground import evaluation, image_models
+
+    digit = data.digit_from_photo(_photo())
+    assert digit.shape == (28, 28, 1) and digit.dtype == np.float32
+    assert digit[:2].max() < 0.1 and digit.max() > 0.5  # black border, bright strokes, as in MNIST
+    model = image_models.load_bundled_model("mnist", "cnn")
+    assert evaluation.predict(model, digit[None]).argmax() == 7  # the bundled CNN reads the photo's 7
+
+
+@pytest.mark.parametrize(("photo", "message"), [
+    (lambda: _photo(paper=25, ink=5, noise=2.0), "too dark to read"),
+    (lambda: _photo(clutter=True), "shows more than a digit"),
+    (lambda: _photo(ink=200), "looks empty"),  # paper and sensor noise only
+])
+def test_a_dark_cluttered_or_empty_photo_is_refused_with_what_to_do(photo, message):
+    with pytest.raises(data.InvalidImageError, match=message):
+        data.digit_from_photo(photo())

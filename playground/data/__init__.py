@@ -23,7 +23,7 @@ from playground.data.toy import (
     grid,
     make_toy,
 )
-from playground.data.uploads import MAX_PIXELS, MAX_UPLOAD_BYTES, InvalidImageError, image_from_bytes
+from playground.data.uploads import MAX_PIXELS, MAX_UPLOAD_BYTES, InvalidImageError, digit_from_photo, image_from_bytes
 
 __all__ = [
     "CLASS_NAMES",
@@ -41,6 +41,7 @@ __all__ = [
     "InvalidImageError",
     "ToyDataset",
     "ToySplit",
+    "digit_from_photo",
     "grid",
     "image_from_bytes",
     "load_images",

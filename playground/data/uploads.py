@@ -24,6 +24,12 @@ _CENTRE = 14.0  # MNIST digits' mean centre of mass, in pixel indices (measured 
 _MIN_CONTRAST = 0.04  # below ~10 grey levels of 255 an image is one colour plus noise (e.g. JPEG artefacts)
 _INK = 0.1  # a pixel is ink above 10% of the way from the background level to the darkest/brightest stroke
 _RING = 2  # width in px of the border that decides which colour is the background
+# A camera photo of a digit on paper: darker than this on average is too dark to read, and more of the picture
+# than this standing out from the paper is more than one digit (a face, a desk, a room).
+_DARK_PHOTO = 0.12
+_CLUTTERED_PHOTO = 0.3
+_PHOTO_STROKE_CONTRAST = 0.25  # pen on paper differs by far more; a blank sheet's sensor noise by far less
+_PHOTO_NOISE = 0.25  # of the photo's range: closer than this to the paper's level is paper
 
 
 class InvalidImageError(ValueError):
@@ -61,6 +67,42 @@ def image_from_bytes(raw: bytes, *, shape: tuple[int, ...] = (28, 28, 1)) -> np.
     shape = _check_shape(shape)
     gray = _decode(raw)
     return _fit_like_mnist(gray).reshape(shape)
+
+
+def digit_from_photo(raw: bytes) -> np.ndarray:
+    """A camera photo of one digit written on paper, framed like MNIST (``image_from_bytes``), shape (28, 28, 1).
+
+    A photo says more about its light and its clutter than an upload does, so it is refused, with what to do,
+    when it is too dark to read or when much more than a digit stands out from the paper.
+
+    Raises:
+        InvalidImageError: as ``image_from_bytes``, and for a dark or cluttered photo.
+    """
+    gray = _decode(raw)
+    if gray.mean() < _DARK_PHOTO:
+        raise InvalidImageError(
+            f"The photo is too dark to read (average brightness {gray.mean():.0%}). Expected a digit written on "
+            "paper in good light: turn towards a window or a lamp"
+        )
+    # Percentiles, not the extremes: a camera's noise alone spans a range that looks like faint strokes.
+    low, high = np.percentile(gray, [0.5, 99.5])
+    if high - low < _PHOTO_STROKE_CONTRAST:
+        raise InvalidImageError(
+            "The photo looks empty: nothing stands out clearly from the paper. Expected a digit written thickly "
+            "in dark pen on light paper"
+        )
+    ink = np.clip((gray - low) / (high - low), 0.0, 1.0)
+    paper = float(np.median(ink))  # most of a good photo is paper
+    difference = np.abs(ink - paper)
+    stands_out = float((difference > 0.5).mean())
+    if stands_out > _CLUTTERED_PHOTO:
+        raise InvalidImageError(
+            f"The photo shows more than a digit: {stands_out:.0%} of it stands out from the background. "
+            "Expected one digit written thickly on plain paper, filling most of the picture"
+        )
+    # The paper's grain and the sensor's noise would count as ink and spread the crop over the whole photo.
+    paper_only = np.where(difference < _PHOTO_NOISE, paper, ink)
+    return _fit_like_mnist(paper_only).reshape(28, 28, 1)
 
 
 def _check_shape(shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
@@ -209,3 +211,51 @@ def test_a_transfer_attack_runs_from_the_page(page, app_url):
     table = main.get_by_test_id("stDataFrame").filter(has_text="transferred from the MLP")
     table.wait_for(timeout=120_000)
     assert page.locator(".st-key-atk_tr_curve .js-plotly-plot").count() == 1
+
+
+def _y4m(path, gray: np.ndarray, frames: int = 30) -> None:
+    """A still grey-scale picture as a YUV4MPEG2 video, the format Chromium's fake camera plays."""
+    height, width = gray.shape
+    chroma = np.full((height // 2) * (width // 2), 128, np.uint8).tobytes()
+    frame = b"FRAME\n" + gray.astype(np.uint8).tobytes() + chroma + chroma
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * frames)
+
+
+def _paper_with_a_seven() -> np.ndarray:
+    image = Image.new("L", (320, 240), 200)
+    draw = ImageDraw.Draw(image)
+    draw.line((120, 60, 200, 60), fill=40, width=14)
+    draw.line((200, 60, 150, 190), fill=40, width=14)
+    return np.asarray(image)
+
+
+@pytest.mark.parametrize(("picture", "expected"), [
+    (_paper_with_a_seven, "verdict"),
+    (lambda: np.full((240, 320), 10, np.uint8), "The photo is too dark to read"),
+])
+def test_a_photo_from_the_camera_is_attacked_or_refused_with_advice(chromium, app_url, tmp_path, picture, expected):
+    """Chromium's fake camera plays a picture: a 7 on paper gets a verdict; a dark room gets advice."""
+    video = tmp_path / "camera.y4m"
+    _y4m(video, picture())
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"]
+    # A second browser from the session's Playwright (a second Playwright cannot start in the same thread).
+    with contextlib.closing(chromium.browser_type.launch(
+            executable_path=browser.CHROMIUM, args=[*browser.CHROMIUM_ARGS, *camera])) as with_camera:
+        context = with_camera.new_context(viewport={"width": 1500, "height": 1000}, permissions=["camera"])
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_attack(page, app_url)
+        choose_source(page, "Camera")
+        video = main_area(page).locator("video")
+        # A snapshot taken before the stream has its first frame is empty, and is not sent.
+        wait_until(lambda: video.evaluate("v => v.readyState >= 2 && v.videoWidth > 0"), message="the camera")
+        page.get_by_role("button", name="Take Photo").click()
+        if expected == "verdict":
+            wait_until(lambda: verdict(page).endswith("→ 7") or verdict(page).startswith("Fooled: 7"),
+                       message="a verdict on the photographed 7")
+            assert verdict(page).split(":")[1].split("→")[0].strip() == "7"
+        else:
+            page.get_by_test_id("stAlert").filter(has_text=expected).wait_for()
+            assert verdict(page) == ""
+        context.close()
