@@ -41,7 +41,7 @@ _CSS = """
 .bv-metric-value { font-size: 2.25rem; line-height: 1.4; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .bv-body { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
 .bv-maps { display: flex; justify-content: space-between; align-items: flex-start; position: relative; }
-.bv-maps figure { margin: 0; display: flex; flex-direction: column; align-items: center; position: relative; }
+.bv-maps figure { margin: 0; display: flex; flex-direction: column; align-items: center; }
 .bv-maps img { width: 3rem; }
 .bv-maps figcaption, .bv-note { font-size: 0.875rem; opacity: 0.6; text-align: center; }
 .bv-maps figcaption { white-space: nowrap; }  /* "inputs" must not break inside the word when text is large */
@@ -160,7 +160,7 @@ function drawLinks(inst) {
     svg.replaceChildren();
     const images = [...inst.maps.querySelectorAll("img")];
     const box = inst.maps.getBoundingClientRect();
-    // A column image stacks n square tiles with equal gaps: tile k's centre, as a fraction of its height.
+    // A column image stacks n square tiles with equal gaps: the centres of its tiles, in px from the maps' top.
     const centres = (img, n) => {
         const rect = img.getBoundingClientRect();
         const tile = rect.width, gap = n > 1 ? (rect.height - n * tile) / (n - 1) : 0;

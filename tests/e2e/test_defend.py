@@ -53,7 +53,7 @@ def test_toggling_a_defence_and_a_threat_model_updates_the_numbers(page, app_url
         raise AssertionError(f"the URL kept {address(page)}") from None
 
     # Switch the threat model: its column is marked and the URL follows.
-    page.get_by_role("radio", name="EOT", exact=True).click()
+    page.get_by_role("radiogroup", name="Threat model for the curve").get_by_text("EOT", exact=True).click()
     wait_until(lambda: "▶ EOT" in headers(page), message="the EOT column to be marked")
     wait_until(lambda: "threat=eot" in address(page), message="the threat model in the URL")
     verdicts = page.get_by_test_id("stAlert").filter(has_text="once the attack knows about it")
