@@ -117,6 +117,22 @@ def test_square_shows_the_queries_it_spent_against_its_budget(at):
     assert ("stopping at the first one that fooled" in line) == (verdict(at)[0] == "Fooled")
 
 
+def test_the_network_trained_here_can_be_the_transfer_surrogate():
+    from app_pages.ui.image_model_picker import ChosenModel
+    from playground import image_models
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    trained = image_models.load_bundled_model("mnist", "softmax")  # stands in for one trained on the page
+    at.session_state["model_trained"] = ChosenModel(trained, "your Softmax regression (1 epoch)", 0.9, "mnist")
+    at.switch_page(PAGE)
+    settle(at.run())
+    surrogate = at.selectbox(key="atk_tr_surrogate")
+    assert surrogate.options[-1] == "your Softmax regression (1 epoch)"  # the options as the user reads them
+    at.selectbox(key="atk_dataset").set_value("fashion_mnist")  # trained on MNIST: no surrogate for Fashion
+    settle(at.run())
+    assert not any(o.startswith("your ") for o in at.selectbox(key="atk_tr_surrogate").options)
+
+
 def widget_label(at, key: str) -> str:
     for kind in ("slider", "select_slider", "selectbox", "toggle"):
         found = [w for w in getattr(at, kind) if w.key == key]
@@ -168,7 +184,7 @@ def test_url_settings_are_honoured():
 
 
 def test_fashion_mnist(at):
-    at.selectbox(key="atk_dataset").set_value("fashion_mnist")
+    at.selectbox(key="atk_dataset").set_value("fashion_mnist")  # trained on MNIST: no surrogate for Fashion
     run(at)
     caption = next(c.value for c in at.sidebar.caption if "clean accuracy" in c.value)
     assert float(re.search(r"\*\*([\d.]+)%\*\*", caption).group(1)) >= 85.0, caption

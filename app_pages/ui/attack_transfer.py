@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import export, heavy_work
+from app_pages.ui.image_model_picker import trained_model
 from app_pages.ui.plain_words import explain
 from playground import attacks, evaluation, image_models, plots
 from playground.tokens import token
@@ -19,21 +20,25 @@ KEY = "atk_tr_"
 CHART = export.CHART
 SURROGATE_ATTACKS = ("fgsm", "pgd", "mi_fgsm")  # gradient attacks with a fixed L∞ budget, fast on hundreds of images
 TRANSFER_EPS = (0.0, 0.05, 0.1, 0.2, 0.3)
+TRAINED = "trained"  # the surrogate choice for the network trained on this page
 SEED = 0
 
 
 def transfer_tab(model, dataset: str, x: np.ndarray, y: np.ndarray) -> None:
     st.markdown(
         "An attacker without your model can train one of their own, attack that **surrogate**, and send the "
-        "result to yours. Here the surrogate is one of the bundled architectures, trained on the same data; the "
-        "page's model is the target and is never queried while the images are made."
+        "result to yours. Here the surrogate is one of the bundled architectures, or the network you trained on "
+        "this page (sidebar, Model → Train), each trained on the same data; the page's model is the target and is "
+        "never queried while the images are made."
     )
     explain("transfer")
     surrogate_column, attack_column, images_column = st.columns([2, 2, 1], vertical_alignment="bottom")
-    surrogate = surrogate_column.selectbox(
-        "Surrogate: the attacker's own model", list(image_models.ARCHITECTURES), key=KEY + "surrogate",
-        format_func=lambda name: f"bundled {image_models.ARCHITECTURES[name].label}",
-    )
+    trained = trained_model(dataset)
+    labels = {name: f"bundled {spec.label}" for name, spec in image_models.ARCHITECTURES.items()}
+    if trained is not None:
+        labels[TRAINED] = trained.label
+    surrogate = surrogate_column.selectbox("Surrogate: the attacker's own model", list(labels), key=KEY + "surrogate",
+                                           format_func=labels.get)
     attack = attack_column.selectbox("Attack, run on the surrogate", SURROGATE_ATTACKS, key=KEY + "attack",
                                      format_func=lambda name: attacks.get(name).label)
     n = int(images_column.number_input(f"Images (10–{len(x)})", 10, len(x), min(500, len(x)), step=50,
@@ -41,7 +46,7 @@ def transfer_tab(model, dataset: str, x: np.ndarray, y: np.ndarray) -> None:
     clicked = st.button("Run transfer", icon=":material/swap_horiz:", type="primary", key=KEY + "run")
 
     def work(progress) -> tuple[evaluation.RobustnessCurve, evaluation.RobustnessCurve]:
-        source = image_models.load_bundled_model(dataset, surrogate)
+        source = trained.model if surrogate == TRAINED else image_models.load_bundled_model(dataset, surrogate)
         white = evaluation.robustness_curve(
             model, x[:n], y[:n], attack, TRANSFER_EPS, seed=SEED,
             progress=lambda f, text: progress(f / 2, "White-box on the target: " + text),
@@ -52,22 +57,23 @@ def transfer_tab(model, dataset: str, x: np.ndarray, y: np.ndarray) -> None:
         )
         return white, transfer
 
-    outcome = heavy_work.result(KEY + "job", (token(model), dataset, surrogate, attack, n), work, start=clicked,
+    surrogate_token = token(trained.model) if surrogate == TRAINED else surrogate
+    outcome = heavy_work.result(KEY + "job", (token(model), dataset, surrogate_token, attack, n), work, start=clicked,
                                 failed="The transfer run failed")
     if outcome is None:
         return
     white, transfer = outcome
     label = attacks.get(attack).label
-    name = image_models.ARCHITECTURES[surrogate].label
+    name = labels[surrogate]
     figure = plots.robustness_figure([
         (f"{label}, white-box on the target", white.eps, white.accuracy, [r.interval for r in white.robust]),
-        (f"{label}, crafted on the {name}", transfer.eps, transfer.accuracy, [r.interval for r in transfer.robust]),
+        (f"{label}, crafted on {name}", transfer.eps, transfer.accuracy, [r.interval for r in transfer.robust]),
     ])
     st.plotly_chart(figure, key=KEY + "curve", **CHART)
     st.dataframe(
         {"L∞ ε": [f"{eps:g}" for eps in white.eps],
          "fooled, white-box": [f"{rate:.1%}" for rate in white.success_rate],
-         f"fooled, transferred from the {name}": [f"{rate:.1%}" for rate in transfer.success_rate]},
+         f"fooled, transferred from {name}": [f"{rate:.1%}" for rate in transfer.success_rate]},
         hide_index=True,
     )
     st.caption(f"Fooled: the share of the {white.n_images} images the target classifies correctly whose "

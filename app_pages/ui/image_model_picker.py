@@ -25,6 +25,7 @@ class ChosenModel:
     model: keras.Model
     label: str
     clean_accuracy: float  # on the bundled test sample
+    dataset: str
     keras_file: bytes | None = None
 
 
@@ -34,9 +35,15 @@ def _sample_accuracy(model: keras.Model, dataset: str) -> float:
 
 
 def _remember(slot: str, model: keras.Model, label: str, dataset: str) -> ChosenModel:
-    chosen = ChosenModel(model, label, _sample_accuracy(model, dataset))
+    chosen = ChosenModel(model, label, _sample_accuracy(model, dataset), dataset)
     st.session_state[KEY + slot] = chosen
     return chosen
+
+
+def trained_model(dataset: str) -> ChosenModel | None:
+    """The network trained on this page in this session, if it was trained on ``dataset``."""
+    trained = st.session_state.get(KEY + "trained")
+    return trained if trained is not None and trained.dataset == dataset else None
 
 
 def pick_model(dataset: str, architecture: str) -> ChosenModel | None:

@@ -208,7 +208,7 @@ def test_a_transfer_attack_runs_from_the_page(page, app_url):
     images.press("Enter")
     browser.wait_for_app(page)
     main.get_by_role("button", name="Run transfer").click()
-    table = main.get_by_test_id("stDataFrame").filter(has_text="transferred from the MLP")
+    table = main.get_by_test_id("stDataFrame").filter(has_text="transferred from bundled MLP")
     table.wait_for(timeout=120_000)
     assert page.locator(".st-key-atk_tr_curve .js-plotly-plot").count() == 1
 
