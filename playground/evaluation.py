@@ -216,6 +216,7 @@ def robustness_curve(
     if "seed" in inspect.signature(spec.fn).parameters:
         params.setdefault("seed", seed)
     batch_size = spec.batch(batch_size)
+    source = model if crafted_on is None else crafted_on
     clean = predict(model, x).argmax(-1)
     curve = RobustnessCurve(attack, norm, len(x), clean_accuracy=float((clean == y).mean()))
     total = len(eps_values) * len(x)
@@ -227,7 +228,6 @@ def robustness_curve(
             if should_stop and should_stop():
                 return curve
             batch = slice(i, i + batch_size)
-            source = model if crafted_on is None else crafted_on
             adversarial[batch] = spec(source, x[batch], None, **(params | {"eps": float(eps)}))
             done += len(x[batch])
             if progress:
