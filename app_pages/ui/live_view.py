@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # the server imports this module at start-up (through live_st
     from playground.training import EpochRecord
 
 MAX_CLASSES = 255  # class indices travel as uint8
+STREAM_INTERVAL_SECONDS = 0.1  # a playing canvas asks for new frames this often (the server waits for one)
 MAX_FRAMES_PER_CALL = 32  # what one batch may carry: over half a second at 50 fps, for a fetch that came late
 POINT_DECIMALS = 3
 
@@ -67,7 +68,6 @@ const MAX_INTERVAL_MS = 250;
 const MAX_LATENCY_MS = 500;       // the queue never holds more than this much playback at full speed
 const PERIOD_SAMPLES = 5;
 const RESTART_GAP_MS = 1500;      // a longer gap between batches means training paused and resumed
-const STREAM_INTERVAL_MS = 100;   // a playing canvas asks for new frames this often (the server waits for one)
 const STREAM_RETRY_MS = 1000;     // after a failed fetch (the server restarting, a dropped connection)
 const DISCRETE_INTENSITY = 0.75;
 const POINT_RADIUS = 3.5;
@@ -662,7 +662,7 @@ async function runStream(inst, url) {
             }
             if (!reply.running) break;
         }
-        await sleep(Math.max(0, STREAM_INTERVAL_MS - (performance.now() - startedAt)));
+        await sleep(Math.max(0, inst.data.stream_interval_ms - (performance.now() - startedAt)));
     }
     if (current()) {
         inst.stream = null;
@@ -955,6 +955,7 @@ def live_view(
         "curves": curve_data(history),
         "curve_height": int(curve_height),
         "live": live,
+        "stream_interval_ms": round(STREAM_INTERVAL_SECONDS * 1000),
         "playing": bool(playing),
         "can_play": bool(can_play),
         "stalled": bool(stalled),

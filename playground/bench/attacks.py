@@ -237,13 +237,14 @@ _SHOWN = """([linf, previous]) => {
 }"""
 
 
-def eps_move_seconds(page, moves: int, *, timeout_ms: int = 30_000) -> list[float]:
-    """Seconds from each ε-slider key press (from ε = 0.1, +0.005 a press) to the new adversarial image and L∞."""
+def eps_move_seconds(page, moves: int, *, start: float = 0.1, timeout_ms: int = 30_000) -> list[float]:
+    """Seconds from each ε-slider key press (+0.005 a press, from ε = ``start``, where the slider is) to the new
+    adversarial image and L∞."""
     import re
 
     latencies = []
     page.get_by_role("slider", name=re.compile("^Perturbation size ε")).focus()
-    eps = 0.1
+    eps = start
     for _ in range(moves):
         previous = page.locator(_PANELS).nth(3).get_attribute("src")
         eps = round(eps + 0.005, 3)

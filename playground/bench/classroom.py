@@ -6,6 +6,11 @@ Pause -> training stopped (p50/p95 over all sessions), an ε move on the Attack 
 the CPU used by the server and by the harness's own Chromium (they share this machine's cores), and RSS,
 also after many Reset cycles in one session. ``--heavy K`` repeats each row with K more sessions running a
 Defend evaluation meanwhile, to show what heavy work leaves to live training.
+
+In a class each student's browser draws on the student's own machine; here the harness's Chromium draws every
+session's live view on the server's two cores. So the five-session row times the ε move twice: with the trainers'
+tabs drawing here, then with those tabs closed and, in their place, viewers that fetch the same frames at the
+same pace without drawing them (``ElsewhereViewer``), as students' browsers elsewhere would.
 """
 
 from __future__ import annotations
@@ -16,11 +21,15 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import psutil
 
+from app_pages.ui.live_stream import PATH as LIVE_PATH
+from app_pages.ui.live_view import STREAM_INTERVAL_SECONDS
 from playground import browser, compiled
 from playground.bench.attacks import _PANELS, eps_move_seconds
 
@@ -111,6 +120,9 @@ def painted(page) -> tuple[int, int]:
 def open_trainer(chromium, url: str, index: int):
     page = chromium.new_context(viewport={"width": 1600, "height": 1000}).new_page()
     page.add_init_script(CLICK_CLOCK)
+    page.live_urls = set()  # the trainer's live route, as its view fetches it
+    page.on("request", lambda request: page.live_urls.add(request.url.split("?")[0])
+            if LIVE_PATH in request.url and request.method == "GET" else None)
     page.goto(f"{url}/build_and_train?speed=max&init_seed={index}")
     page.get_by_role("button", name="Play").wait_for(timeout=180_000)
     page.locator(CANVAS).wait_for(timeout=60_000)
@@ -151,6 +163,62 @@ def pause_to_stop(page, watch: float = 2.0) -> float:
     page.get_by_role("button", name="Play").wait_for(timeout=30_000)
     changes = epoch_changes_since_click(page)
     return changes[-1][0] if changes else 0.0
+
+
+class ElsewhereViewer(threading.Thread):
+    """Asks a trainer's live route for its new frames as the live view does (the same pace, the same maps
+    version), but draws nothing: the server's side of a student's browser that runs on another machine."""
+
+    def __init__(self, live_url: str, cookies: str) -> None:
+        super().__init__(daemon=True)
+        self.live_url = live_url
+        self.cookies = cookies  # behind nginx, the replica's cookie leads to the trainer's replica
+        self.stopping = threading.Event()
+        self.epoch = 0
+
+    def run(self) -> None:
+        maps = ""
+        while not self.stopping.is_set():
+            started = time.perf_counter()
+            request = urllib.request.Request(f"{self.live_url}?maps={maps}", headers={"Cookie": self.cookies})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                reply = json.load(response)
+            if reply.get("maps"):
+                maps = str(reply["maps"]["version"])
+            if reply["frames"]:
+                self.epoch = reply["frames"][-1]["epoch"]
+            if not reply["running"]:
+                return
+            self.stopping.wait(max(0.0, STREAM_INTERVAL_SECONDS - (time.perf_counter() - started)))
+
+
+def eps_with_viewers_elsewhere(pages: list, attack, moves: int) -> dict[str, object]:
+    """Closes the trainers' tabs, which keep training, and times ε moves while ElsewhereViewers fetch their frames."""
+    viewers = []
+    for page in pages:
+        (live_url,) = page.live_urls  # one network per tab in this row
+        cookies = "; ".join(f"{cookie['name']}={cookie['value']}" for cookie in page.context.cookies())
+        viewers.append(ElsewhereViewer(live_url, cookies))
+    for page in pages:
+        page.context.close()
+    for viewer in viewers:
+        viewer.start()
+    time.sleep(1.0)
+    server_side, harness = processes()
+    epochs_before = [viewer.epoch for viewer in viewers]
+    cpu_before, started = (cpu_seconds(server_side), cpu_seconds(harness)), time.perf_counter()
+    # The first timing left the slider EPS_MOVES presses above its 0.1.
+    latencies = eps_move_seconds(attack, moves, start=0.1 + 0.005 * EPS_MOVES, timeout_ms=60_000)
+    elapsed = time.perf_counter() - started
+    cpu = [round((cpu_seconds(g) - c) / elapsed, 2) for g, c in zip((server_side, harness), cpu_before, strict=True)]
+    epochs = [round((viewer.epoch - before) / elapsed, 1)
+              for viewer, before in zip(viewers, epochs_before, strict=True)]
+    for viewer in viewers:
+        viewer.stopping.set()
+        viewer.join(timeout=30)
+    return {"eps_to_image_s_p50_p95": [percentile(latencies, 0.5), percentile(latencies, 0.95)],
+            "epochs_per_second": epochs, "server_cores": cpu[0], "harness_chromium_cores": cpu[1],
+            "load_average": [round(v, 2) for v in psutil.getloadavg()]}
 
 
 def start_heavy(chromium, url: str, count: int) -> list:
@@ -197,7 +265,7 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
         "play_to_every_session_training_s": round(warm_up, 1),
     }
     if attack is not None:
-        latencies = eps_move_seconds(attack, 5, timeout_ms=60_000)
+        latencies = eps_move_seconds(attack, EPS_MOVES, timeout_ms=60_000)
         result["eps_to_image_s_p50_p95"] = [percentile(latencies, 0.5), percentile(latencies, 0.95)]
     pauses, plays = [], []
     for _ in range(2):  # the others keep training while one session pauses and plays
@@ -209,6 +277,9 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
     result["server_rss_mb"] = rss_mb(server_side)
     if heavy:
         result["heavy_sessions_evaluating"] = heavy
+    if attack is not None:
+        result["viewers_elsewhere"] = eps_with_viewers_elsewhere(pages, attack, EPS_MOVES)
+        pages = []  # closed by it
     for page in pages + ([attack] if attack else []) + heavy_pages:
         page.context.close()
     return result
@@ -234,6 +305,7 @@ def reset_cycles(chromium, url: str, cycles: int) -> dict[str, float]:
 SESSION_TTL_SECONDS = 5  # Streamlit's default keeps a closed tab's session for 120 s; the churn row waits less
 CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)  # RSS is read after these many sessions: growth, or a plateau
 WARM_UP_LIMIT_SECONDS = 120  # the longest a row waits for every session's first trained epoch
+EPS_MOVES = 20  # per ε timing: its p95 is then the second slowest move, not the slowest
 
 
 def session_churn(chromium, count: int) -> dict[str, float]:
