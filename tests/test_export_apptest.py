@@ -49,7 +49,17 @@ def at() -> AppTest:
     at = AppTest.from_function(panel_app, default_timeout=60)
     at.run()
     assert not at.exception
+    at.session_state["t_open"] = True  # as a click on the closed panel does
+    at.run()
+    assert not at.exception
     return at
+
+
+def test_a_closed_panel_sends_nothing_but_its_header():
+    at = AppTest.from_function(panel_app, default_timeout=60)
+    at.run()
+    assert [e.label for e in at.expander] == ["Export"]
+    assert not at.get("download_button") and not at.code
 
 
 def buttons(at: AppTest) -> dict[str, object]:
@@ -134,10 +144,12 @@ def _wired(*files: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not wired, reason=f"{', '.join(files)} does not show the Export panel yet")
 
 
-def open_page(page: str, config) -> AppTest:
+def open_page(page: str, config, export_key: str) -> AppTest:
+    """``page`` with ``config`` in its URL and its Export panel open (``export_key``: the panel's expander)."""
     at = AppTest.from_file(APP, default_timeout=120)
     for key, value in state.to_query(config).items():
         at.query_params[key] = value
+    at.session_state[export_key] = True
     settle(at.switch_page(page).run())
     assert not at.exception
     return at
@@ -146,7 +158,7 @@ def open_page(page: str, config) -> AppTest:
 @_wired("app_pages/build_and_train.py")
 def test_build_and_train_exports_the_script_of_the_epochs_shown():
     config = state.TrainPageConfig(dataset="xor", layers=(5,), activations=("relu",))
-    at = open_page("app_pages/build_and_train.py", config)
+    at = open_page("app_pages/build_and_train.py", config, "bt_export_open")
     for _ in range(2):
         next(b for b in at.button if b.label == "Step").click()
         at.run()
@@ -159,7 +171,7 @@ def test_build_and_train_exports_the_script_of_the_epochs_shown():
 @_wired("app_pages/attack.py")
 def test_attack_exports_the_script_of_the_attack_shown():
     config = state.AttackPageConfig(attack="pgd", eps=0.2, image=3)
-    at = open_page("app_pages/attack.py", config)
+    at = open_page("app_pages/attack.py", config, "atk_export_open")
     at.slider(key="atk_steps__pgd").set_value(5).run()
     assert not at.exception
     assert {"Settings (.json)", "Class probabilities (.html)"} <= set(buttons(at))
@@ -171,6 +183,6 @@ def test_attack_exports_the_script_of_the_attack_shown():
 @_wired("app_pages/ui/defend_transforms.py")
 def test_defend_exports_the_script_of_the_table_shown():
     config = state.DefendPageConfig(attack="fgsm", n=20)
-    at = open_page("app_pages/defend.py", config)
+    at = open_page("app_pages/defend.py", config, "def_tf_export_open")
     assert {"Settings (.json)", "Model (.keras)", "Script (defend_transforms.py)"} <= set(buttons(at))
     assert [c.value for c in at.code if c.language == "python"] == [snippets.defend_snippet(config).rstrip("\n")]

@@ -134,7 +134,12 @@ def export_panel(
             builds it, which then runs only on click.
         note: a caption under the buttons (e.g. what the script does not reproduce).
     """
-    with st.expander("Export", icon=ICON):
+    # Built only while open: every rerun of a page (each ε move on Attack) would otherwise re-send, and the
+    # browser re-render, buttons and a highlighted script that nobody is looking at.
+    panel = st.expander("Export", icon=ICON, key=key + "open", on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
         with st.container(horizontal=True, key=key + "buttons"):
             if config is not None:
                 config_download(config, key + "config")

@@ -93,7 +93,10 @@ EXPLANATIONS = {
 def explain(panel: str, *, more: str = "") -> None:
     """The panel's expander: its two plain sentences, its formula, and ``more`` (e.g. a list) if given."""
     words = EXPLANATIONS[panel]
-    with st.expander(LABEL, icon=":material/school:", key=f"plain_words_{panel}"):
+    expander = st.expander(LABEL, icon=":material/school:", key=f"plain_words_{panel}", on_change="rerun")
+    if not expander.open:  # written only while open, so that a closed one costs a rerun nothing to re-render
+        return
+    with expander:
         st.markdown(words.plain)
         st.markdown(f"**The formula.** {words.formula}")
         if more:
