@@ -396,6 +396,12 @@ function createInstance(parent) {
     };
     buildCurves(inst, network);
     button.addEventListener("click", () => press(inst));
+    // A closed tab (or one that leaves the app) pauses its network at once, not after UNWATCHED_SECONDS of
+    // training that nobody sees, so the CPU goes back to the students still watching.
+    inst.onPageHide = () => {
+        if (inst.playing && inst.live) navigator.sendBeacon(inst.live + "/pause");
+    };
+    window.addEventListener("pagehide", inst.onPageHide);
     inst.resizeObserver = new ResizeObserver(() => {
         layout(inst, false);
         drawCurves(inst);
@@ -407,6 +413,7 @@ function createInstance(parent) {
 }
 
 function destroy(parent, inst) {
+    window.removeEventListener("pagehide", inst.onPageHide);
     stopStream(inst);
     clearTimeout(inst.curveTimer);
     cancelAnimationFrame(inst.rafId);

@@ -74,3 +74,35 @@ def test_three_sessions_train_at_once_and_pause_stops_one_of_them(chromium, app_
     finally:
         for page in pages:
             page.context.close()
+
+
+def test_closing_a_playing_tab_pauses_its_network_at_once(chromium, app_url):
+    """A closed tab's network stops training (and leaves the CPU to the others) without waiting for the server
+    to notice that nobody fetches its frames; the other session keeps training."""
+    leaving, staying = open_sessions(chromium, app_url, 2, "speed=max")
+    routes = set()
+    leaving.on("request", lambda request: routes.add(request.url.split("?")[0])
+               if "/api/live/" in request.url and request.method == "GET" else None)
+    try:
+        for page in (leaving, staying):
+            page.get_by_role("button", name="Play").click()
+        wait_until(lambda: routes, timeout=15, message="the closing tab's view to fetch its frames")
+        (route,) = routes
+        leaving.context.close()
+        # The live route answers anyone with its token: ask it, as the view would, whether it is still running.
+        reply = live_state(staying, route)
+        assert reply["running"] is False, "the closed tab's network was still training"
+        seen = epoch(staying)
+        wait_until(lambda: epoch(staying) > seen, timeout=15, message="the other session to keep training")
+    finally:
+        staying.context.close()
+
+
+def live_state(page, route: str) -> dict:
+    """The live route's answer for ``route``, fetched from ``page`` (the same server), within two seconds."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        reply = page.evaluate("async (url) => (await fetch(url)).json()", route)
+        if not reply["running"] or time.monotonic() > deadline:
+            return reply
+        time.sleep(0.1)
