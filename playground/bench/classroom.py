@@ -177,6 +177,9 @@ class ElsewhereViewer(threading.Thread):
         self.epoch = 0
 
     def run(self) -> None:
+        # Closing the tab paused its network (its pagehide beacon): this browser elsewhere presses Play again.
+        play = urllib.request.Request(f"{self.live_url}/play", method="POST", headers={"Cookie": self.cookies})
+        urllib.request.urlopen(play, timeout=30).close()
         maps = ""
         while not self.stopping.is_set():
             started = time.perf_counter()
@@ -193,7 +196,7 @@ class ElsewhereViewer(threading.Thread):
 
 
 def eps_with_viewers_elsewhere(pages: list, attack, moves: int) -> dict[str, object]:
-    """Closes the trainers' tabs, which keep training, and times ε moves while ElsewhereViewers fetch their frames."""
+    """Closes the trainers' tabs and times ε moves while ElsewhereViewers play their networks and fetch their frames."""
     viewers = []
     for page in pages:
         (live_url,) = page.live_urls  # one network per tab in this row
@@ -201,6 +204,7 @@ def eps_with_viewers_elsewhere(pages: list, attack, moves: int) -> dict[str, obj
         viewers.append(ElsewhereViewer(live_url, cookies))
     for page in pages:
         page.context.close()
+    time.sleep(0.5)  # the tabs' pause beacons land first, so the viewers' Play is the last word
     for viewer in viewers:
         viewer.start()
     time.sleep(1.0)
