@@ -8,9 +8,10 @@ also after many Reset cycles in one session. ``--heavy K`` repeats each row with
 Defend evaluation meanwhile, to show what heavy work leaves to live training.
 
 In a class each student's browser draws on the student's own machine; here the harness's Chromium draws every
-session's live view on the server's two cores. So the five-session row times the ε move twice: with the trainers'
-tabs drawing here, then with those tabs closed and, in their place, viewers that fetch the same frames at the
-same pace without drawing them (``ElsewhereViewer``), as students' browsers elsewhere would.
+session's live view on the server's two cores. So the five-session row times the responses twice: with the
+trainers' tabs drawing here, then with those tabs closed and, in their place, viewers that fetch the same frames
+at the same pace without drawing them (``ElsewhereViewer``), as students' browsers elsewhere would; there, Pause
+and Play are timed to the server's answer, as a student's own machine paints it in milliseconds.
 """
 
 from __future__ import annotations
@@ -167,36 +168,63 @@ def pause_to_stop(page, watch: float = 2.0) -> float:
 
 class ElsewhereViewer(threading.Thread):
     """Asks a trainer's live route for its new frames as the live view does (the same pace, the same maps
-    version), but draws nothing: the server's side of a student's browser that runs on another machine."""
+    version), but draws nothing: the server's side of a student's browser that runs on another machine. On
+    ``pause_and_play``, it presses Pause and Play through the same routes and times the server's answers."""
 
     def __init__(self, live_url: str, cookies: str) -> None:
         super().__init__(daemon=True)
         self.live_url = live_url
         self.cookies = cookies  # behind nginx, the replica's cookie leads to the trainer's replica
         self.stopping = threading.Event()
+        self._cycle_asked, self._cycle_done = threading.Event(), threading.Event()
         self.epoch = 0
+        self.maps = ""
+        self.pauses: list[float] = []  # Pause -> the reply, which comes once training has stopped
+        self.plays: list[float] = []  # Play -> the first fetch that brings a newer epoch
+
+    def _ask(self, action: str = "") -> dict:
+        url = f"{self.live_url}/{action}" if action else f"{self.live_url}?maps={self.maps}"
+        request = urllib.request.Request(url, method="POST" if action else "GET", headers={"Cookie": self.cookies})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            reply = json.load(response)
+        if reply.get("maps"):
+            self.maps = str(reply["maps"]["version"])
+        frames = reply.get("frames") or ([reply["frame"]] if reply.get("frame") else [])
+        if frames:
+            self.epoch = frames[-1]["epoch"]
+        return reply
+
+    def pause_and_play(self) -> None:
+        self._cycle_done.clear()
+        self._cycle_asked.set()
+        self._cycle_done.wait(timeout=60)
+
+    def _time_pause_and_play(self) -> None:
+        started = time.perf_counter()
+        self._ask("pause")
+        self.pauses.append(time.perf_counter() - started)
+        stopped_at, started = self.epoch, time.perf_counter()
+        self._ask("play")
+        while self.epoch <= stopped_at and time.perf_counter() - started < 30:
+            self._ask()
+        self.plays.append(time.perf_counter() - started)
 
     def run(self) -> None:
-        # Closing the tab paused its network (its pagehide beacon): this browser elsewhere presses Play again.
-        play = urllib.request.Request(f"{self.live_url}/play", method="POST", headers={"Cookie": self.cookies})
-        urllib.request.urlopen(play, timeout=30).close()
-        maps = ""
+        self._ask("play")  # closing the tab paused its network (its pagehide beacon): this browser plays it again
         while not self.stopping.is_set():
+            if self._cycle_asked.is_set():
+                self._cycle_asked.clear()
+                self._time_pause_and_play()
+                self._cycle_done.set()
             started = time.perf_counter()
-            request = urllib.request.Request(f"{self.live_url}?maps={maps}", headers={"Cookie": self.cookies})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                reply = json.load(response)
-            if reply.get("maps"):
-                maps = str(reply["maps"]["version"])
-            if reply["frames"]:
-                self.epoch = reply["frames"][-1]["epoch"]
-            if not reply["running"]:
+            if not self._ask()["running"]:
                 return
             self.stopping.wait(max(0.0, STREAM_INTERVAL_SECONDS - (time.perf_counter() - started)))
 
 
 def eps_with_viewers_elsewhere(pages: list, attack, moves: int) -> dict[str, object]:
-    """Closes the trainers' tabs and times ε moves while ElsewhereViewers play their networks and fetch their frames."""
+    """Closes the trainers' tabs and times ε moves while ElsewhereViewers play their networks and fetch their frames,
+    then each viewer's Pause and Play as the server answers them."""
     viewers = []
     for page in pages:
         (live_url,) = page.live_urls  # one network per tab in this row
@@ -217,10 +245,17 @@ def eps_with_viewers_elsewhere(pages: list, attack, moves: int) -> dict[str, obj
     cpu = [round((cpu_seconds(g) - c) / elapsed, 2) for g, c in zip((server_side, harness), cpu_before, strict=True)]
     epochs = [round((viewer.epoch - before) / elapsed, 1)
               for viewer, before in zip(viewers, epochs_before, strict=True)]
+    for _ in range(2):  # as the tabs were: the others keep training while one pauses and plays
+        for viewer in viewers:
+            viewer.pause_and_play()
     for viewer in viewers:
         viewer.stopping.set()
         viewer.join(timeout=30)
+    pauses = [seconds for viewer in viewers for seconds in viewer.pauses]
+    plays = [seconds for viewer in viewers for seconds in viewer.plays]
     return {"eps_to_image_s_p50_p95": [percentile(latencies, 0.5), percentile(latencies, 0.95)],
+            "pause_to_stopped_s_p50_p95": [percentile(pauses, 0.5), percentile(pauses, 0.95)],
+            "play_to_first_frame_s_p50_p95": [percentile(plays, 0.5), percentile(plays, 0.95)],
             "epochs_per_second": epochs, "server_cores": cpu[0], "harness_chromium_cores": cpu[1],
             "load_average": [round(v, 2) for v in psutil.getloadavg()]}
 
