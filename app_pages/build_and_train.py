@@ -26,6 +26,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui.plain_words import explain
     from app_pages.ui.widgets import control, part_key, save_config, seed_widget, url_config
     from playground import data, experiment, features, live, plots, snippets, state
+    from playground.data import custom
 
 KEY = "bt_"  # prefix of this page's session-state keys
 classroom.apply("build_and_train", state.TrainPageConfig, prefix=KEY)
@@ -33,6 +34,8 @@ LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
+COLOUR_NAMES = ["orange", "blue", "green", "red", "purple"]  # what a student clicking sees: MULTI_COLOURS
+POINTS_ERROR = KEY + "points_error"  # a refused upload or click, on screen until the next edit
 # How often a playing page reruns to redraw an inspected neuron's large map; the live view streams everything
 # else, the curves included, and asks for a rerun when a notice is due. Each run costs the browser about 100 ms
 # of its main thread, and a busy tab answers clicks late (live_stream's docstring).
@@ -49,17 +52,24 @@ def options_with(options: tuple[float, ...], value: float) -> list[float]:
 def data_controls(config: state.TrainPageConfig) -> dict:
     st.header("Data")
     dataset = control(KEY, config, "dataset")
-    blobs = config.blobs
-    if data.DATASETS[dataset].multiclass:
-        blobs = control(KEY, config, "blobs")
-    samples = control(KEY, config, "samples", step=50)
-    noise = control(KEY, config, "noise", step=5)
+    blobs, samples, noise = config.blobs, config.samples, config.noise
+    own = {}
+    if dataset == custom.NAME:
+        points = config.points
+        if config.dataset != custom.NAME and not points:  # just switched: start from the dataset shown
+            points = generated_points(config)
+        own = points_editor(dataclasses.replace(config, points=points))
+    else:
+        if data.DATASETS[dataset].multiclass:
+            blobs = control(KEY, config, "blobs")
+        samples = control(KEY, config, "samples", step=50)
+        noise = control(KEY, config, "noise", step=5)
     train_percent = control(KEY, config, "train_percent", step=10)
     if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
                  key=part_key(KEY, "data_seed", "regenerate")):
         st.session_state[KEY + "data_seed"] = random.randint(*state.bounds(config, "data_seed"))
     data_seed = control(KEY, config, "data_seed", widget=st.number_input)
-    return dict(
+    return own | dict(
         dataset=dataset,
         blobs=blobs,
         samples=samples,
@@ -67,6 +77,77 @@ def data_controls(config: state.TrainPageConfig) -> dict:
         train_percent=train_percent,
         data_seed=int(data_seed),
     )
+
+
+def generated_points(config: state.TrainPageConfig) -> custom.Points:
+    """The points of ``config``'s generated dataset (train and test), as your own points to edit."""
+    split = experiment.make_split(config)
+    # Noise may carry a generated point off the plane; yours stay on it.
+    xy = np.clip(np.concatenate([split.x_train, split.x_test]).astype(float), -data.EXTENT, data.EXTENT)
+    labels = np.concatenate([split.y_train, split.y_test])
+    return tuple(custom.point(x1, x2, int(label)) for (x1, x2), label in zip(xy, labels, strict=True))
+
+
+def points_editor(config: state.TrainPageConfig) -> dict:
+    """Your own points: the class a click adds, Clear, a start from a generated dataset, and CSV in and out.
+    Clicks on the plane reach ``edit_points``; the CSV upload, ``upload_points``."""
+    point_class = control(KEY, config, "point_class", widget=st.segmented_control, required=True,
+            options=list(range(custom.MAX_LABEL + 1)), format_func=lambda k: f"{k} · {COLOUR_NAMES[k]}")
+    st.caption("Click on the plane to add a point of this class; click on a point to remove it.")
+    start, clear = st.columns([3, 2], vertical_alignment="bottom")
+    origin = start.selectbox("Start from", list(data.DATASETS), format_func=lambda k: data.DATASETS[k].label,
+                             key=KEY + "points_origin")
+    if start.button("Use its points", key=KEY + "points_start", icon=":material/scatter_plot:"):
+        config = dataclasses.replace(config, points=generated_points(dataclasses.replace(config, dataset=origin)))
+        st.session_state.pop(POINTS_ERROR, None)
+    if clear.button("Clear", key=KEY + "points_clear", icon=":material/delete_sweep:"):
+        config = dataclasses.replace(config, points=())
+        st.session_state.pop(POINTS_ERROR, None)
+    st.file_uploader(f"Upload a CSV of x1,x2,label (at most {custom.MAX_POINTS:,} rows)", type=["csv"],
+                     key=KEY + "points_csv", on_change=upload_points)
+    if error := st.session_state.get(POINTS_ERROR):
+        st.error(error, icon=":material/error:")
+    n = len(config.points)
+    shared = "the link holds them" if n <= custom.MAX_URL_POINTS else (
+        f"too many for a link (at most {custom.MAX_URL_POINTS}): share the CSV instead")
+    st.caption(f"{n:,} point{'s' * (n != 1)}; {shared}.")
+    if not n:  # here, not above the plane: the plane stays where it was, to be clicked on
+        st.info("Add points to train on: click on the plane, or use a dataset's points.", icon=":material/touch_app:")
+    st.download_button("Points (.csv)", custom.to_csv(config.points), file_name="points.csv", mime="text/csv",
+                       key=KEY + "points_download", icon=":material/download:", on_click="ignore", disabled=not n)
+    return {"points": config.points, "point_class": point_class}
+
+
+def edit_points() -> None:
+    """A click on the plane (the live view's ``edit`` trigger): removes the point under it, or adds one there."""
+    click = st.session_state[KEY + "boundary"].get("edit")
+    config = st.session_state[KEY + "config"]
+    if not click or config.dataset != custom.NAME:
+        return
+    try:
+        points = custom.remove_near(config.points, click["x1"], click["x2"], click["radius"])
+        if points == config.points:
+            points = custom.add(points, (click["x1"], click["x2"], config.point_class))
+    except ValueError as error:
+        st.session_state[POINTS_ERROR] = str(error)
+    else:
+        st.session_state.pop(POINTS_ERROR, None)
+        save_config(KEY, dataclasses.replace(config, points=points))
+    st.rerun()  # the whole page: the sidebar's count and the network's data follow
+
+
+def upload_points() -> None:
+    upload = st.session_state.get(KEY + "points_csv")
+    if upload is None:
+        return
+    try:
+        points = custom.parse_csv(upload.getvalue())
+    except custom.InvalidPointsError as error:
+        st.session_state[POINTS_ERROR] = f"{upload.name} was not used:\n\n" + "\n\n".join(
+            f"- {problem}" for problem in str(error).splitlines())
+    else:
+        st.session_state.pop(POINTS_ERROR, None)
+        save_config(KEY, dataclasses.replace(st.session_state[KEY + "config"], points=points))
 
 
 def training_controls(config: state.TrainPageConfig) -> dict:
@@ -194,7 +275,8 @@ def transport_controls(trainer: live.LiveTraining) -> None:
     """Step and Reset; Play and Pause sit in the live view, which sends them straight to the trainer."""
     running = trainer.running
     step, reset = st.columns(2)
-    step.button("Step", icon=":material/skip_next:", width="stretch", disabled=running, help="Train one epoch",
+    step.button("Step", icon=":material/skip_next:", width="stretch", help="Train one epoch",
+                disabled=running or not trainer.experiment.trainable,
                 key=KEY + "step", on_click=step_one_epoch)
     reset.button("Reset", icon=":material/restart_alt:", width="stretch", key=KEY + "reset", on_click=reset_network,
                  help="Start again from the same initial weights")
@@ -228,9 +310,10 @@ def live_section(config: state.TrainPageConfig) -> None:
         neuron_images=trainer.neuron_images,
         live=live_stream.live_url(trainer),
         playing=playing,
-        can_play=exp.trainer.diverged is None,
+        can_play=exp.trainer.diverged is None and exp.trainable,
         stalled=exp.trainer.stalled is not None,
         on_transport=transport_pressed,
+        on_edit=edit_points if config.dataset == custom.NAME else None,
         x_train=exp.split.x_train,
         y_train=exp.split.y_train,
         x_test=exp.split.x_test,
@@ -238,7 +321,7 @@ def live_section(config: state.TrainPageConfig) -> None:
         extent=data.EXTENT,
         class_colors=class_colors(exp),
         discretize=config.discretize,
-        show_test=config.show_test,
+        show_test=config.show_test or config.dataset == custom.NAME,  # every point you placed stays in sight
         key=KEY + "boundary",
     )
 
@@ -293,10 +376,14 @@ def main() -> None:
 
     trainer = current_live(config)
     exp = trainer.experiment
-    if exp.trainer.batch_size < config.batch:
-        st.caption(f"Batch size capped at the {exp.trainer.batch_size} training points.")
+    if exp.trainable and exp.trainer.batch_size < config.batch:
+        st.caption(f"Batch size capped at the {exp.trainer.batch_size} training "
+                   f"point{'s' * (exp.trainer.batch_size != 1)}.")
     st.fragment(training_panel, key=PANEL_KEY)()
-    if config.lens:
+    if config.lens and not len(exp.split.x_test):
+        st.info("The attack lens pushes the test points, and there are none yet: add a few more points.",
+                icon=":material/center_focus_weak:")
+    elif config.lens:
         config = st.session_state[KEY + "config"]  # the panel may have changed the speed since
         with trainer.lock:  # the worker holds it during each slice: the lens waits one slice at most
             config = dataclasses.replace(config, **lens_section(config, exp, class_colors(exp)))

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from playground import data, features, models, training
+from playground.data import custom
 from playground.state import TrainPageConfig
 
 # Training speed caps, in epochs per second: a lecturer narrating wants the boundary to form visibly.
@@ -29,6 +30,7 @@ NEURON_RESOLUTION = 40
 # Changing any of these starts a new network; everything else is a live hyperparameter.
 STRUCTURE_FIELDS = (
     "dataset",
+    "points",
     "samples",
     "noise",
     "train_percent",
@@ -54,8 +56,22 @@ def train_config(config: TrainPageConfig) -> training.TrainConfig:
     )
 
 
-def same_structure(a: TrainPageConfig, b: TrainPageConfig) -> bool:
-    return all(getattr(a, name) == getattr(b, name) for name in STRUCTURE_FIELDS)
+def same_structure(a: TrainPageConfig, b: TrainPageConfig, *, ignore: tuple[str, ...] = ()) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in STRUCTURE_FIELDS if name not in ignore)
+
+
+def make_split(config: TrainPageConfig) -> data.ToySplit:
+    """The page's data: a generated dataset, or the student's own points."""
+    if config.dataset == custom.NAME:
+        return custom.split(config.points, train_fraction=config.train_percent / 100, seed=config.data_seed)
+    return data.make_toy(
+        config.dataset,
+        n_samples=config.samples,
+        noise=config.noise / 100,
+        train_fraction=config.train_percent / 100,
+        seed=config.data_seed,
+        n_blobs=config.blobs,
+    )
 
 
 @dataclass
@@ -71,14 +87,7 @@ class ToyExperiment:
     @classmethod
     def create(cls, config: TrainPageConfig) -> ToyExperiment:
         """Generates the data and a freshly initialised network for ``config``."""
-        split = data.make_toy(
-            config.dataset,
-            n_samples=config.samples,
-            noise=config.noise / 100,
-            train_fraction=config.train_percent / 100,
-            seed=config.data_seed,
-            n_blobs=config.blobs,
-        )
+        split = make_split(config)
         spec = models.NetworkSpec(
             n_inputs=len(config.features),
             hidden=config.layers,
@@ -111,8 +120,19 @@ class ToyExperiment:
 
     def updated(self, config: TrainPageConfig) -> ToyExperiment:
         """This experiment with ``config`` applied: retuned in place, or rebuilt if the structure changed."""
-        if not same_structure(self.config, config):
+        if not same_structure(self.config, config, ignore=("points",)):
             return ToyExperiment.create(config)
+        if config.points != self.config.points:
+            # A point added or removed: the same network trains on, as in ConvNetJS's classify2d, unless a new
+            # class needs another output.
+            split = make_split(config)
+            if split.n_classes != self.split.n_classes:
+                return ToyExperiment.create(config)
+            self.split = split
+            self.trainer.use_data(
+                features.feature_matrix(split.x_train, config.features), split.y_train,
+                features.feature_matrix(split.x_test, config.features), split.y_test, raw_train=split.x_train,
+            )
         if config != self.config:
             self.trainer.configure(train_config(config))
             self.config = config
@@ -127,6 +147,11 @@ class ToyExperiment:
         """Class probabilities over the plane, (res, res, n_classes), row 0 at the bottom."""
         probs = training.predict_proba(self.trainer.model, self.boundary_inputs)
         return probs.reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION, -1)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether there is a point to train on (your own data may have none yet)."""
+        return len(self.split.x_train) > 0
 
     def epochs_per_second(self) -> float | None:
         """The speed setting's cap (None: as fast as the machine goes)."""

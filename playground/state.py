@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from playground import assets, attacks, data, features, image_models, training
+from playground.data import custom
 from playground.defences import (
     DEFEND_ATTACKS,
     MAX_STACK,
@@ -44,6 +45,10 @@ class Codec:
 
     def format(self, value: Any) -> str:
         return str(value)
+
+    def shareable(self, value: Any) -> bool:
+        """Whether ``value`` fits in a link; a value that does not is left out of the URL (``to_query``)."""
+        return True
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,23 @@ class ListOf(Codec):
 
 
 @dataclass(frozen=True)
+class PointsCodec(Codec):
+    """A student's own 2-D points, compressed (``data.custom.encode``); "" is none. A link holds at most
+    ``MAX_URL_POINTS``: more are left out of it, and the page says so."""
+
+    expected: str = f"points as the app writes them (at most {custom.MAX_URL_POINTS})"
+
+    def parse(self, text: str) -> custom.Points:
+        return custom.decode(text) if text else ()
+
+    def format(self, value: custom.Points) -> str:
+        return custom.encode(value) if value else ""
+
+    def shareable(self, value: custom.Points) -> bool:
+        return len(value) <= custom.MAX_URL_POINTS
+
+
+@dataclass(frozen=True)
 class Setting:
     """One page setting as declared: its codec, default, and what its widget says."""
 
@@ -211,8 +233,9 @@ def bounds(config: Any, name: str) -> tuple[Any, Any]:
 
 
 def to_query(config: Any) -> dict[str, str]:
-    """All of a config's fields as query parameters."""
-    return {name: s.codec.format(getattr(config, name)) for name, s in settings(config).items()}
+    """A config's fields as query parameters: all of them, but a value too large for a link."""
+    return {name: s.codec.format(value) for name, s in settings(config).items()
+            if s.codec.shareable(value := getattr(config, name))}
 
 
 def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[str]]:
@@ -244,8 +267,13 @@ def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str
 class TrainPageConfig:
     """Every setting of the Build & Train page."""
 
-    dataset: str = declare(Choice(tuple(data.DATASETS), {k: d.label for k, d in data.DATASETS.items()}), "circle",
-                          "Dataset")
+    dataset: str = declare(Choice((*data.DATASETS, custom.NAME), {k: d.label for k, d in data.DATASETS.items()}
+                                  | {custom.NAME: custom.LABEL}), "circle", "Dataset")
+    points: tuple[tuple[float, float, int], ...] = declare(
+        PointsCodec(), (), "Your points", hideable=False,
+        help="Click on the plane to add a point of the chosen class; click on a point to remove it.",
+    )
+    point_class: int = declare(IntRange(0, custom.MAX_LABEL), 0, "Class of a new point")
     samples: int = declare(IntRange(100, 2000), 500, "Samples")
     noise: int = declare(IntRange(0, 50), 0, "Noise", unit="%")
     train_percent: int = declare(IntRange(10, 90), 50, "Training data", unit="%")

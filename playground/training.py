@@ -185,8 +185,11 @@ def _evaluate_sums(model, x, y, loss_name):
 
 
 def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) -> tuple[float, float]:
-    """Mean loss and accuracy over ``(x, y)``, ``EVAL_BATCH_SIZE`` examples at a time."""
+    """Mean loss and accuracy over ``(x, y)``, ``EVAL_BATCH_SIZE`` examples at a time; NaN for no examples (a
+    student's own data may have no test point yet)."""
     n = int(x.shape[0])
+    if n == 0:
+        return math.nan, math.nan
     loss = correct = 0.0
     for start in range(0, n, EVAL_BATCH_SIZE):
         stop = start + EVAL_BATCH_SIZE
@@ -281,6 +284,18 @@ class Trainer:
         self.history = []
         self.diverged = None
         self._start()
+
+    def use_data(self, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                 raw_train: np.ndarray | None = None) -> None:
+        """Goes on training the same weights, with the same optimiser state, on new data (a student added or
+        removed a point): the epoch in progress is redrawn from the new set, and its numbers are measured again."""
+        self.x_train, self.y_train, self.x_test, self.y_test = x_train, y_train, x_test, y_test
+        self.raw_train = raw_train
+        self._tensors = [tf.convert_to_tensor(a) for a in (x_train, y_train, x_test, y_test)]
+        self._raw = None if raw_train is None else tf.convert_to_tensor(raw_train, tf.float32)
+        self._train_eval = self._train_eval_subset()
+        self._epoch_batches = None
+        self.history[-1] = self._measure()
 
     def _train_eval_subset(self) -> tuple[tf.Tensor, tf.Tensor]:
         x, y = self._tensors[:2]

@@ -81,3 +81,49 @@ def test_thumbnails_are_diverging_and_flipped():
     assert tuple(top) == tuple(thumbnails.POSITIVE.astype(np.uint8)), "+y (positive) is drawn at the top, blue"
     assert tuple(bottom) == tuple(thumbnails.NEGATIVE.astype(np.uint8))
     assert np.all(thumbnails.diverging_rgb(np.zeros((2, 2))) == 255), "zero is white"
+
+
+# Your own points: a square of two classes, then one more point of each kind.
+POINTS = ((-3.0, -3.0, 0), (3.0, 3.0, 1), (-3.0, 3.0, 0), (3.0, -3.0, 1), (-2.0, -2.5, 0), (2.5, 2.0, 1))
+CUSTOM = dataclasses.replace(CONFIG, dataset="custom", points=POINTS)
+
+
+def test_your_own_points_are_the_data():
+    exp = experiment.ToyExperiment.create(CUSTOM)
+    placed = np.concatenate([exp.split.x_train, exp.split.x_test])
+    labels = np.concatenate([exp.split.y_train, exp.split.y_test])
+    assert sorted(zip(placed.tolist(), labels.tolist(), strict=True)) == sorted(([x1, x2], k) for x1, x2, k in POINTS)
+    assert exp.split.n_classes == 2 and exp.trainable
+
+
+def test_a_new_point_keeps_training_the_same_network():
+    exp = experiment.ToyExperiment.create(CUSTOM)
+    exp.trainer.run_epochs(3)
+    before = _weights(exp)
+    added = exp.updated(dataclasses.replace(CUSTOM, points=(*POINTS, (0.5, 0.5, 1))))
+    assert added is exp and exp.trainer.epoch == 3
+    assert all(np.array_equal(a, b) for a, b in zip(before, _weights(exp), strict=True))
+    assert len(exp.split.x_train) + len(exp.split.x_test) == len(POINTS) + 1
+    exp.trainer.run_epochs(1)  # and trains on them
+    assert exp.trainer.epoch == 4 and np.isfinite(exp.trainer.history[-1].train_loss)
+
+
+def test_a_point_of_a_new_class_starts_a_new_network():
+    exp = experiment.ToyExperiment.create(CUSTOM)
+    exp.trainer.run_epochs(1)
+    grown = exp.updated(dataclasses.replace(CUSTOM, points=(*POINTS, (0.0, 5.0, 2))))
+    assert grown is not exp and grown.split.n_classes == 3 and grown.trainer.epoch == 0
+
+
+def test_no_point_shows_an_untrainable_network():
+    exp = experiment.ToyExperiment.create(dataclasses.replace(CUSTOM, points=()))
+    assert not exp.trainable
+    assert exp.boundary().shape == (experiment.BOUNDARY_RESOLUTION, experiment.BOUNDARY_RESOLUTION, 2)
+
+
+def test_one_point_trains_with_no_test_numbers_yet():
+    exp = experiment.ToyExperiment.create(dataclasses.replace(CUSTOM, points=((1.0, 1.0, 0),)))
+    assert exp.trainable and not len(exp.split.x_test)
+    exp.trainer.run_epochs(2)
+    record = exp.trainer.history[-1]
+    assert np.isfinite(record.train_loss) and np.isnan(record.test_accuracy) and exp.trainer.diverged is None

@@ -151,6 +151,12 @@ def test_frame_metrics_are_those_of_the_frames_epoch():
     diverged = [EpochRecord(epoch=0, train_loss=float("nan"), test_loss=float("inf"), train_accuracy=0.5,
                             test_accuracy=0.5)]
     assert frame_metrics(diverged, 0) == ["0", "nan", "inf", "50.0%"]
+    untested = [EpochRecord(epoch=0, train_loss=0.7, test_loss=float("nan"), train_accuracy=1.0,
+                            test_accuracy=float("nan"))]
+    assert frame_metrics(untested, 0) == ["0", "0.7000", "–", "–"], "no test point yet: nothing to show"
+    empty = [EpochRecord(epoch=0, train_loss=float("nan"), test_loss=float("nan"), train_accuracy=float("nan"),
+                         test_accuracy=float("nan"))]
+    assert frame_metrics(empty, 0) == ["0", "–", "–", "–"], "no point at all"
 
 
 def test_live_frames_carry_their_epochs_numbers():

@@ -15,6 +15,8 @@ FIELDS = [f.name for f in dataclasses.fields(TrainPageConfig)]
 # Every field differs from its default; all values are in range.
 CHANGED = TrainPageConfig(
     dataset="spiral",
+    points=((-1.0, 2.5, 0), (3.25, -4.0, 3), (0.01, -6.0, 4)),
+    point_class=3,
     samples=1234,
     noise=35,
     train_percent=70,
@@ -44,6 +46,8 @@ CHANGED = TrainPageConfig(
 
 GARBAGE = {
     "dataset": "donut",
+    "points": "1.not-a-share-code!",
+    "point_class": "5",
     "samples": "lots",
     "noise": "51",
     "train_percent": "9",
@@ -239,3 +243,11 @@ def test_widget_ranges_come_from_the_codecs():
     assert state.bounds(state.DefendPageConfig(), "eps") == (0.0, 0.5)
     with pytest.raises(ValueError, match="Expected a numeric setting"):
         state.bounds(state.TrainPageConfig, "dataset")
+
+
+def test_points_ride_in_the_link_until_there_are_too_many():
+    few = dataclasses.replace(DEFAULT, dataset="custom", points=tuple((0.5, 0.25, k % 2) for k in range(200)))
+    assert from_query(TrainPageConfig, to_query(few)) == (few, [])
+    many = dataclasses.replace(few, points=(*few.points, (1.0, 1.0, 1)))
+    assert "points" not in to_query(many) and to_query(many)["dataset"] == "custom"
+    assert to_query(DEFAULT)["points"] == ""  # no points: an empty value, not a code

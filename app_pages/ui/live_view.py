@@ -54,6 +54,7 @@ _CSS = """
 .bv-swatch { display: inline-block; width: 1.5rem; margin-right: 0.35rem; vertical-align: middle; }
 .bv-stage { position: relative; margin: 0 auto; }
 .bv-stage canvas { position: absolute; left: 0; top: 0; }
+.bv-editable .bv-stage { cursor: crosshair; }  /* a click adds a point, or removes the one under it */
 .bv-heat { position: absolute; overflow: hidden; }  /* the plot area: the grid overhangs it by half a cell */
 .bv-heat canvas { image-rendering: auto; }  /* scaled up by the compositor, smoothly */
 .bv-epoch {
@@ -73,6 +74,7 @@ const RESTART_GAP_MS = 1500;      // a longer gap between batches means training
 const STREAM_RETRY_MS = 1000;     // after a failed fetch (the server restarting, a dropped connection)
 const DISCRETE_INTENSITY = 0.75;
 const POINT_RADIUS = 3.5;
+const EDIT_RADIUS_PX = 8;         // a click this close to a point removes it rather than adding one
 // left + right == top + bottom keeps the plot area square inside the square canvas.
 // Canvas text and margins follow the page's root font size (16 px; 22 px in presenter mode), as the CSS's rem
 // units do, so that a projector's presenter mode enlarges the axes too.
@@ -396,6 +398,7 @@ function createInstance(parent) {
     };
     buildCurves(inst, network);
     button.addEventListener("click", () => press(inst));
+    stage.addEventListener("click", (event) => edit(inst, event));
     // A closed tab (or one that leaves the app) pauses its network at once, not after UNWATCHED_SECONDS of
     // training that nobody sees, so the CPU goes back to the students still watching.
     inst.onPageHide = () => {
@@ -476,6 +479,19 @@ function drawPoints(ctx, inst, points, outline, g) {
     }
 }
 
+function edit(inst, event) {
+    // Your own data: the page adds a point of the chosen class where the plane was clicked, or removes the
+    // nearest one within the radius, and sends the new points back.
+    if (!inst.data || !inst.data.editable) return;
+    const g = plotGeometry(inst);
+    const rect = inst.stage.getBoundingClientRect();
+    const u = (event.clientX - rect.left - MARGIN.left) / g.size;
+    const v = (event.clientY - rect.top - MARGIN.top) / g.size;
+    if (g.size <= 0 || u < 0 || u > 1 || v < 0 || v > 1) return;  // on the axes, not the plane
+    const e = inst.data.extent;
+    inst.setTriggerValue("edit", { x1: -e + 2 * e * u, x2: e - 2 * e * v, radius: (2 * e * EDIT_RADIUS_PX) / g.size });
+}
+
 function drawOverlay(inst) {
     const ctx = inst.fg.getContext("2d");
     ctx.setTransform(inst.dpr, 0, 0, inst.dpr, 0, 0);
@@ -487,6 +503,8 @@ function drawOverlay(inst) {
     const border = style.getPropertyValue("--st-border-color").trim() || "rgba(49, 51, 63, 0.2)";
     drawPoints(ctx, inst, inst.data.train, "#ffffff", g);
     drawPoints(ctx, inst, inst.data.test, "#000000", g);
+    const drawn = [inst.data.train, inst.data.test].reduce((n, p) => n + (p ? p.labels.length : 0), 0);
+    inst.plot.setAttribute("data-points", String(drawn));
 
     ctx.strokeStyle = border;
     ctx.lineWidth = 1;
@@ -631,7 +649,8 @@ function enqueue(inst, frames, now) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const signature = (frame) => frame.epoch + ":" + frame.cells;  // the last one received, from any source
+// The last one received, from any source; its numbers count too (a point added while paused changes them alone).
+const signature = (frame) => frame.epoch + ":" + frame.metrics.join("|") + ":" + frame.cells;
 
 function stopStream(inst) {
     inst.generation += 1;  // a fetch or decode still in flight finds itself outdated and drops its frames
@@ -755,6 +774,7 @@ export default function (component) {
         inst.current = null;
     }
     inst.data = data;
+    inst.root.classList.toggle("bv-editable", Boolean(data.editable));
     if (!inst.values.length) buildMetrics(inst, data.metric_names);
     if (staticSig !== inst.staticSig) {
         inst.staticSig = staticSig;
@@ -859,7 +879,11 @@ def frame_metrics(history: Sequence[EpochRecord], epoch: int) -> list[str]:
     """The METRICS at ``epoch`` as the page shows them; formatted here, so that the exported script can print
     the very same text."""
     record = _record(history, epoch)
-    return [f"{epoch:,}", f"{record.train_loss:.4f}", f"{record.test_loss:.4f}", f"{record.test_accuracy:.1%}"]
+    # An accuracy is NaN only over no points (your own data, still few): nothing measured, unlike a NaN loss.
+    train_loss = "–" if np.isnan(record.train_accuracy) else f"{record.train_loss:.4f}"
+    if np.isnan(record.test_accuracy):
+        return [f"{epoch:,}", train_loss, "–", "–"]
+    return [f"{epoch:,}", train_loss, f"{record.test_loss:.4f}", f"{record.test_accuracy:.1%}"]
 
 
 def curve_values(record: EpochRecord) -> list[float | None]:
@@ -925,6 +949,7 @@ def live_view(
     can_play: bool,
     stalled: bool,
     on_transport: Callable[[], None],
+    on_edit: Callable[[], None] | None = None,
     height: int = 600,
     curve_height: int = 180,
 ) -> None:
@@ -937,7 +962,9 @@ def live_view(
     between each pair of columns the weights, ``links[i][a][b]`` from neuron ``a`` of column ``i`` to neuron
     ``b`` of column ``i + 1``, drawn as TensorFlow Playground draws them. Play and Pause go to the ``live``
     routes, then ``on_transport`` runs in a rerun, for the page to follow; it also runs when the stream shows
-    training stopped by itself, or ``stalled`` (the page's notice) turned.
+    training stopped by itself, or ``stalled`` (the page's notice) turned. With ``on_edit``, a click on the plane
+    runs it in a rerun, with ``{"x1", "x2", "radius"}`` (the click in the plane's units, and how near a point must
+    be to count as clicked) as the component's ``edit`` trigger value.
 
     ``frame`` is an ``(epoch, probs)`` pair, ``probs[i, j]`` being the class probabilities at
     ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. While streaming, the canvas
@@ -972,5 +999,6 @@ def live_view(
         "playing": bool(playing),
         "can_play": bool(can_play),
         "stalled": bool(stalled),
+        "editable": on_edit is not None,
     }
-    _component(key=key, data=data, on_transport_change=on_transport)
+    _component(key=key, data=data, on_transport_change=on_transport, on_edit_change=on_edit)
