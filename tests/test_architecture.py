@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT / "playground"
 FORBIDDEN_CALLS = {"clear_session", "set_random_seed"}
-LIGHT_MODULES = ["playground", "playground.theory", "playground.plots", "playground.lessons"]
+LIGHT_MODULES = ["playground", "playground.theory", "playground.plots", "playground.lessons", "playground.live_routes"]
 
 
 def _python_files(*roots: Path) -> list[Path]:

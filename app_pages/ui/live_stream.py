@@ -27,11 +27,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from app_pages.ui.live_view import live_frames
+from playground.live_routes import PATH
 
 if TYPE_CHECKING:  # the server imports this module at start-up, before anything needs TensorFlow
     from playground.live import LiveTraining
 
-PATH = "/api/live/"
 # A request with no new frame waits up to this long for one, checking this often: a capped trainer makes one
 # at least every 1/MAX_FRAMES_PER_SECOND s, so a canvas is never more than a check behind its worker.
 LONG_POLL_SECONDS = 1.0

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from playground.live_routes import STREAM_INTERVAL_SECONDS
+
 if TYPE_CHECKING:  # the server imports this module at start-up (through live_stream), before TensorFlow
     from playground.training import EpochRecord
 
 MAX_CLASSES = 255  # class indices travel as uint8
-STREAM_INTERVAL_SECONDS = 0.1  # a playing canvas asks for new frames this often (the server waits for one)
 MAX_FRAMES_PER_CALL = 32  # what one batch may carry: over half a second at 50 fps, for a fetch that came late
 POINT_DECIMALS = 3
 

@@ -29,10 +29,10 @@ from collections.abc import Iterator
 
 import psutil
 
-from app_pages.ui.live_stream import PATH as LIVE_PATH
-from app_pages.ui.live_view import STREAM_INTERVAL_SECONDS
 from playground import browser, compiled
 from playground.bench.attacks import _PANELS, eps_move_seconds
+from playground.live_routes import PATH as LIVE_PATH
+from playground.live_routes import STREAM_INTERVAL_SECONDS
 
 TARGETS = {
     "1 session": ">= 30 painted frames/s; epochs/s >= the speed setting's promise",

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from playground import live_routes
 from tests.e2e.helpers import epoch, wait_idle, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +83,7 @@ def test_closing_a_playing_tab_pauses_its_network_at_once(chromium, app_url):
     leaving, staying = open_sessions(chromium, app_url, 2, "speed=max")
     routes = set()
     leaving.on("request", lambda request: routes.add(request.url.split("?")[0])
-               if "/api/live/" in request.url and request.method == "GET" else None)
+               if live_routes.PATH in request.url and request.method == "GET" else None)
     try:
         for page in (leaving, staying):
             page.get_by_role("button", name="Play").click()
