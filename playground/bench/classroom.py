@@ -90,9 +90,16 @@ def replica_logs(port: int) -> pathlib.Path:
 
 def processes() -> tuple[list[psutil.Process], list[psutil.Process]]:
     """This harness's children: the server side (streamlit, nginx) and its own Chromium."""
-    children = psutil.Process().children(recursive=True)
-    server_side = [c for c in children if any(n in " ".join(c.cmdline()) for n in ("streamlit", "nginx"))]
-    chromium = [c for c in children if "chrom" in c.name()]
+    server_side, chromium = [], []
+    for child in psutil.Process().children(recursive=True):
+        try:  # a closed tab's process may be gone, or a zombie, by now
+            command, name = " ".join(child.cmdline()), child.name()
+        except psutil.Error:
+            continue
+        if any(n in command for n in ("streamlit", "nginx")):
+            server_side.append(child)
+        elif "chrom" in name:
+            chromium.append(child)
     return server_side, chromium
 
 
