@@ -14,6 +14,7 @@ from playground.bench.attacks import ATTACK_TARGETS, attack_figures, slider_figu
 from playground.bench.defences import DEFENCE_TARGETS, defence_figures
 from playground.bench.images import IMAGE_TARGETS, image_figures
 from playground.bench.lens import LENS_TARGETS, lens_figures
+from playground.bench.square import SQUARE_IMAGES, SQUARE_QUERIES, SQUARE_TARGETS, square_figures
 from playground.bench.strong import STRONG_TARGETS, strong_figures
 from playground.bench.train import TARGETS, browser_figures, engine_figures
 from playground.bench.transfer import TRANSFER_TARGETS, transfer_figures
@@ -35,8 +36,18 @@ def main(argv: list[str] | None = None) -> None:
         "--n",
         type=int,
         default=None,
-        help="attacks, defences, transfer: how many MNIST test images to attack (default: 10000 for attacks, "
-        "1000 for defences and transfer)",
+        help="attacks, defences, transfer: how many MNIST test images to attack (default: 10000 for attacks' "
+        f"timing, {SQUARE_IMAGES} for its Square comparison, 1000 for defences and transfer)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["timing", "square"],
+        default=None,
+        help="attacks: only the timing figures (FGSM, PGD, slider, quick vs thorough), or only Square against "
+        "ART's SquareAttack (queries to success at eps 0.1 and 0.3)",
+    )
+    parser.add_argument(
+        "--queries", type=int, default=SQUARE_QUERIES, help="attacks: Square's query budget per image, both libraries"
     )
     parser.add_argument(
         "--cert-images",
@@ -62,11 +73,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.suite == "images":
         figures, targets = image_figures(data_dir=args.data_dir), IMAGE_TARGETS
     elif args.suite == "attacks":
-        n = 10_000 if args.n is None else args.n
-        figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS | STRONG_TARGETS
-        if not args.no_browser:
-            figures |= slider_figures()
-        figures["quick_vs_thorough"] = strong_figures()
+        figures, targets = {}, {}
+        if args.only != "square":
+            n = 10_000 if args.n is None else args.n
+            figures, targets = attack_figures(n=n, data_dir=args.data_dir), ATTACK_TARGETS | STRONG_TARGETS
+            if not args.no_browser:
+                figures |= slider_figures()
+            figures["quick_vs_thorough"] = strong_figures()
+        if args.only != "timing":
+            n = SQUARE_IMAGES if args.n is None else args.n
+            figures["square"] = square_figures(n=n, data_dir=args.data_dir, queries=args.queries)
+            targets |= SQUARE_TARGETS
     elif args.suite == "classroom":
         sessions = [int(n) for n in args.sessions.split(",") if n]  # "" runs only the memory rows
         figures = classroom.classroom_figures(

@@ -52,24 +52,51 @@ def _relative_gradient_where(model, x, labels, differ) -> float | None:
     return float((gradient / largest)[differ[rows]].max())
 
 
-def _art_attacks(model, batch_size: int) -> dict[str, Callable]:
-    """ART's FGSM and PGD-20 over ``model`` at ``batch_size``, as ``run(x, y)`` functions by name.
+def art_classifier(model):
+    """ART's estimator around the MNIST ``model`` (logits, inputs in [0, 1]), as every ART contender here uses it.
 
     Raises:
         ImportError: if ART is not installed (it is an optional benchmark dependency).
     """
     import keras
-    import numpy as np
-    from art.attacks.evasion import FastGradientMethod, ProjectedGradientDescent
     from art.estimators.classification import TensorFlowV2Classifier
 
-    classifier = TensorFlowV2Classifier(
+    return TensorFlowV2Classifier(
         model=model,
         nb_classes=10,
         input_shape=(28, 28, 1),
         loss_object=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         clip_values=(0.0, 1.0),
     )
+
+
+def mnist_setup(n: int, data_dir: str | None, batch_size: int = ATTACK_BATCH_SIZE):
+    """The attack suite's set-up: the first ``n`` MNIST test images (from ``data_dir``, default
+    ``$PLAYGROUND_DATA_DIR``), the bundled default CNN, and its own predictions as labels.
+
+    Returns:
+        ``(x, model, labels)``.
+    """
+    import numpy as np
+
+    from playground import data, evaluation, image_models
+
+    x = np.asarray(data.load_images("mnist", data_dir=data_dir).x_test[:n])
+    model = image_models.load_bundled_model("mnist", image_models.DEFAULT_ARCHITECTURE)
+    labels = evaluation.predict(model, x, batch_size=batch_size).argmax(-1)
+    return x, model, labels
+
+
+def _art_attacks(model, batch_size: int) -> dict[str, Callable]:
+    """ART's FGSM and PGD-20 over ``model`` at ``batch_size``, as ``run(x, y)`` functions by name.
+
+    Raises:
+        ImportError: if ART is not installed (it is an optional benchmark dependency).
+    """
+    import numpy as np
+    from art.attacks.evasion import FastGradientMethod, ProjectedGradientDescent
+
+    classifier = art_classifier(model)
     fgsm = FastGradientMethod(classifier, norm=np.inf, eps=ATTACK_EPS, batch_size=batch_size)
     # num_random_init=0 starts at x, as our random_start=False does; verbose=False drops the tqdm bar.
     pgd = ProjectedGradientDescent(
@@ -121,12 +148,10 @@ def attack_figures(
     import numpy as np
     import tensorflow as tf
 
-    from playground import attacks, data, evaluation, image_models
+    from playground import attacks, evaluation
 
     load_before = os.getloadavg()[0]
-    x = np.asarray(data.load_images("mnist", data_dir=data_dir).x_test[:n])
-    model = image_models.load_bundled_model("mnist", image_models.DEFAULT_ARCHITECTURE)
-    labels = evaluation.predict(model, x, batch_size=batch_size).argmax(-1)
+    x, model, labels = mnist_setup(n, data_dir, batch_size)
 
     def batched(attack, **params):
         def run(xs, ys):
