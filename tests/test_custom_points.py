@@ -350,6 +350,13 @@ def test_split_leaves_numpys_global_generator_alone():
     assert np.array_equal(keys, keys_after) and position == position_after
 
 
+@pytest.mark.parametrize("n, fraction", [(4, 0.5), (10, 0.5), (10, 0.7), (7, 0.3), (200, 0.5)])
+def test_few_points_split_close_to_the_fraction(n, fraction):
+    for seed in range(50):
+        split = custom.split(_random_points(n), train_fraction=fraction, seed=seed)
+        assert abs(len(split.x_train) - n * fraction) <= 2, (seed, len(split.x_train))
+
+
 @pytest.mark.parametrize("n", [2, 3, 5])
 @pytest.mark.parametrize("fraction", [0.01, 0.5, 0.99])
 def test_tiny_sets_keep_at_least_one_train_and_one_test_point(n, fraction):

@@ -35,6 +35,7 @@ _SCALE = 10**DECIMALS  # a coordinate travels as an int16 count of hundredths
 _RECORD = 5  # bytes per point in a share code: two int16 coordinates and a uint8 label
 _MAX_PAYLOAD = _RECORD * MAX_URL_POINTS
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_GOLDEN = (math.sqrt(5) - 1) / 2  # the additive recurrence with the most even spread of any (Weyl, Kronecker)
 
 
 class InvalidPointsError(ValueError):
@@ -214,12 +215,14 @@ def decode(text: str) -> Points:
 
 
 def split(points: Points, *, train_fraction: float, seed: int) -> ToySplit:
-    """Splits the points into train and test parts, each point by a seeded draw of its own.
+    """Splits the points into train and test parts, each point by a draw of its own.
 
-    Point ``i`` goes to the test part when the ``i``-th number that ``default_rng(seed)`` draws is at least
-    ``train_fraction``, so a click that adds a point leaves every other point where it was: a student placing
-    points one by one does not see the others swap sides. The shares are therefore near ``train_fraction``, not
-    exact, except that a test part is never empty from 2 points on, and a train part never from 1 on (the
+    Point ``i`` goes to the test part when its draw, ``(u + i·φ) mod 1`` with ``u`` from ``default_rng(seed)`` and φ
+    the golden ratio's fractional part, is at least ``train_fraction``. A point's side depends on its index alone,
+    so a click that adds a point leaves every other point where it was: a student placing points one by one does
+    not see the others swap sides. And the golden-ratio sequence spreads any run of draws evenly over [0, 1), so
+    every prefix is split close to ``train_fraction`` (4 points at 50 %: 2 and 2), as random draws would not be
+    with a handful of points. A test part is never empty from 2 points on, and a train part never from 1 on (the
     points with the extreme draws move). No point at all, or one alone, is a set that cannot be trained on and
     tested yet, but can be drawn and clicked on: the page says what to do. ``n_classes`` is the largest label
     + 1, and at least 2.
@@ -230,7 +233,7 @@ def split(points: Points, *, train_fraction: float, seed: int) -> ToySplit:
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"Expected 0 < train_fraction < 1. Received: train_fraction={train_fraction}")
     n = len(points)
-    draws = np.random.default_rng(seed).random(n)
+    draws = (np.random.default_rng(seed).random() + np.arange(n) * _GOLDEN) % 1.0
     test = draws >= train_fraction
     if n and test.all():
         test[np.argmin(draws)] = False
