@@ -65,8 +65,10 @@ def data_controls(config: state.TrainPageConfig) -> dict:
         samples = control(KEY, config, "samples", step=50)
         noise = control(KEY, config, "noise", step=5)
     train_percent = control(KEY, config, "train_percent", step=10)
-    if st.button("Regenerate", icon=":material/refresh:", help="Draw a new sample (new data seed)",
-                 key=part_key(KEY, "data_seed", "regenerate")):
+    # Your own points are not drawn: their data seed only sets which of them are test points.
+    if dataset != custom.NAME and st.button("Regenerate", icon=":material/refresh:",
+                                            help="Draw a new sample (new data seed)",
+                                            key=part_key(KEY, "data_seed", "regenerate")):
         st.session_state[KEY + "data_seed"] = random.randint(*state.bounds(config, "data_seed"))
     data_seed = control(KEY, config, "data_seed", widget=st.number_input)
     return own | dict(
