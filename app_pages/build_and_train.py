@@ -94,7 +94,7 @@ def points_editor(config: state.TrainPageConfig) -> dict:
     """Your own points: the class a click adds, Clear, a start from a generated dataset, and CSV in and out.
     Clicks on the plane reach ``edit_points``; the CSV upload, ``upload_points``."""
     point_class = control(KEY, config, "point_class", widget=st.segmented_control, required=True,
-            options=list(range(custom.MAX_LABEL + 1)), format_func=lambda k: f"{k} · {COLOUR_NAMES[k]}")
+                          options=list(range(custom.MAX_LABEL + 1)), format_func=lambda k: f"{k} · {COLOUR_NAMES[k]}")
     st.caption("Click on the plane to add a point of this class; click on a point to remove it.")
     start, clear = st.columns([3, 2], vertical_alignment="bottom")
     origin = start.selectbox("Start from", list(data.DATASETS), format_func=lambda k: data.DATASETS[k].label,

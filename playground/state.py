@@ -269,7 +269,7 @@ class TrainPageConfig:
 
     dataset: str = declare(Choice((*data.DATASETS, custom.NAME), {k: d.label for k, d in data.DATASETS.items()}
                                   | {custom.NAME: custom.LABEL}), "circle", "Dataset")
-    points: tuple[tuple[float, float, int], ...] = declare(
+    points: tuple[tuple[float, float, int], ...] = declare(  # custom.Points, written out for ruff (RUF009)
         PointsCodec(), (), "Your points", hideable=False,
         help="Click on the plane to add a point of the chosen class; click on a point to remove it.",
     )

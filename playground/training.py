@@ -259,9 +259,7 @@ class Trainer:
     def __post_init__(self) -> None:
         if self.train_eval_size is not None and self.train_eval_size < 1:
             raise ValueError(f"Expected train_eval_size >= 1 or None. Received: train_eval_size={self.train_eval_size}")
-        self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
-        self._raw = None if self.raw_train is None else tf.convert_to_tensor(self.raw_train, tf.float32)
-        self._train_eval = self._train_eval_subset()
+        self._load_data()
         self._optimizer = self._make_optimizer()
         self._regularization_rate = tf.Variable(self.config.regularization_rate, dtype=tf.float32, trainable=False)
         # A step's cost is unknown until a chunk has run warm (the first chunk also compiles), and it ranges from
@@ -291,11 +289,14 @@ class Trainer:
         removed a point): the epoch in progress is redrawn from the new set, and its numbers are measured again."""
         self.x_train, self.y_train, self.x_test, self.y_test = x_train, y_train, x_test, y_test
         self.raw_train = raw_train
-        self._tensors = [tf.convert_to_tensor(a) for a in (x_train, y_train, x_test, y_test)]
-        self._raw = None if raw_train is None else tf.convert_to_tensor(raw_train, tf.float32)
-        self._train_eval = self._train_eval_subset()
+        self._load_data()
         self._epoch_batches = None
         self.history[-1] = self._measure()
+
+    def _load_data(self) -> None:
+        self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
+        self._raw = None if self.raw_train is None else tf.convert_to_tensor(self.raw_train, tf.float32)
+        self._train_eval = self._train_eval_subset()
 
     def _train_eval_subset(self) -> tuple[tf.Tensor, tf.Tensor]:
         x, y = self._tensors[:2]
