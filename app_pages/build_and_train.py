@@ -25,7 +25,7 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
     from app_pages.ui.live_view import live_view
     from app_pages.ui.plain_words import explain
     from app_pages.ui.widgets import control, part_key, save_config, seed_widget, url_config
-    from playground import data, experiment, features, live, plots, snippets, state
+    from playground import data, experiment, features, live, plots, snippets, state, training
     from playground.data import custom
 
 KEY = "bt_"  # prefix of this page's session-state keys
@@ -51,7 +51,8 @@ def options_with(options: tuple[float, ...], value: float) -> list[float]:
 
 def data_controls(config: state.TrainPageConfig) -> dict:
     st.header("Data")
-    dataset = control(KEY, config, "dataset")
+    problem = control(KEY, config, "problem", widget=st.segmented_control, required=True, on_change=switch_problem)
+    dataset = control(KEY, config, "dataset", options=[*data.datasets_for(problem), custom.NAME])
     blobs, samples, noise = config.blobs, config.samples, config.noise
     own = {}
     if dataset == custom.NAME:
@@ -72,6 +73,7 @@ def data_controls(config: state.TrainPageConfig) -> dict:
         st.session_state[KEY + "data_seed"] = random.randint(*state.bounds(config, "data_seed"))
     data_seed = control(KEY, config, "data_seed", widget=st.number_input)
     return own | dict(
+        problem=problem,
         dataset=dataset,
         blobs=blobs,
         samples=samples,
@@ -81,23 +83,40 @@ def data_controls(config: state.TrainPageConfig) -> dict:
     )
 
 
+def switch_problem() -> None:
+    """A new problem type starts on its first dataset and its usual loss (the others' do not fit it)."""
+    problem = st.session_state[KEY + "problem"]
+    st.session_state[KEY + "dataset"] = data.datasets_for(problem)[0]
+    st.session_state[KEY + "loss"] = training.DEFAULT_LOSSES[problem]
+    st.session_state.pop(POINTS_ERROR, None)
+
+
 def generated_points(config: state.TrainPageConfig) -> custom.Points:
     """The points of ``config``'s generated dataset (train and test), as your own points to edit."""
     split = experiment.make_split(config)
     # Noise may carry a generated point off the plane; yours stay on it.
     xy = np.clip(np.concatenate([split.x_train, split.x_test]).astype(float), -data.EXTENT, data.EXTENT)
     labels = np.concatenate([split.y_train, split.y_test])
-    return tuple(custom.point(x1, x2, int(label)) for (x1, x2), label in zip(xy, labels, strict=True))
+    label = float if split.regression else int
+    return tuple(custom.point(x1, x2, label(y), regression=split.regression)
+                 for (x1, x2), y in zip(xy, labels, strict=True))
 
 
 def points_editor(config: state.TrainPageConfig) -> dict:
     """Your own points: the class a click adds, Clear, a start from a generated dataset, and CSV in and out.
     Clicks on the plane reach ``edit_points``; the CSV upload, ``upload_points``."""
-    point_class = control(KEY, config, "point_class", widget=st.segmented_control, required=True,
-                          options=list(range(custom.MAX_LABEL + 1)), format_func=lambda k: f"{k} · {COLOUR_NAMES[k]}")
-    st.caption("Click on the plane to add a point of this class; click on a point to remove it.")
+    if config.regression:
+        chosen = {"point_value": control(KEY, config, "point_value", step=0.1, format="%.1f")}
+        st.caption("Click on the plane to add a point with this value (orange −1, white 0, blue 1); click on a "
+                   "point to remove it.")
+    else:
+        chosen = {"point_class": control(KEY, config, "point_class", widget=st.segmented_control, required=True,
+                                         options=list(range(custom.MAX_LABEL + 1)),
+                                         format_func=lambda k: f"{k} · {COLOUR_NAMES[k]}")}
+        st.caption("Click on the plane to add a point of this class; click on a point to remove it.")
     start, clear = st.columns([3, 2], vertical_alignment="bottom")
-    origin = start.selectbox("Start from", list(data.DATASETS), format_func=lambda k: data.DATASETS[k].label,
+    origins = data.datasets_for(config.problem)
+    origin = start.selectbox("Start from", origins, format_func=lambda k: data.DATASETS[k].label,
                              key=KEY + "points_origin")
     if start.button("Use its points", key=KEY + "points_start", icon=":material/scatter_plot:"):
         config = dataclasses.replace(config, points=generated_points(dataclasses.replace(config, dataset=origin)))
@@ -105,7 +124,8 @@ def points_editor(config: state.TrainPageConfig) -> dict:
     if clear.button("Clear", key=KEY + "points_clear", icon=":material/delete_sweep:"):
         config = dataclasses.replace(config, points=())
         st.session_state.pop(POINTS_ERROR, None)
-    st.file_uploader(f"Upload a CSV of x1,x2,label (at most {custom.MAX_POINTS:,} rows)", type=["csv"],
+    columns = "x1,x2,target" if config.regression else "x1,x2,label"
+    st.file_uploader(f"Upload a CSV of {columns} (at most {custom.MAX_POINTS:,} rows)", type=["csv"],
                      key=KEY + "points_csv", on_change=upload_points)
     if error := st.session_state.get(POINTS_ERROR):
         st.error(error, icon=":material/error:")
@@ -115,9 +135,10 @@ def points_editor(config: state.TrainPageConfig) -> dict:
     st.caption(f"{n:,} point{'s' * (n != 1)}; {shared}.")
     if not n:  # here, not above the plane: the plane stays where it was, to be clicked on
         st.info("Add points to train on: click on the plane, or use a dataset's points.", icon=":material/touch_app:")
-    st.download_button("Points (.csv)", custom.to_csv(config.points), file_name="points.csv", mime="text/csv",
-                       key=KEY + "points_download", icon=":material/download:", on_click="ignore", disabled=not n)
-    return {"points": config.points, "point_class": point_class}
+    st.download_button("Points (.csv)", custom.to_csv(config.points, regression=config.regression),
+                       file_name="points.csv", mime="text/csv", key=KEY + "points_download",
+                       icon=":material/download:", on_click="ignore", disabled=not n)
+    return {"points": config.points} | chosen
 
 
 def edit_points() -> None:
@@ -129,7 +150,8 @@ def edit_points() -> None:
     try:
         points = custom.remove_near(config.points, click["x1"], click["x2"], click["radius"])
         if points == config.points:
-            points = custom.add(points, (click["x1"], click["x2"], config.point_class))
+            label = config.point_value if config.regression else config.point_class
+            points = custom.add(points, (click["x1"], click["x2"], label), regression=config.regression)
     except ValueError as error:
         st.session_state[POINTS_ERROR] = str(error)
     else:
@@ -142,19 +164,21 @@ def upload_points() -> None:
     upload = st.session_state.get(KEY + "points_csv")
     if upload is None:
         return
+    config = st.session_state[KEY + "config"]
     try:
-        points = custom.parse_csv(upload.getvalue())
+        points = custom.parse_csv(upload.getvalue(), regression=config.regression)
     except custom.InvalidPointsError as error:
         st.session_state[POINTS_ERROR] = f"{upload.name} was not used:\n\n" + "\n\n".join(
             f"- {problem}" for problem in str(error).splitlines())
     else:
         st.session_state.pop(POINTS_ERROR, None)
-        save_config(KEY, dataclasses.replace(st.session_state[KEY + "config"], points=points))
+        save_config(KEY, dataclasses.replace(config, points=points))
 
 
-def training_controls(config: state.TrainPageConfig) -> dict:
+def training_controls(config: state.TrainPageConfig, problem: str) -> dict:
+    """``problem``: the type chosen in this run, which decides the losses on offer."""
     st.header("Training")
-    loss = control(KEY, config, "loss")
+    loss = control(KEY, config, "loss", options=training.losses_for(problem))
     optimizer = control(KEY, config, "optimizer")
     # Presets, as TensorFlow Playground offers; a URL value that is not one is added to them.
     lr = control(KEY, config, "lr", widget=st.select_slider, options=options_with(LEARNING_RATES, config.lr),
@@ -285,7 +309,8 @@ def transport_controls(trainer: live.LiveTraining) -> None:
 
 
 def class_colors(exp: experiment.ToyExperiment) -> list[str]:
-    return BINARY_COLOURS if exp.split.n_classes == 2 else MULTI_COLOURS[: exp.split.n_classes]
+    """One colour per class; a regression's two ends of its diverging scale, -1 and 1."""
+    return BINARY_COLOURS if exp.split.n_classes <= 2 else MULTI_COLOURS[: exp.split.n_classes]
 
 
 def training_notices(trainer: live.LiveTraining) -> None:
@@ -323,6 +348,7 @@ def live_section(config: state.TrainPageConfig) -> None:
         extent=data.EXTENT,
         class_colors=class_colors(exp),
         discretize=config.discretize,
+        regression=exp.split.regression,
         show_test=config.show_test or config.dataset == custom.NAME,  # every point you placed stays in sight
         key=KEY + "boundary",
     )
@@ -369,7 +395,7 @@ def main() -> None:
 
     with st.sidebar:
         values = data_controls(config) | feature_controls(config) | network_controls(config)
-        values |= training_controls(config)
+        values |= training_controls(config, values["problem"])
         st.header("View")
         values |= {name: control(KEY, config, name) for name in ("show_test", "discretize", "lens")}
 

@@ -29,6 +29,7 @@ NEURON_RESOLUTION = 40
 
 # Changing any of these starts a new network; everything else is a live hyperparameter.
 STRUCTURE_FIELDS = (
+    "problem",
     "dataset",
     "points",
     "samples",
@@ -63,7 +64,8 @@ def same_structure(a: TrainPageConfig, b: TrainPageConfig, *, ignore: tuple[str,
 def make_split(config: TrainPageConfig) -> data.ToySplit:
     """The page's data: a generated dataset, or the student's own points."""
     if config.dataset == custom.NAME:
-        return custom.split(config.points, train_fraction=config.train_percent / 100, seed=config.data_seed)
+        return custom.split(config.points, train_fraction=config.train_percent / 100, seed=config.data_seed,
+                            regression=config.problem == "regression")
     return data.make_toy(
         config.dataset,
         n_samples=config.samples,
@@ -92,7 +94,7 @@ class ToyExperiment:
             n_inputs=len(config.features),
             hidden=config.layers,
             activations=config.activations,
-            n_classes=split.n_classes,
+            n_outputs=split.n_outputs,
             seed=config.init_seed,
         )
         model = models.build_model(spec)
@@ -126,7 +128,7 @@ class ToyExperiment:
             # A point added or removed: the same network trains on, as in ConvNetJS's classify2d, unless a new
             # class needs another output.
             split = make_split(config)
-            if split.n_classes != self.split.n_classes:
+            if split.n_outputs != self.split.n_outputs:
                 return ToyExperiment.create(config)
             self.split = split
             self.trainer.use_data(
@@ -144,9 +146,13 @@ class ToyExperiment:
         return self
 
     def boundary(self) -> np.ndarray:
-        """Class probabilities over the plane, (res, res, n_classes), row 0 at the bottom."""
-        probs = training.predict_proba(self.trainer.model, self.boundary_inputs)
-        return probs.reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION, -1)
+        """What the network says over the plane, row 0 at the bottom: class probabilities, (res, res, n_classes),
+        or a regression's predicted value, (res, res, 1)."""
+        if self.split.regression:
+            outputs = training.predict_values(self.trainer.model, self.boundary_inputs)
+        else:
+            outputs = training.predict_proba(self.trainer.model, self.boundary_inputs)
+        return outputs.reshape(BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION, -1)
 
     @property
     def trainable(self) -> bool:

@@ -1,4 +1,4 @@
-"""NetworkSpec -> a Keras model that outputs logits (no softmax layer)."""
+"""NetworkSpec -> a Keras model that outputs logits (no softmax layer), or one linear value for a regression."""
 
 from __future__ import annotations
 
@@ -23,20 +23,20 @@ ACTIVATIONS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """The structure of a fully connected classifier.
+    """The structure of a fully connected network: a classifier, or a regression with one output.
 
     Attributes:
         n_inputs: number of input features.
         hidden: neurons per hidden layer; empty for a linear model (softmax regression).
         activations: one activation name per hidden layer.
-        n_classes: number of output logits.
+        n_outputs: one logit per class (at least 2), or 1: a regression's predicted value.
         seed: seeds every initializer, so a spec always yields the same initial weights.
     """
 
     n_inputs: int
     hidden: tuple[int, ...]
     activations: tuple[str, ...]
-    n_classes: int
+    n_outputs: int
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -54,12 +54,17 @@ class NetworkSpec:
         unknown = [a for a in self.activations if a not in ACTIVATIONS]
         if unknown:
             raise ValueError(f"Expected activations from {list(ACTIVATIONS)}. Received: {unknown}")
-        if self.n_classes < 2:
-            raise ValueError(f"Expected n_classes >= 2. Received: n_classes={self.n_classes}")
+        if self.n_outputs < 1:
+            raise ValueError(f"Expected n_outputs >= 1. Received: n_outputs={self.n_outputs}")
+
+    @property
+    def regression(self) -> bool:
+        return self.n_outputs == 1
 
 
 def build_model(spec: NetworkSpec) -> keras.Model:
-    """Builds the classifier described by ``spec``; it returns logits.
+    """Builds the network described by ``spec``; it returns logits (a regression: its value, unbounded, as
+    TensorFlow Playground's linear output).
 
     Hidden layers are named ``hidden_1`` ... so that ``hidden_model`` can expose their activations.
     """
@@ -72,12 +77,12 @@ def build_model(spec: NetworkSpec) -> keras.Model:
             kernel_initializer=keras.initializers.GlorotUniform(seed=spec.seed * 101 + index),
             name=f"hidden_{index + 1}",
         )(h)
-    logits = keras.layers.Dense(
-        spec.n_classes,
+    outputs = keras.layers.Dense(
+        spec.n_outputs,
         kernel_initializer=keras.initializers.GlorotUniform(seed=spec.seed * 101 + len(spec.hidden)),
-        name="logits",
+        name="value" if spec.regression else "logits",
     )(h)
-    return keras.Model(inputs, logits, name="playground_net")
+    return keras.Model(inputs, outputs, name="playground_net")
 
 
 def hidden_model(model: keras.Model) -> keras.Model | None:

@@ -132,7 +132,7 @@ def _header(title: str, filename: str, text: str) -> str:
 
 def train_snippet(config: state.TrainPageConfig, epochs: int, *, filename: str = "build_and_train.py") -> str:
     """A script that trains the Build & Train experiment of ``config`` for ``epochs`` epochs and prints the
-    page's metrics (epoch, train loss, test loss, test accuracy) after each one."""
+    page's metrics (epoch, train loss, test loss, and a classification's test accuracy) after each one."""
     if epochs < 0:
         raise ValueError(f"Expected epochs >= 0. Received: epochs={epochs}")
     header = _header(
@@ -155,10 +155,10 @@ trainer.run_epochs(EPOCHS)
 
 # One line per epoch (epoch 0 is before training), as the page's metrics show them.
 for record in trainer.history:
-    print(
-        f"Epoch {{record.epoch:,}} | Train loss {{record.train_loss:.4f}} | Test loss {{record.test_loss:.4f}} | "
-        f"Test accuracy {{record.test_accuracy:.1%}}"
-    )
+    line = f"Epoch {{record.epoch:,}} | Train loss {{record.train_loss:.4f}} | Test loss {{record.test_loss:.4f}}"
+    if not trainer.regression:  # a predicted value has no accuracy
+        line += f" | Test accuracy {{record.test_accuracy:.1%}}"
+    print(line)
 if trainer.diverged:
     print(trainer.diverged)
 """

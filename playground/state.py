@@ -172,7 +172,7 @@ class PointsCodec(Codec):
         return custom.decode(text) if text else ()
 
     def format(self, value: custom.Points) -> str:
-        return custom.encode(value) if value else ""
+        return custom.encode(value, regression=custom.is_regression(value)) if value else ""
 
     def shareable(self, value: custom.Points) -> bool:
         return len(value) <= custom.MAX_URL_POINTS
@@ -263,10 +263,16 @@ def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str
     return config, notices + config.consistency_notices(values)
 
 
+PROBLEM_WORDS = {"classification": "a classification", "regression": "a regression"}
+
+
 @dataclass(frozen=True)
 class TrainPageConfig:
     """Every setting of the Build & Train page."""
 
+    problem: str = declare(Choice(tuple(data.PROBLEMS), data.PROBLEMS), "classification", "Problem type",
+                           help="Classification: each point has a class. Regression: each point has a number, and "
+                           "the network predicts it (as TensorFlow Playground's).")
     dataset: str = declare(Choice((*data.DATASETS, custom.NAME), {k: d.label for k, d in data.DATASETS.items()}
                                   | {custom.NAME: custom.LABEL}), "circle", "Dataset")
     points: tuple[tuple[float, float, int], ...] = declare(  # custom.Points, written out for ruff (RUF009)
@@ -274,6 +280,8 @@ class TrainPageConfig:
         help="Click on the plane to add a point of the chosen class; click on a point to remove it.",
     )
     point_class: int = declare(IntRange(0, custom.MAX_LABEL), 0, "Class of a new point")
+    point_value: float = declare(FloatRange(-1.0, 1.0), 1.0, "Value of a new point",
+                                 help="Regression: the number a point placed by a click carries.")
     samples: int = declare(IntRange(100, 2000), 500, "Samples")
     noise: int = declare(IntRange(0, 50), 0, "Noise", unit="%")
     train_percent: int = declare(IntRange(10, 90), 50, "Training data", unit="%")
@@ -318,15 +326,36 @@ class TrainPageConfig:
         # One activation per layer: a short list is padded with tanh, a long one trimmed.
         acts = tuple(self.activations[: len(self.layers)])
         object.__setattr__(self, "activations", acts + ("tanh",) * (len(self.layers) - len(acts)))
+        # The problem type decides which datasets, losses and points fit: what does not is replaced.
+        if self.dataset != custom.NAME and data.DATASETS[self.dataset].problem != self.problem:
+            object.__setattr__(self, "dataset", data.datasets_for(self.problem)[0])
+        if training.LOSSES[self.loss].problem != self.problem:
+            object.__setattr__(self, "loss", training.DEFAULT_LOSSES[self.problem])
+        if self.points and custom.is_regression(self.points) != self.regression:
+            object.__setattr__(self, "points", ())
+
+    @property
+    def regression(self) -> bool:
+        return self.problem == "regression"
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
         """Notices for values that parsed but do not fit together (``given``: the parsed URL values)."""
+        notices = []
         if "activations" in given and len(given["activations"]) != len(self.layers):
-            return [
+            notices.append(
                 f"The URL gave {len(given['activations'])} activations for {len(self.layers)} hidden layers; "
                 "extra ones were dropped and missing ones are tanh."
-            ]
-        return []
+            )
+        problem = PROBLEM_WORDS[self.problem]
+        for name, what in (("dataset", "dataset"), ("loss", "loss")):
+            if name in given and given[name] != getattr(self, name):
+                other = "Classification" if self.regression else "Regression"
+                notices.append(f"The URL's {what} {given[name]!r} is not for {problem}: using "
+                               f"{setting(self, name).codec.label(getattr(self, name))}. Choose {other} as the "
+                               "problem type to use it.")
+        if given.get("points") and not self.points:
+            notices.append(f"The URL's points are not for {problem}, so they were left out.")
+        return notices
 
 
 @dataclass(frozen=True)

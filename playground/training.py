@@ -50,18 +50,43 @@ def _hinge(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     return tf.nn.relu(1.0 + best_other - true_logit)
 
 
+def _squared_error(outputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    return tf.square(outputs[:, 0] - targets)
+
+
+HUBER_DELTA = 0.25  # a quarter of the targets' usual span of -1 to 1: larger errors count linearly, as outliers
+
+
+def _huber(outputs: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    error = tf.abs(outputs[:, 0] - targets)
+    quadratic = tf.minimum(error, HUBER_DELTA)
+    return 0.5 * tf.square(quadratic) + HUBER_DELTA * (error - quadratic)
+
+
 @dataclass(frozen=True)
 class Loss:
     label: str
     formula: str
     per_example: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+    problem: str = "classification"  # what it scores: logits against classes, or a value against a target
 
 
 LOSSES: dict[str, Loss] = {
     "cross_entropy": Loss("Cross-entropy", r"-\log \mathrm{softmax}(z)_y", _cross_entropy),
     "mse": Loss("Mean squared error", r"\lVert \mathrm{softmax}(z) - \mathrm{onehot}(y) \rVert^2", _mse),
     "hinge": Loss("Hinge", r"\max(0,\ 1 + \max_{j \ne y} z_j - z_y)", _hinge),
+    "squared_error": Loss("Mean squared error", r"(\hat y - y)^2", _squared_error, problem="regression"),
+    "huber": Loss(f"Huber (δ = {HUBER_DELTA:g})",
+                  rf"\tfrac12 e^2 \text{{ if }} e \le \delta,\ \delta (e - \tfrac12 \delta) \text{{ else; }} "
+                  rf"e = |\hat y - y|,\ \delta = {HUBER_DELTA:g}", _huber, problem="regression"),
 }
+DEFAULT_LOSSES = {"classification": "cross_entropy", "regression": "squared_error"}
+
+
+def losses_for(problem: str) -> list[str]:
+    """The names of the losses of a problem type ("classification" or "regression")."""
+    return [name for name, loss in LOSSES.items() if loss.problem == problem]
+
 
 OPTIMIZERS = optimizers.RULES
 
@@ -178,15 +203,17 @@ def _adversarial_train_chunk(
 
 @per_model
 def _evaluate_sums(model, x, y, loss_name):
-    logits = model(x, training=False)
-    loss = tf.reduce_sum(LOSSES[loss_name].per_example(logits, y))
-    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=y.dtype), y), tf.float32))
+    outputs = model(x, training=False)
+    loss = tf.reduce_sum(LOSSES[loss_name].per_example(outputs, y))
+    if LOSSES[loss_name].problem == "regression":
+        return loss, tf.constant(math.nan)  # a value is never "correct"
+    correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(outputs, axis=-1, output_type=y.dtype), y), tf.float32))
     return loss, correct
 
 
 def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) -> tuple[float, float]:
     """Mean loss and accuracy over ``(x, y)``, ``EVAL_BATCH_SIZE`` examples at a time; NaN for no examples (a
-    student's own data may have no test point yet)."""
+    student's own data may have no test point yet). A regression has no accuracy: NaN."""
     n = int(x.shape[0])
     if n == 0:
         return math.nan, math.nan
@@ -218,6 +245,11 @@ def forward(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
 def predict_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """Logits for ``x``, shape (n, n_classes)."""
     return forward(model, x)[0]
+
+
+def predict_values(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """A regression network's predicted values for ``x``, shape (n,)."""
+    return forward(model, x)[0][:, 0]
 
 
 def predict_proba(model: keras.Model, x: np.ndarray) -> np.ndarray:
@@ -293,7 +325,23 @@ class Trainer:
         self._epoch_batches = None
         self.history[-1] = self._measure()
 
+    @property
+    def regression(self) -> bool:
+        return LOSSES[self.config.loss].problem == "regression"
+
+    def _check_targets(self, config: TrainConfig) -> None:
+        """A classification loss needs class labels, and a regression loss numbers: a mismatch would only show as
+        a cryptic TensorFlow error mid-training."""
+        problem = LOSSES[config.loss].problem
+        integral = np.issubdtype(np.asarray(self.y_train).dtype, np.integer)
+        if integral != (problem == "classification"):
+            raise ValueError(
+                f"Expected {'integer class labels' if problem == 'classification' else 'float targets'} for the "
+                f"{problem} loss {config.loss!r}. Received: y_train of dtype {np.asarray(self.y_train).dtype}"
+            )
+
     def _load_data(self) -> None:
+        self._check_targets(self.config)
         self._tensors = [tf.convert_to_tensor(a) for a in (self.x_train, self.y_train, self.x_test, self.y_test)]
         self._raw = None if self.raw_train is None else tf.convert_to_tensor(self.raw_train, tf.float32)
         self._train_eval = self._train_eval_subset()
@@ -317,6 +365,7 @@ class Trainer:
 
     def configure(self, config: TrainConfig) -> None:
         """Applies new hyperparameters and keeps the weights. A new optimiser type starts fresh moments."""
+        self._check_targets(config)
         previous, self.config = self.config, config
         if config.optimizer != previous.optimizer:
             self._optimizer = self._make_optimizer()
@@ -429,9 +478,10 @@ class Trainer:
         # The median, not every epoch: an overshooting loss jumps about and now and then dips below its start.
         if statistics.median(record.train_loss for record in self.history[-STALL_EPOCHS:]) <= start:
             return None
+        accuracy = "" if self.regression else f", with {latest.train_accuracy:.0%} training accuracy"
         return (
             f"Training is not learning: after {self.epoch} epochs the loss ({latest.train_loss:.3g}) is still above "
-            f"where it started ({start:.3g}), with {latest.train_accuracy:.0%} training accuracy. The learning rate "
+            f"where it started ({start:.3g}){accuracy}. The learning rate "
             f"({self.config.learning_rate:g}) is probably too large: each step overshoots. Try one 10x smaller, "
             "then press Reset."
         )

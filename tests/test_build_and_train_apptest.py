@@ -136,3 +136,23 @@ def test_lens_settings_and_adversarial_training_round_trip_through_the_url():
     assert at.session_state["bt_live"].experiment.trainer.config.adversarial_eps == 0.5
     at.toggle(key="bt_adv_train").set_value(False).run()
     assert at.session_state["bt_live"].experiment.trainer.config.adversarial_eps == 0.0
+
+
+def test_switching_to_regression_offers_its_datasets_and_losses_and_trains():
+    at = open_page()
+    at.segmented_control(key="bt_problem").set_value("regression").run()
+    assert not at.exception
+    assert at.selectbox(key="bt_dataset").value == "plane"
+    assert at.selectbox(key="bt_dataset").options == ["Plane", "Sum of Gaussians", "Your own points"]
+    assert at.selectbox(key="bt_loss").value == "squared_error"
+    assert at.selectbox(key="bt_loss").options == ["Mean squared error", "Huber (δ = 0.25)"]
+    assert live_view_data(at)["regression"] is True
+    assert list(live_metrics(at)) == ["Epoch", "Train loss", "Test loss"]  # a value has no accuracy
+    start = float(live_metrics(at)["Test loss"])
+    for _ in range(3):
+        click(at, "Step")
+    assert live_metrics(at)["Epoch"] == "3"
+    assert float(live_metrics(at)["Test loss"]) < start
+    at.segmented_control(key="bt_problem").set_value("classification").run()
+    assert (at.selectbox(key="bt_dataset").value, at.selectbox(key="bt_loss").value) == ("circle", "cross_entropy")
+    assert "Test accuracy" in live_metrics(at)

@@ -151,7 +151,7 @@ def test_decode_of_garbage_is_always_a_value_error(text):
 
 
 def test_decode_refuses_a_huge_url_parameter_before_decoding_it():
-    with pytest.raises(ValueError, match="at most 2000 characters"):
+    with pytest.raises(ValueError, match="at most 2400 characters"):
         custom.decode("1." + "A" * 10**6)
 
 
@@ -383,3 +383,52 @@ def test_n_classes_is_the_largest_label_plus_one_and_at_least_two():
 def test_split_rejects_bad_fractions(fraction):
     with pytest.raises(ValueError, match="train_fraction"):
         custom.split(_random_points(10), train_fraction=fraction, seed=0)
+
+
+# A regression's points: numeric targets instead of classes.
+TARGETS = ((-1.0, 2.5, 0.5), (3.25, -4.0, -1.25), (0.01, -6.0, 9.99), (0.0, 0.0, 0.0))
+
+
+def test_a_regression_csv_reads_numeric_targets():
+    points = custom.parse_csv(b"x1,x2,target\n1,2,0.123\n-3,4,-7\n0,0,1e-3\n", regression=True)
+    assert points == ((1.0, 2.0, 0.12), (-3.0, 4.0, -7.0), (0.0, 0.0, 0.0))
+    assert all(isinstance(p[2], float) for p in points)
+    assert custom.parse_csv(custom.to_csv(TARGETS, regression=True).encode(), regression=True) == TARGETS
+    assert custom.to_csv(TARGETS, regression=True).startswith("x1,x2,target\n")
+
+
+def test_a_regression_csv_with_errors_names_each_line():
+    with pytest.raises(custom.InvalidPointsError) as caught:
+        custom.parse_csv(b"x1,x2,target\n1,2,high\n1,2,11\n1,2,nan\n1,2\n", regression=True)
+    assert caught.value.problems == [
+        'Line 2: expected a target from -10 to 10, received "high"',
+        "Line 3: expected a target from -10 to 10, received 11",
+        "Line 4: expected a target from -10 to 10, received nan",
+        'Line 5: expected 3 values (x1, x2, target), received 2: "1,2"',
+    ]
+
+
+def test_one_target_is_enough_for_a_regression():
+    assert custom.parse_csv(b"1,2,0.5\n", regression=True) == ((1.0, 2.0, 0.5),)
+
+
+def test_a_regression_share_code_round_trips_its_targets():
+    code = custom.encode(TARGETS, regression=True)
+    assert code.startswith("2.")
+    assert custom.decode(code) == TARGETS
+    assert custom.is_regression(custom.decode(code))
+    assert not custom.is_regression(custom.decode(custom.encode(((0.0, 0.0, 1),))))
+
+
+def test_a_regression_split_has_float_targets_and_one_output():
+    split = custom.split(TARGETS, train_fraction=0.5, seed=0, regression=True)
+    assert split.regression and split.n_outputs == 1
+    assert split.y_train.dtype == np.float32
+    assert sorted(np.concatenate([split.y_train, split.y_test]).tolist()) == pytest.approx(
+        sorted(p[2] for p in TARGETS))
+
+
+def test_adding_a_regression_point_validates_its_target():
+    assert custom.add((), (1.0, 1.0, 0.333), regression=True) == ((1.0, 1.0, 0.33),)
+    with pytest.raises(ValueError, match=r"Expected a target from -10 to 10\. Received: target=inf"):
+        custom.add((), (1.0, 1.0, float("inf")), regression=True)

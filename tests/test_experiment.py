@@ -34,7 +34,7 @@ def test_live_hyperparameters_keep_the_network(exp):
 @pytest.mark.parametrize(
     "change",
     [{"layers": (5, 3)}, {"activations": ("relu", "relu")}, {"features": ("x1", "x2", "x1x2")}, {"init_seed": 9},
-     {"data_seed": 2}, {"dataset": "xor"}, {"noise": 10}],
+     {"data_seed": 2}, {"dataset": "xor"}, {"noise": 10}, {"problem": "regression"}],
 )
 def test_structural_changes_start_a_new_network(exp, change):
     exp.trainer.run_epochs(1)
@@ -127,3 +127,27 @@ def test_one_point_trains_with_no_test_numbers_yet():
     exp.trainer.run_epochs(2)
     record = exp.trainer.history[-1]
     assert np.isfinite(record.train_loss) and np.isnan(record.test_accuracy) and exp.trainer.diverged is None
+
+
+REGRESSION = TrainPageConfig(problem="regression", dataset="gauss_sum", samples=200, layers=(6,), activations=("tanh",))
+
+
+def test_a_regression_predicts_one_value_over_the_plane_and_its_loss_falls():
+    exp = experiment.ToyExperiment.create(REGRESSION)
+    res = experiment.BOUNDARY_RESOLUTION
+    assert exp.split.regression and exp.trainer.regression
+    assert exp.boundary().shape == (res, res, 1)
+    start = exp.trainer.history[0].test_loss
+    exp.trainer.run_epochs(30)
+    assert exp.trainer.history[-1].test_loss < 0.7 * start
+    assert np.isnan(exp.trainer.history[-1].test_accuracy)
+
+
+def test_a_regressions_own_points_train_on_their_targets():
+    points = ((-3.0, 0.0, -1.0), (3.0, 0.0, 1.0), (0.0, 3.0, 0.5), (0.0, -3.0, -0.5))
+    config = dataclasses.replace(REGRESSION, dataset="custom", points=points)
+    exp = experiment.ToyExperiment.create(config)
+    assert exp.split.regression and exp.split.y_train.dtype == np.float32
+    exp.trainer.run_epochs(2)
+    added = exp.updated(dataclasses.replace(config, points=(*points, (1.0, 1.0, 0.25))))
+    assert added is exp and exp.trainer.epoch == 2  # a new target needs no new output: the same network trains on

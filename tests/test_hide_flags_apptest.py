@@ -2,7 +2,8 @@
 
 The classroom finds a setting's widgets by key alone (``prefix + name``, or ``prefix + name + "__" + part``), so
 a widget keyed any other way would leave its hide flag hiding nothing. Each page is opened with the settings that
-show its optional widgets (a multi-class dataset, the lens, your own points, a targeted attack, each Defend tab).
+show its optional widgets (a multi-class dataset, the lens, your own points for each problem type, a targeted
+attack, each Defend tab).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 WIDGETS = ("button", "multiselect", "number_input", "radio", "segmented_control", "select_slider", "selectbox",
            "slider", "toggle")
 PAGES_UNDER_TEST = {  # page -> (config type, key prefix, the queries that together show every widget)
-    "build_and_train": (state.TrainPageConfig, "bt_", [{"dataset": "blobs", "lens": "true"}, {"dataset": "custom"}]),
+    "build_and_train": (state.TrainPageConfig, "bt_", [{"dataset": "blobs", "lens": "true"}, {"dataset": "custom"},
+                                                        {"problem": "regression", "dataset": "custom"}]),
     "attack": (state.AttackPageConfig, "atk_", [{"attack": "pgd", "targeted": "true"}]),
     "defend": (state.DefendPageConfig, "def_", [
         *({"tab": "transforms", "attack": "fgsm", "n": "10", "samples": "1",

@@ -79,7 +79,7 @@ def test_encode_frame_payload_is_compact():
         (np.zeros((4, 4)), r"Received: shape=\(4, 4\)"),
         (np.zeros((4, 5, 2)), r"Received: shape=\(4, 5, 2\)"),
         (np.zeros((1, 1, 2)), r"Received: shape=\(1, 1, 2\)"),
-        (np.zeros((4, 4, 1)), "Received: K=1"),
+        (np.zeros((4, 4, 0)), "Received: K=0"),
         (np.zeros((4, 4, 256)), "Received: K=256"),
         (np.full((2, 2, 2), "a"), "Received: dtype=<U1"),
     ],
@@ -119,6 +119,29 @@ def test_encode_frames_thins_long_batches_keeping_the_newest():
 def test_encode_frames_rejects_bad_frames(frames, match):
     with pytest.raises(ValueError, match=match):
         encode_frames(frames)
+
+
+def test_a_regression_frame_is_drawn_on_the_diverging_scale():
+    values = np.array([[[-1.0], [-0.5]], [[0.0], [2.0]]], dtype=np.float32)  # 2 clips to 1
+    encoded = encode_frame(values)
+    assert encoded["k"] == 2  # two sides of 0: orange below, blue above
+    np.testing.assert_array_equal(_decode(encoded, "cls"), [[0, 0], [0, 1]])
+    # confidence (1 + |v|) / 2: full colour at ±1, white (half) at 0
+    np.testing.assert_array_equal(_decode(encoded, "conf"), [[255, 191], [128, 255]])
+
+
+def test_regression_points_carry_their_values_and_their_side_of_0():
+    encoded = encode_points(np.array([[1.0, 2.0], [0.0, 0.0]]), np.array([-0.25, 0.5], np.float32), n_classes=0)
+    assert encoded == {"xy": [1.0, 2.0, 0.0, 0.0], "labels": [0, 1], "values": [-0.25, 0.5]}
+    with pytest.raises(ValueError, match="Expected finite regression targets"):
+        encode_points(np.zeros((1, 2)), np.array([np.nan]), n_classes=0)
+
+
+def test_regression_metrics_have_no_accuracy():
+    history = [EpochRecord(0, 0.25, 0.5, float("nan"), float("nan"))]
+    assert frame_metrics(history, 0, regression=True) == ["0", "0.2500", "0.5000"]
+    empty = [EpochRecord(0, float("nan"), float("nan"), float("nan"), float("nan"))]
+    assert frame_metrics(empty, 0, regression=True) == ["0", "–", "–"]
 
 
 def test_encode_points_rounds_and_flattens():

@@ -16,11 +16,11 @@ def _weights(model: keras.Model) -> list[np.ndarray]:
     return [w.numpy() for w in model.weights]
 
 
-@pytest.mark.parametrize(("hidden", "n_classes"), [((4, 2), 2), ((8,), 5), ((), 3), ((1,), 2)])
-def test_output_shape(hidden, n_classes):
-    spec = models.NetworkSpec(3, hidden, ("tanh",) * len(hidden), n_classes, seed=1)
+@pytest.mark.parametrize(("hidden", "n_outputs"), [((4, 2), 2), ((8,), 5), ((), 3), ((1,), 2), ((4,), 1)])
+def test_output_shape(hidden, n_outputs):
+    spec = models.NetworkSpec(3, hidden, ("tanh",) * len(hidden), n_outputs, seed=1)
     out = np.asarray(models.build_model(spec)(X))
-    assert out.shape == (len(X), n_classes)
+    assert out.shape == (len(X), n_outputs)
     assert np.all(np.isfinite(out))
 
 
@@ -40,6 +40,14 @@ def test_zero_hidden_layers_is_a_linear_model():
     assert [layer.name for layer in dense] == ["logits"]
     kernel, bias = dense[0].kernel.numpy(), dense[0].bias.numpy()
     np.testing.assert_allclose(np.asarray(model(X)), X @ kernel + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_one_output_is_a_regression_with_a_linear_value():
+    spec = models.NetworkSpec(3, (4,), ("tanh",), 1, seed=0)
+    model = models.build_model(spec)
+    assert spec.regression
+    assert model.layers[-1].name == "value"
+    assert model.layers[-1].activation is keras.activations.linear
 
 
 def test_hidden_layers_are_named_and_sized_by_the_spec():
@@ -113,7 +121,7 @@ def test_hidden_model_is_none_without_hidden_layers():
         {"hidden": (4, 4), "activations": ("tanh",)},
         {"hidden": (4,), "activations": ("tanh", "tanh")},
         {"hidden": (4,), "activations": ("swish_typo",)},
-        {"n_classes": 1},
+        {"n_outputs": 0},
         {"n_inputs": 0},
     ],
     ids=[
@@ -124,12 +132,12 @@ def test_hidden_model_is_none_without_hidden_layers():
         "too-few-activations",
         "too-many-activations",
         "unknown-activation",
-        "1-class",
+        "0-outputs",
         "0-inputs",
     ],
 )
 def test_invalid_spec_raises(kwargs):
-    arguments = {"n_inputs": 2, "hidden": (4,), "activations": ("tanh",), "n_classes": 2}
+    arguments = {"n_inputs": 2, "hidden": (4,), "activations": ("tanh",), "n_outputs": 2}
     arguments.update(kwargs)
     with pytest.raises(ValueError, match="Received:"):
         models.NetworkSpec(**arguments)

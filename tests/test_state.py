@@ -14,9 +14,11 @@ FIELDS = [f.name for f in dataclasses.fields(TrainPageConfig)]
 
 # Every field differs from its default; all values are in range.
 CHANGED = TrainPageConfig(
-    dataset="spiral",
-    points=((-1.0, 2.5, 0), (3.25, -4.0, 3), (0.01, -6.0, 4)),
+    problem="regression",
+    dataset="gauss_sum",
+    points=((-1.0, 2.5, 0.5), (3.25, -4.0, -1.25), (0.01, -6.0, 9.99)),
     point_class=3,
+    point_value=-0.5,
     samples=1234,
     noise=35,
     train_percent=70,
@@ -26,7 +28,7 @@ CHANGED = TrainPageConfig(
     layers=(32, 1, 7),
     activations=("relu", "gelu", "leaky_relu"),
     init_seed=999_999,
-    loss="hinge",
+    loss="huber",
     optimizer="rmsprop",
     lr=0.0003,
     batch=256,
@@ -45,9 +47,11 @@ CHANGED = TrainPageConfig(
 )
 
 GARBAGE = {
+    "problem": "ranking",
     "dataset": "donut",
     "points": "1.not-a-share-code!",
     "point_class": "5",
+    "point_value": "1.5",
     "samples": "lots",
     "noise": "51",
     "train_percent": "9",
@@ -104,10 +108,14 @@ def test_garbage_falls_back_to_the_default_with_one_notice(name):
     config, notices = from_query(TrainPageConfig, query)
     if name == "activations":  # the default, padded to CHANGED's three layers
         assert config.activations == ("tanh",) * len(CHANGED.layers)
-    else:
-        assert getattr(config, name) == getattr(DEFAULT, name)
+    else:  # the default that fits CHANGED's problem type: a regression's first dataset and usual loss
+        fitting = DEFAULT if name == "problem" else dataclasses.replace(DEFAULT, problem=CHANGED.problem)
+        assert getattr(config, name) == getattr(fitting, name)
+    # A layers fallback re-pads the activations; a problem type's, back to classification, replaces the
+    # regression's dataset, loss and points with what fits.
+    follow = ("activations", *{"problem": ("dataset", "loss", "points")}.get(name, ()))
     for other in FIELDS:
-        if other not in (name, "activations"):  # a layers fallback re-pads the activations
+        if other != name and other not in follow:
             assert getattr(config, other) == getattr(CHANGED, other)
     parameter_notices = [n for n in notices if f"{name}=" in n]
     assert len(parameter_notices) == 1, notices
@@ -119,6 +127,18 @@ def test_all_garbage_gives_the_defaults_and_one_notice_per_field():
     for name in FIELDS:
         assert sum(f"parameter {name}=" in notice for notice in notices) == 1, (name, notices)
     assert len(notices) == len(FIELDS)
+
+
+def test_the_problem_type_keeps_its_dataset_loss_and_points_consistent():
+    regression, notices = from_query(TrainPageConfig, to_query(CHANGED) | {"problem": "classification"})
+    assert (regression.dataset, regression.loss, regression.points) == ("circle", "cross_entropy", ())
+    assert any("'gauss_sum' is not for a classification: using Circle" in n for n in notices), notices
+    assert any("'huber' is not for a classification: using Cross-entropy" in n for n in notices), notices
+    assert any("points are not for a classification" in n for n in notices), notices
+    assert dataclasses.replace(DEFAULT, problem="regression").dataset == "plane"
+    assert dataclasses.replace(DEFAULT, problem="regression").loss == "squared_error"
+    # your own points belong to both problem types
+    assert dataclasses.replace(DEFAULT, dataset="custom", problem="regression").dataset == "custom"
 
 
 def test_notice_says_what_was_expected_and_what_is_used():

@@ -28,7 +28,7 @@ def test_a_token_is_stable_and_never_reused_where_id_is():
 def test_keras_models_take_tokens_and_are_not_kept_alive_by_them():
     import weakref
 
-    model = models.build_model(models.NetworkSpec(n_inputs=2, hidden=(3,), activations=("relu",), n_classes=2))
+    model = models.build_model(models.NetworkSpec(n_inputs=2, hidden=(3,), activations=("relu",), n_outputs=2))
     assert token(model) == token(model)
     ref = weakref.ref(model)
     del model

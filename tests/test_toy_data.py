@@ -8,7 +8,9 @@ import pytest
 from playground import data
 
 ALL = sorted(data.DATASETS)
-BINARY = [name for name in ALL if not data.DATASETS[name].multiclass]
+CLASSIFICATION = data.datasets_for("classification")
+REGRESSION = data.datasets_for("regression")
+BINARY = [name for name in CLASSIFICATION if not data.DATASETS[name].multiclass]
 
 
 def _make(name: str, **overrides) -> data.ToySplit:
@@ -25,7 +27,7 @@ def test_registry_lists_the_documented_datasets():
     assert {"circle", "xor", "gauss", "spiral", "moons"} <= set(data.DATASETS)
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", CLASSIFICATION)
 @pytest.mark.parametrize("noise", [0.0, 0.5])
 def test_shapes_dtypes_and_ranges(name, noise):
     split = _make(name, noise=noise)
@@ -40,6 +42,37 @@ def test_shapes_dtypes_and_ranges(name, noise):
     assert np.all(np.abs(points) <= data.EXTENT)
     assert labels.min() >= 0 and labels.max() < split.n_classes
     assert split.n_classes == (3 if data.DATASETS[name].multiclass else 2)
+
+
+@pytest.mark.parametrize("name", REGRESSION)
+@pytest.mark.parametrize("noise", [0.0, 0.5])
+def test_regression_datasets_give_float_targets(name, noise):
+    split = _make(name, noise=noise)
+    assert split.regression and split.n_classes == 0 and split.n_outputs == 1
+    assert split.y_train.dtype == np.float32 and split.y_test.dtype == np.float32
+    points, targets = _all_points(split)
+    assert np.all(np.abs(points) <= data.EXTENT)
+    # The noisy plane reads its target up to 50 % of the plane away: (6 + 3) * 2 / 10.
+    assert np.all(np.isfinite(targets)) and np.abs(targets).max() <= 1.8
+    assert targets.min() < -0.5 and targets.max() > 0.5  # both ends of the scale are present
+
+
+def test_plane_targets_are_the_tilted_plane_without_noise():
+    points, targets = _all_points(_make("plane"))
+    np.testing.assert_allclose(targets, (points[:, 0] + points[:, 1]) / 10, atol=1e-6)
+
+
+def test_gaussian_sum_peaks_at_its_bumps_with_their_signs():
+    bumps = np.array([[-4, 2.5], [0, 2.5], [0, -2.5], [6, 6]], np.float32)
+    np.testing.assert_allclose(data.toy.gaussian_sum(bumps)[:3], [1, -1, 1], atol=1e-3)
+    assert abs(data.toy.gaussian_sum(bumps)[3]) < 0.01  # far from every bump
+
+
+def test_datasets_for_splits_the_registry_by_problem():
+    assert set(CLASSIFICATION) | set(REGRESSION) == set(ALL)
+    assert {"plane", "gauss_sum"} == set(REGRESSION)
+    with pytest.raises(ValueError, match="Received: problem='ranking'"):
+        data.datasets_for("ranking")
 
 
 @pytest.mark.parametrize("name", BINARY)

@@ -19,6 +19,18 @@ def tiny() -> data.ToySplit:
     return data.make_toy("xor", n_samples=60, noise=0.0, train_fraction=0.5, seed=0)
 
 
+@pytest.fixture(scope="module")
+def tiny_regression() -> data.ToySplit:
+    """60 points of the sum of Gaussians, 30 for training: float targets."""
+    return data.make_toy("gauss_sum", n_samples=60, noise=0.0, train_fraction=0.5, seed=0)
+
+
+@pytest.fixture
+def split_for(tiny, tiny_regression):
+    """The tiny split that a loss scores: classes, or a regression's targets."""
+    return lambda loss: tiny_regression if training.LOSSES[loss].problem == "regression" else tiny
+
+
 def _trainer(
     split: data.ToySplit,
     *,
@@ -29,7 +41,7 @@ def _trainer(
     **config,
 ) -> training.Trainer:
     config.setdefault("batch_size", 10)
-    spec = models.NetworkSpec(2, hidden, (activation,) * len(hidden), split.n_classes, seed=init_seed)
+    spec = models.NetworkSpec(2, hidden, (activation,) * len(hidden), split.n_outputs, seed=init_seed)
     return training.Trainer(
         models.build_model(spec),
         split.x_train,
@@ -63,8 +75,11 @@ def test_every_combination_is_covered():
 
 
 @pytest.mark.parametrize(("activation", "loss", "optimizer"), COMBOS)
-def test_every_activation_loss_and_optimizer_trains(tiny, activation, loss, optimizer):
-    trainer = _trainer(tiny, activation=activation, loss=loss, optimizer=optimizer, learning_rate=0.05)
+def test_every_activation_loss_and_optimizer_trains(split_for, activation, loss, optimizer):
+    # Squared error's gradient grows with the error itself: momentum at 0.05 overshoots on the sum of Gaussians.
+    learning_rate = 0.01 if training.LOSSES[loss].problem == "regression" else 0.05
+    trainer = _trainer(split_for(loss), activation=activation, loss=loss, optimizer=optimizer,
+                       learning_rate=learning_rate)
     before = _weights(trainer)
     assert trainer.run(max_steps=30) == 30
     assert trainer.diverged is None
@@ -241,8 +256,8 @@ def test_a_too_large_learning_rate_is_flagged_as_divergence(tiny):
 
 
 @pytest.mark.parametrize("loss", sorted(training.LOSSES))
-def test_a_nan_weight_is_flagged_as_divergence(tiny, loss):
-    trainer = _trainer(tiny, loss=loss, learning_rate=0.03)
+def test_a_nan_weight_is_flagged_as_divergence(split_for, loss):
+    trainer = _trainer(split_for(loss), loss=loss, learning_rate=0.03)
     trainer.run(max_steps=2)
     kernel = trainer.model.get_layer("hidden_1").kernel
     poisoned = kernel.numpy()
@@ -327,3 +342,40 @@ def test_a_nan_weight_in_a_relu_layer_is_flagged_as_divergence(tiny):
     kernel.assign(poisoned)
     trainer.run(max_steps=10)
     assert trainer.diverged is not None
+
+
+def test_huber_is_quadratic_within_delta_and_linear_beyond():
+    outputs = np.array([[0.0], [0.1], [1.0], [-2.0]], np.float32)
+    targets = np.zeros(4, np.float32)
+    delta = training.HUBER_DELTA
+    expected = [0.0, 0.5 * 0.1**2, delta * (1.0 - delta / 2), delta * (2.0 - delta / 2)]
+    np.testing.assert_allclose(training.LOSSES["huber"].per_example(outputs, targets), expected, rtol=1e-6)
+    np.testing.assert_allclose(training.LOSSES["squared_error"].per_example(outputs, targets), [0, 0.01, 1, 4],
+                               rtol=1e-6)
+
+
+def test_regression_learns_the_plane_and_has_no_accuracy():
+    split = data.make_toy("plane", n_samples=200, noise=0.0, train_fraction=0.5, seed=0)
+    trainer = _trainer(split, hidden=(), loss="squared_error", optimizer="adam", learning_rate=0.03)
+    assert trainer.regression
+    start = trainer.history[0].test_loss
+    trainer.run_epochs(40)
+    record = trainer.history[-1]
+    assert record.test_loss < 0.01 * start, (start, record)  # a linear network fits a plane exactly
+    assert math.isnan(record.test_accuracy) and math.isnan(record.train_accuracy)
+    predicted = training.predict_values(trainer.model, split.x_test)
+    np.testing.assert_allclose(predicted, split.y_test, atol=0.05)
+
+
+@pytest.mark.parametrize(("loss", "split_name"), [("squared_error", "tiny"), ("cross_entropy", "tiny_regression")])
+def test_a_loss_that_does_not_fit_the_targets_is_refused(loss, split_name, request):
+    split = request.getfixturevalue(split_name)
+    with pytest.raises(ValueError, match="Received: y_train of dtype"):
+        _trainer(split, loss=loss)
+
+
+def test_a_regression_that_stalls_says_so_without_an_accuracy(tiny_regression):
+    trainer = _trainer(tiny_regression, loss="squared_error")
+    trainer.history[0] = training.EpochRecord(0, 0.0, 0.0, math.nan, math.nan)  # a start no loss stays under
+    trainer.run_epochs(training.STALL_EPOCHS)
+    assert trainer.stalled is not None and "accuracy" not in trainer.stalled

@@ -69,6 +69,11 @@ def _maps_unless_current(trainer: LiveTraining, request: Request) -> dict[str, o
     return {"maps": {"version": version, "images": images, "links": links}}
 
 
+def _live_frames(trainer: LiveTraining, frames: list) -> list[dict]:
+    exp = trainer.experiment
+    return live_frames(frames, exp.trainer.history, regression=exp.split.regression) if frames else []
+
+
 async def _frames(trainer: LiveTraining, request: Request) -> dict:
     deadline = time.monotonic() + LONG_POLL_SECONDS
     frames = trainer.new_frames()
@@ -78,7 +83,7 @@ async def _frames(trainer: LiveTraining, request: Request) -> dict:
     reply = {
         "running": trainer.running,
         "stalled": trainer.experiment.trainer.stalled is not None,
-        "frames": live_frames(frames, trainer.experiment.trainer.history) if frames else [],
+        "frames": _live_frames(trainer, frames),
     }
     return reply | _maps_unless_current(trainer, request)
 
@@ -90,7 +95,7 @@ async def _play(trainer: LiveTraining, request: Request) -> dict:
 
 async def _pause(trainer: LiveTraining, request: Request) -> dict:
     await run_in_threadpool(trainer.pause)  # waits for the worker's slice to end (tens of ms)
-    frame = live_frames(trainer.drain()[-1:], trainer.experiment.trainer.history)[0]  # where it stopped
+    frame = _live_frames(trainer, trainer.drain()[-1:])[0]  # where it stopped
     return {"running": False, "frame": frame} | _maps_unless_current(trainer, request)
 
 

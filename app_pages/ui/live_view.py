@@ -6,8 +6,11 @@ no Streamlit rerun is needed to move it. Its Play/Pause button goes to the same 
 the frame to show.
 
 Transport per frame: argmax class and confidence per grid cell, one byte each, deflated (zlib) and
-base64-encoded. A boundary is large flat regions, so a 100 x 100 frame shrinks from 26.7 KB of base64 to about
-2 KB: half a second of frames at 50 fps costs the server and the network 55 KB instead of 670 KB.
+base64-encoded. A regression's predicted value travels the same way, as two "classes" (below and above 0) whose
+confidence deepens towards -1 and 1: the diverging orange-white-blue scale of TensorFlow Playground.
+
+A boundary is large flat regions, so a 100 x 100 frame shrinks from 26.7 KB of base64 to about 2 KB: half a
+second of frames at 50 fps costs the server and the network 55 KB instead of 670 KB.
 """
 
 from __future__ import annotations
@@ -118,6 +121,10 @@ async function decodeFrame(frame, cells) {
 }
 
 function buildMetrics(inst, names) {
+    // Again when the names change (a regression shows no accuracy); the Play/Pause button stays.
+    inst.values.forEach((value) => value.parentElement.remove());
+    inst.metricNames = names.join("|");
+    inst.metrics.style.gridTemplateColumns = "auto repeat(" + names.length + ", 1fr)";
     inst.values = names.map((name) => {
         const cell = element("div", "", inst.metrics);
         cell.setAttribute("data-testid", "live-metric");
@@ -210,8 +217,10 @@ function buildCurves(inst, network) {
     const box = element("div", "bv-curves", network);
     box.setAttribute("data-testid", "live-curves");
     const legend = element("div", "bv-legend", box);
-    CURVES.forEach(([name, colour, dashed]) => {
+    inst.accuracyLegend = [];
+    CURVES.forEach(([name, colour, dashed, right]) => {
         const item = element("span", "", legend);
+        if (right) inst.accuracyLegend.push(item);
         const swatch = element("span", "bv-swatch", item);
         swatch.style.borderTop = "2px " + (dashed ? "dashed " : "solid ") + colour;
         item.append(name);
@@ -278,6 +287,9 @@ function drawCurves(inst) {
     const border = style.getPropertyValue("--st-border-color").trim() || "rgba(49, 51, 63, 0.2)";
     const first = epochs.length ? epochs[0] : 0;
     const lastEpoch = Math.max(first + 1, epochs.length ? epochs[epochs.length - 1] : 1);
+    const accuracy = !inst.data.regression;  // a predicted value has none: its curves are the losses alone
+    inst.accuracyLegend.forEach((item) => { item.style.display = accuracy ? "" : "none"; });
+    inst.chart.setAttribute("aria-label", accuracy ? "Loss and accuracy per epoch" : "Loss per epoch");
     const losses = series[0].concat(series[1]).filter(Number.isFinite);
     const top = Math.max(1e-6, ...losses) * 1.05;
     const px = (e) => CURVE_MARGIN.left + ((e - first) / (lastEpoch - first)) * w;
@@ -301,7 +313,9 @@ function drawCurves(inst) {
     const lossStep = niceStep(top, 4);
     ticks(0, top, lossStep, (v) => ctx.fillText(+v.toPrecision(3) + "", CURVE_MARGIN.left - 5, py(v, false)));
     ctx.textAlign = "left";
-    ticks(0, 1, 0.25, (v) => ctx.fillText(Math.round(v * 100) + "%", CURVE_MARGIN.left + w + 5, py(v, true)));
+    if (accuracy) {
+        ticks(0, 1, 0.25, (v) => ctx.fillText(Math.round(v * 100) + "%", CURVE_MARGIN.left + w + 5, py(v, true)));
+    }
     ctx.globalAlpha = 1;
 
     ctx.save();
@@ -388,8 +402,8 @@ function createInstance(parent) {
     plot.append(stage);
     parent.append(root);
     const inst = {
-        root, plot, button, metrics, values: [], maps, mapsVersion: null, links: [], live: null, canPlay: false,
-        playing: false,
+        root, plot, button, metrics, values: [], metricNames: null, maps, mapsVersion: null, links: [], live: null,
+        canPlay: false, playing: false,
         pageLive: null, pagePlaying: null, setTriggerValue: null, stalled: false,
         stage, heat, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
         data: null, lut: null, rgb: null, staticSig: "", frameSig: "",
@@ -461,9 +475,23 @@ function tickStep(extent) {
 
 function drawPoints(ctx, inst, points, outline, g) {
     if (!points) return;
-    const { xy, labels } = points;
+    const { xy, labels, values } = points;
     ctx.lineWidth = 1;
     ctx.strokeStyle = outline;
+    if (values) {  // a regression's targets: each point in the heatmap's colour for its value
+        for (let i = 0; i < values.length; i++) {
+            const v = Math.max(-1, Math.min(1, values[i]));
+            const o = (labels[i] * 256 + Math.round(((1 + Math.abs(v)) / 2) * 255)) * 3;
+            const x = g.px(xy[2 * i]);
+            const y = g.py(xy[2 * i + 1]);
+            ctx.beginPath();
+            ctx.arc(x, y, POINT_RADIUS, 0, 2 * Math.PI);
+            ctx.fillStyle = "rgb(" + inst.lut[o] + "," + inst.lut[o + 1] + "," + inst.lut[o + 2] + ")";
+            ctx.fill();
+            ctx.stroke();
+        }
+        return;
+    }
     // One path per class: 2000 points cost one fill and one stroke per class instead of 4000 calls.
     for (let c = 0; c < inst.data.k; c++) {
         ctx.beginPath();
@@ -776,7 +804,8 @@ export default function (component) {
     }
     inst.data = data;
     inst.root.classList.toggle("bv-editable", Boolean(data.editable));
-    if (!inst.values.length) buildMetrics(inst, data.metric_names);
+    inst.grid.setAttribute("aria-label", data.regression ? "Predicted value" : "Decision boundary");
+    if (data.metric_names.join("|") !== inst.metricNames) buildMetrics(inst, data.metric_names);
     if (staticSig !== inst.staticSig) {
         inst.staticSig = staticSig;
         buildLut(inst);
@@ -826,9 +855,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def as_two_sides(values: np.ndarray) -> np.ndarray:
+    """A regression's values, (..., 1), as the probabilities of two sides (..., 2): below 0 and above it, each
+    surer the nearer the value is to -1 or 1 (clipped there). 0 is white, -1 full orange, 1 full blue."""
+    above = (1.0 + np.clip(np.asarray(values, np.float32), -1.0, 1.0)) / 2
+    return np.concatenate([1.0 - above, above], axis=-1)
+
+
 def encode_frame(probs: np.ndarray) -> dict[str, object]:
-    """Encodes one (res, res, K) probability grid: uint8 argmax class, then uint8 confidence (0-255), deflated
-    together into ``cells`` (base64).
+    """Encodes one (res, res, K) probability grid, or (res, res, 1) regression values (``as_two_sides``): uint8
+    argmax class, then uint8 confidence (0-255), deflated together into ``cells`` (base64).
 
     Rows keep the grid's order (row 0 is the bottom). Non-finite probabilities (a diverged model) are
     shown as white rather than breaking the live view.
@@ -836,10 +872,12 @@ def encode_frame(probs: np.ndarray) -> dict[str, object]:
     p = np.asarray(probs)
     if p.ndim != 3 or p.shape[0] != p.shape[1] or p.shape[0] < 2:
         raise ValueError(f"Expected probs of shape (res, res, K) with res >= 2. Received: shape={p.shape}")
-    if not 2 <= p.shape[2] <= MAX_CLASSES:
-        raise ValueError(f"Expected 2 <= K <= {MAX_CLASSES} classes. Received: K={p.shape[2]}")
+    if not 1 <= p.shape[2] <= MAX_CLASSES:
+        raise ValueError(f"Expected 1 <= K <= {MAX_CLASSES} classes. Received: K={p.shape[2]}")
     if not (np.issubdtype(p.dtype, np.floating) or np.issubdtype(p.dtype, np.integer)):
         raise ValueError(f"Expected numeric probs. Received: dtype={p.dtype}")
+    if p.shape[2] == 1:
+        p = as_two_sides(np.nan_to_num(p.astype(np.float32), nan=0.0))
     p = np.nan_to_num(p.astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=0.0)
     cls = p.argmax(axis=2).astype(np.uint8)
     conf = np.rint(np.clip(p.max(axis=2), 0.0, 1.0) * 255.0).astype(np.uint8)
@@ -867,6 +905,7 @@ def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, ob
 
 
 METRICS = ("Epoch", "Train loss", "Test loss", "Test accuracy")  # the numbers above the canvas
+REGRESSION_METRICS = METRICS[:3]  # a predicted value has no accuracy
 # What the curves draw, in the order of the JavaScript's CURVES.
 CURVE_ATTRIBUTES = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
 
@@ -876,10 +915,13 @@ def _record(history: Sequence[EpochRecord], epoch: int) -> EpochRecord:
     return history[epoch] if epoch < len(history) and history[epoch].epoch == epoch else history[-1]
 
 
-def frame_metrics(history: Sequence[EpochRecord], epoch: int) -> list[str]:
-    """The METRICS at ``epoch`` as the page shows them; formatted here, so that the exported script can print
-    the very same text."""
+def frame_metrics(history: Sequence[EpochRecord], epoch: int, *, regression: bool = False) -> list[str]:
+    """The METRICS (a regression: REGRESSION_METRICS) at ``epoch`` as the page shows them; formatted here, so that
+    the exported script can print the very same text."""
     record = _record(history, epoch)
+    if regression:  # a loss is NaN over no points (your own, still few), and when training diverged (a notice says)
+        return [f"{epoch:,}", *(f"{loss:.4f}" if np.isfinite(loss) else "–"
+                                for loss in (record.train_loss, record.test_loss))]
     # An accuracy is NaN only over no points (your own data, still few): nothing measured, unlike a NaN loss.
     train_loss = "–" if np.isnan(record.train_accuracy) else f"{record.train_loss:.4f}"
     if np.isnan(record.test_accuracy):
@@ -906,23 +948,31 @@ def curve_data(history: Sequence[EpochRecord]) -> dict[str, list]:
             "max_points": 2 * MAX_CURVE_POINTS}
 
 
-def live_frames(frames: Sequence[tuple[int, np.ndarray]], history: Sequence[EpochRecord]) -> list[dict[str, object]]:
+def live_frames(frames: Sequence[tuple[int, np.ndarray]], history: Sequence[EpochRecord], *,
+                regression: bool = False) -> list[dict[str, object]]:
     """What the canvas plays: each encoded frame with the numbers of its epoch, as text and as curve points."""
     return [
-        {"epoch": f["epoch"], "cells": f["cells"], "metrics": frame_metrics(history, f["epoch"]),
+        {"epoch": f["epoch"], "cells": f["cells"], "metrics": frame_metrics(history, f["epoch"], regression=regression),
          "values": curve_values(_record(history, f["epoch"]))}
         for f in encode_frames(frames)
     ]
 
 
 def encode_points(x: np.ndarray, y: np.ndarray, n_classes: int) -> dict[str, list]:
-    """Encodes points as a flat ``[x0, y0, x1, y1, ...]`` list rounded to POINT_DECIMALS, plus int labels."""
+    """Encodes points as a flat ``[x0, y0, x1, y1, ...]`` list rounded to POINT_DECIMALS, plus int labels. With
+    ``n_classes`` 0, ``y`` holds a regression's targets: they go as ``values``, and the labels are their side of 0
+    (as ``as_two_sides``), so each point is coloured like the heatmap under it should be."""
     xy = np.asarray(x, dtype=np.float64)
     labels = np.asarray(y)
     if xy.ndim != 2 or xy.shape[1] != 2:
         raise ValueError(f"Expected points of shape (n, 2). Received: shape={xy.shape}")
     if labels.shape != (xy.shape[0],):
         raise ValueError(f"Expected labels of shape ({xy.shape[0]},). Received: shape={labels.shape}")
+    if n_classes == 0:
+        if not np.isfinite(labels.astype(np.float64)).all():
+            raise ValueError("Expected finite regression targets. Received: NaN or infinite values")
+        return {"xy": np.round(xy, POINT_DECIMALS).ravel().tolist(), "labels": (labels >= 0).astype(int).tolist(),
+                "values": np.round(labels.astype(np.float64), POINT_DECIMALS).tolist()}
     if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
             f"Expected integer labels in [0, {n_classes}). Received: dtype={labels.dtype}, "
@@ -943,6 +993,7 @@ def live_view(
     extent: float,
     class_colors: list[str],
     discretize: bool,
+    regression: bool = False,
     show_test: bool,
     key: str,
     live: str,
@@ -968,7 +1019,9 @@ def live_view(
     be to count as clicked) as the component's ``edit`` trigger value.
 
     ``frame`` is an ``(epoch, probs)`` pair, ``probs[i, j]`` being the class probabilities at
-    ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. While streaming, the canvas
+    ``x = xs[j], y = ys[i]`` for ``xs = ys = np.linspace(-extent, extent, res)``. For a ``regression``, ``probs`` is
+    the predicted value, (res, res, 1), drawn from ``class_colors[0]`` at -1 through white to ``[1]`` at 1, and the
+    ``y_*`` are targets: the numbers show no accuracy, and the curves only the losses. While streaming, the canvas
     shows ``frame`` only until the stream's first frame. It fills the container width and stays square, at
     most ``height`` px.
     """
@@ -988,10 +1041,11 @@ def live_view(
         "colors": list(class_colors[:k]),
         "discretize": bool(discretize),
         "height": int(height),
-        "train": encode_points(x_train, y_train, k),
-        "test": encode_points(x_test, y_test, k) if show_test else None,
-        "metric_names": list(METRICS),
-        "frame": live_frames([frame], history)[0],
+        "train": encode_points(x_train, y_train, 0 if regression else k),
+        "test": encode_points(x_test, y_test, 0 if regression else k) if show_test else None,
+        "metric_names": list(REGRESSION_METRICS if regression else METRICS),
+        "regression": bool(regression),
+        "frame": live_frames([frame], history, regression=regression)[0],
         "maps": {"version": version, "images": list(images), "links": [list(map(list, w)) for w in links]},
         "curves": curve_data(history),
         "curve_height": int(curve_height),

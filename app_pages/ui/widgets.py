@@ -63,7 +63,8 @@ def control(prefix: str, config: Any, name: str, *, widget: Callable | None = No
 
     ``widget`` replaces the default kind (a toggle, a selectbox, a multiselect, a select-slider or a slider) by
     one that takes the same arguments, e.g. ``st.number_input`` or ``st.segmented_control``; a numeric setting
-    given ``options=`` (presets) takes a select-slider. The config's value is the starting value; ``options``
+    given ``options=`` (presets) takes a select-slider, and a choice given ``options=`` offers only those. The
+    config's value is the starting value; ``options``
     go to the widget (``step``, ``disabled``, ``format_func``, ...).
     """
     declared = state.setting(config, name)
@@ -75,8 +76,9 @@ def control(prefix: str, config: Any, name: str, *, widget: Callable | None = No
         return (widget or st.toggle)(declared.caption, **common)
     if isinstance(codec, state.ListOf) and isinstance(codec.item, state.Choice):
         codec, widget = codec.item, widget or st.multiselect
-    if isinstance(codec, state.Choice):
-        return (widget or st.selectbox)(declared.caption, list(codec.options), **dict(format_func=codec.label) | common)
+    if isinstance(codec, state.Choice):  # options=: those of its choices that fit the page as it stands
+        choices = list(common.pop("options", codec.options))
+        return (widget or st.selectbox)(declared.caption, choices, **dict(format_func=codec.label) | common)
     if isinstance(codec, state.FloatChoice):
         return (widget or st.select_slider)(declared.caption, list(codec.options),
                                             **dict(format_func=lambda v: f"{v:g}") | common)

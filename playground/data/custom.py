@@ -1,8 +1,9 @@
 """A student's own 2D points: clicked onto the plane, uploaded as a CSV, or carried by a share link.
 
 Points are a plain tuple of ``(x1, x2, label)`` triples, so a frozen page config can hold them. Coordinates lie in
-the toy plane [-6, 6]^2 and are rounded to 2 decimals, which is what lets a link reproduce them exactly; labels
-are class indices 0 to 4.
+the toy plane [-6, 6]^2 and are rounded to 2 decimals, which is what lets a link reproduce them exactly. For a
+classification the labels are class indices 0 to 4 (ints); for a regression, numeric targets from -10 to 10,
+rounded to 2 decimals as well (floats). Each function that reads or makes labels takes ``regression``.
 """
 
 from __future__ import annotations
@@ -19,21 +20,24 @@ import numpy as np
 
 from playground.data.toy import EXTENT, ToySplit
 
-Points = tuple[tuple[float, float, int], ...]
+Points = tuple[tuple[float, float, int | float], ...]
 
 NAME, LABEL = "custom", "Your own points"  # the Build & Train dataset these points are
 MAX_POINTS = 5000
 MAX_URL_POINTS = 200
 MAX_LABEL = 4
+MAX_TARGET = 10.0  # a regression's targets: the heatmap's scale is -1 to 1, and a link stores hundredths as int16
 DECIMALS = 2
 
 _SHOWN_PROBLEMS = 10
 _MAX_CSV_BYTES = 2 * 2**20  # 5000 rows take ~350 kB even at full float precision; more is some other file
 _HEADER = ("x1", "x2", "label")
-_VERSION = "1"
-_SCALE = 10**DECIMALS  # a coordinate travels as an int16 count of hundredths
+_TARGET_HEADER = ("x1", "x2", "target")
+_VERSION, _TARGET_VERSION = "1", "2"  # share codes of class labels, and of a regression's targets
+_SCALE = 10**DECIMALS  # a coordinate (or a target) travels as an int16 count of hundredths
 _RECORD = 5  # bytes per point in a share code: two int16 coordinates and a uint8 label
-_MAX_PAYLOAD = _RECORD * MAX_URL_POINTS
+_TARGET_RECORD = 6  # or two int16 coordinates and an int16 target
+_MAX_PAYLOAD = _TARGET_RECORD * MAX_URL_POINTS
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _GOLDEN = (math.sqrt(5) - 1) / 2  # the additive recurrence with the most even spread of any (Weyl, Kronecker)
 
@@ -56,13 +60,16 @@ class InvalidPointsError(ValueError):
         return "\n".join(lines)
 
 
-def point(x1: float, x2: float, label: int) -> tuple[float, float, int]:
-    """One validated point, its coordinates rounded to ``DECIMALS``.
+def point(x1: float, x2: float, label: float, *, regression: bool = False) -> tuple[float, float, int | float]:
+    """One validated point, its coordinates (and a regression's target) rounded to ``DECIMALS``.
 
     Raises:
-        ValueError: if a coordinate is not a finite number in [-6, 6] or the label is not an integer 0 to 4.
+        ValueError: if a coordinate is not a finite number in [-6, 6], or the label is not an integer 0 to 4 (a
+            regression: a number from -10 to 10).
     """
     coordinates = tuple(_coordinate(name, value) for name, value in (("x1", x1), ("x2", x2)))
+    if regression:
+        return (*coordinates, _target(label))
     try:
         index = operator.index(label)
     except TypeError:
@@ -72,7 +79,7 @@ def point(x1: float, x2: float, label: int) -> tuple[float, float, int]:
     return (*coordinates, index)
 
 
-def add(points: Points, new: tuple[float, float, int]) -> Points:
+def add(points: Points, new: tuple[float, float, float], *, regression: bool = False) -> Points:
     """``points`` with the point ``new`` (validated and rounded by ``point``) appended.
 
     Raises:
@@ -82,7 +89,7 @@ def add(points: Points, new: tuple[float, float, int]) -> Points:
         raise ValueError(
             f"Expected at most {MAX_POINTS} points: remove some before adding more. Received: {len(points)} points"
         )
-    return (*points, point(*new))
+    return (*points, point(*new, regression=regression))
 
 
 def remove_near(points: Points, x1: float, x2: float, radius: float) -> Points:
@@ -99,8 +106,9 @@ def remove_near(points: Points, x1: float, x2: float, radius: float) -> Points:
     return points[:nearest] + points[nearest + 1 :]
 
 
-def parse_csv(raw: bytes) -> Points:
-    """Reads points from a CSV of ``x1,x2,label`` rows, as a student saves it from a spreadsheet or ``to_csv``.
+def parse_csv(raw: bytes, *, regression: bool = False) -> Points:
+    """Reads points from a CSV of ``x1,x2,label`` rows (a regression: ``x1,x2,target``), as a student saves it from
+    a spreadsheet or ``to_csv``.
 
     UTF-8 with or without a byte-order mark, ``\\n``, ``\\r\\n`` or ``\\r`` line ends, spaces around cells and
     blank lines are all fine. The first line is a header, and skipped, when none of its cells is a number.
@@ -112,9 +120,9 @@ def parse_csv(raw: bytes) -> Points:
     Raises:
         InvalidPointsError: listing every problem found, each row's with its line number as an editor counts
             them (header included): a wrong number of cells, a cell that is not a finite number, a coordinate
-            outside [-6, 6], a label that is not a whole number 0 to 4. Also for a file that is not UTF-8 text,
-            larger than 2 MB, with no points, more than ``MAX_POINTS`` rows, or fewer than 2 classes (checked
-            only once the rows themselves are fine).
+            outside [-6, 6], a label that is not a whole number 0 to 4 (a regression: a target that is not a number
+            from -10 to 10). Also for a file that is not UTF-8 text, larger than 2 MB, with no points, more than
+            ``MAX_POINTS`` rows, or fewer than 2 classes (checked only once the rows themselves are fine).
     """
     size = memoryview(raw).nbytes
     if size > _MAX_CSV_BYTES:
@@ -131,33 +139,37 @@ def parse_csv(raw: bytes) -> Points:
     if rows and all(_number(cell) is None for cell in rows[0][1].split(",")):
         rows = rows[1:]
     if not rows:
-        raise InvalidPointsError(["No points: expected rows of x1,x2,label such as 1.5,-2,0, received none"])
+        example = "x1,x2,target such as 1.5,-2,0.7" if regression else "x1,x2,label such as 1.5,-2,0"
+        raise InvalidPointsError([f"No points: expected rows of {example}, received none"])
     if len(rows) > MAX_POINTS:
         raise InvalidPointsError([f"Too many rows: expected at most {MAX_POINTS} rows, received {len(rows)}"])
 
     points, problems = [], []
     for number, line in rows:
-        row, row_problems = _parse_row(line)
+        row, row_problems = _parse_row(line, regression)
         problems += [f"Line {number}: {problem}" for problem in row_problems]
         if row is not None:
             points.append(row)
-    if not problems and len({label for *_, label in points}) < 2:
+    if not problems and not regression and len({label for *_, label in points}) < 2:
         problems.append(f"Too few classes: expected points of at least 2 classes, received only class {points[0][2]}")
     if problems:
         raise InvalidPointsError(problems)
     return tuple(points)
 
 
-def to_csv(points: Points) -> str:
-    """The points as a CSV with an ``x1,x2,label`` header, which ``parse_csv`` reads back unchanged."""
-    return "".join(f"{x1},{x2},{label}\n" for x1, x2, label in [_HEADER, *points])
+def to_csv(points: Points, *, regression: bool = False) -> str:
+    """The points as a CSV with an ``x1,x2,label`` header (a regression: ``x1,x2,target``), which ``parse_csv``
+    reads back unchanged."""
+    header = _TARGET_HEADER if regression else _HEADER
+    return "".join(f"{x1},{x2},{label}\n" for x1, x2, label in [header, *points])
 
 
-def encode(points: Points) -> str:
+def encode(points: Points, *, regression: bool = False) -> str:
     """A compact URL-safe share code for at most ``MAX_URL_POINTS`` points; ``decode`` gives them back exactly.
 
-    The code is ``"1."`` (the format's version) and then, zlib-compressed and in URL-safe base64 without padding,
-    every point's coordinates as little-endian int16 hundredths followed by every label as one byte.
+    The code is ``"1."`` (the format's version; ``"2."`` for a regression's points) and then, zlib-compressed and
+    in URL-safe base64 without padding, every point's coordinates as little-endian int16 hundredths followed by
+    every label as one byte (a regression: every target as int16 hundredths).
 
     Raises:
         ValueError: for more than ``MAX_URL_POINTS`` points, or one that ``point`` rejects.
@@ -167,14 +179,20 @@ def encode(points: Points) -> str:
             f"Expected at most {MAX_URL_POINTS} points in a share link. Received: {len(points)} points "
             "(share the CSV instead)"
         )
-    checked = [point(*p) for p in points]
+    checked = [point(*p, regression=regression) for p in points]
     hundredths = [round(value * _SCALE) for p in checked for value in p[:2]]
-    payload = struct.pack(f"<{len(hundredths)}h", *hundredths) + bytes(p[2] for p in checked)
-    return f"{_VERSION}." + base64.urlsafe_b64encode(zlib.compress(payload, 9)).decode("ascii").rstrip("=")
+    payload = struct.pack(f"<{len(hundredths)}h", *hundredths)
+    if regression:
+        payload += struct.pack(f"<{len(checked)}h", *(round(p[2] * _SCALE) for p in checked))
+    else:
+        payload += bytes(p[2] for p in checked)
+    version = _TARGET_VERSION if regression else _VERSION
+    return f"{version}." + base64.urlsafe_b64encode(zlib.compress(payload, 9)).decode("ascii").rstrip("=")
 
 
 def decode(text: str) -> Points:
-    """The points of a share code made by ``encode``.
+    """The points of a share code made by ``encode``: class labels (ints) or a regression's targets (floats), as
+    the code's version says.
 
     Raises:
         ValueError: for anything else, with what was wrong: never another exception, whatever the text. At most
@@ -183,8 +201,11 @@ def decode(text: str) -> Points:
     if not isinstance(text, str):
         raise ValueError(f"Expected a share code as text. Received: type={type(text).__name__}")
     version, dot, body = text.partition(".")
-    if not dot or version != _VERSION:
-        raise ValueError(f"Expected a share code starting with {_VERSION + '.'!r}. Received: {text[:20]!r}")
+    if not dot or version not in (_VERSION, _TARGET_VERSION):
+        raise ValueError(f"Expected a share code starting with {_VERSION + '.'!r} or {_TARGET_VERSION + '.'!r}. "
+                         f"Received: {text[:20]!r}")
+    regression = version == _TARGET_VERSION
+    record = _TARGET_RECORD if regression else _RECORD
     # zlib stores 1,000 incompressible bytes in ~1,011, ~1,350 characters of base64: longer is not a share code.
     if len(body) > 2 * _MAX_PAYLOAD or not _BASE64URL.fullmatch(body):
         raise ValueError(f"Expected URL-safe base64 of at most {2 * _MAX_PAYLOAD} characters. Received: {text[:20]!r}")
@@ -198,23 +219,33 @@ def decode(text: str) -> Points:
         raise ValueError(f"Expected at most {MAX_URL_POINTS} points. Received: a share code with more")
     if not inflater.eof or inflater.unused_data:
         raise ValueError("Expected a complete share code. Received: one that is truncated or has bytes after its end")
-    if len(payload) % _RECORD:
-        raise ValueError(f"Expected {_RECORD} bytes per point. Received: {len(payload)} bytes")
-    n = len(payload) // _RECORD
+    if len(payload) % record or len(payload) > record * MAX_URL_POINTS:
+        raise ValueError(f"Expected {record} bytes per point, at most {MAX_URL_POINTS} points. "
+                         f"Received: {len(payload)} bytes")
+    n = len(payload) // record
     hundredths = struct.unpack(f"<{2 * n}h", payload[: 4 * n])
-    labels = payload[4 * n :]
-    if max(map(abs, hundredths), default=0) > EXTENT * _SCALE or max(labels, default=0) > MAX_LABEL:
-        raise ValueError(
-            f"Expected coordinates in [-{EXTENT:g}, {EXTENT:g}] and labels 0 to {MAX_LABEL}. Received: values "
-            "outside them"
-        )
+    if regression:
+        labels = [t / _SCALE for t in struct.unpack(f"<{n}h", payload[4 * n :])]
+        labels_fit = max(map(abs, labels), default=0) <= MAX_TARGET
+    else:
+        labels = list(payload[4 * n :])
+        labels_fit = max(labels, default=0) <= MAX_LABEL
+    if max(map(abs, hundredths), default=0) > EXTENT * _SCALE or not labels_fit:
+        expected = f"targets from -{MAX_TARGET:g} to {MAX_TARGET:g}" if regression else f"labels 0 to {MAX_LABEL}"
+        raise ValueError(f"Expected coordinates in [-{EXTENT:g}, {EXTENT:g}] and {expected}. Received: values "
+                         "outside them")
     # int / int is correctly rounded, so 29 / 100 is the very float round(0.29, 2) gives.
     return tuple(
         (a / _SCALE, b / _SCALE, label) for a, b, label in zip(hundredths[::2], hundredths[1::2], labels, strict=True)
     )
 
 
-def split(points: Points, *, train_fraction: float, seed: int) -> ToySplit:
+def is_regression(points: Points) -> bool:
+    """Whether ``points`` carry a regression's targets (floats) rather than class labels (ints)."""
+    return any(isinstance(p[2], float) for p in points)
+
+
+def split(points: Points, *, train_fraction: float, seed: int, regression: bool = False) -> ToySplit:
     """Splits the points into train and test parts, each point by a draw of its own.
 
     Point ``i`` goes to the test part when its draw, ``(u + i·φ) mod 1`` with ``u`` from ``default_rng(seed)`` and φ
@@ -225,7 +256,7 @@ def split(points: Points, *, train_fraction: float, seed: int) -> ToySplit:
     with a handful of points. A test part is never empty from 2 points on, and a train part never from 1 on (the
     points with the extreme draws move). No point at all, or one alone, is a set that cannot be trained on and
     tested yet, but can be drawn and clicked on: the page says what to do. ``n_classes`` is the largest label
-    + 1, and at least 2.
+    + 1, and at least 2; for a ``regression`` the labels are float32 targets and ``n_classes`` is 0.
 
     Raises:
         ValueError: for ``train_fraction`` outside (0, 1).
@@ -240,13 +271,13 @@ def split(points: Points, *, train_fraction: float, seed: int) -> ToySplit:
     if n >= 2 and not test.any():
         test[np.argmax(draws)] = True
     xy = np.array([p[:2] for p in points], dtype=np.float32).reshape(n, 2)
-    labels = np.array([p[2] for p in points], dtype=np.int64)
+    labels = np.array([p[2] for p in points], dtype=np.float32 if regression else np.int64)
     return ToySplit(
         x_train=xy[~test],
         y_train=labels[~test],
         x_test=xy[test],
         y_test=labels[test],
-        n_classes=max(int(labels.max()) + 1 if n else 0, 2),
+        n_classes=0 if regression else max(int(labels.max()) + 1 if n else 0, 2),
     )
 
 
@@ -264,6 +295,16 @@ def _coordinate(name: str, value: float) -> float:
     return _round(number)
 
 
+def _target(value: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not -MAX_TARGET <= number <= MAX_TARGET:  # also false for NaN
+        raise ValueError(f"Expected a target from -{MAX_TARGET:g} to {MAX_TARGET:g}. Received: target={value!r}")
+    return _round(number)
+
+
 def _number(cell: str) -> float | None:
     try:
         return float(cell)
@@ -271,12 +312,13 @@ def _number(cell: str) -> float | None:
         return None
 
 
-def _parse_row(line: str) -> tuple[tuple[float, float, int] | None, list[str]]:
+def _parse_row(line: str, regression: bool) -> tuple[tuple[float, float, int | float] | None, list[str]]:
     """One CSV row as a rounded point, or None and what is wrong with it, each as "expected ..., received ..."."""
     cells = [cell.strip() for cell in line.split(",")]
     if len(cells) != len(_HEADER):
         shown = line if len(line) <= 40 else line[:37] + "..."
-        return None, [f'expected 3 values (x1, x2, label), received {len(cells)}: "{shown}"']
+        names = ", ".join(_TARGET_HEADER if regression else _HEADER)
+        return None, [f'expected 3 values ({names}), received {len(cells)}: "{shown}"']
     problems = []
     for name, cell in zip(_HEADER[:2], cells[:2], strict=True):
         value = _number(cell)
@@ -287,6 +329,13 @@ def _parse_row(line: str) -> tuple[tuple[float, float, int] | None, list[str]]:
         elif not -EXTENT <= value <= EXTENT:
             problems.append(f"expected {name} from -{EXTENT:g} to {EXTENT:g}, received {cell}")
     label = _number(cells[2])
+    if regression:
+        if label is None or not -MAX_TARGET <= label <= MAX_TARGET:  # also for NaN and infinities
+            shown = f'"{cells[2]}"' if label is None else cells[2]
+            problems.append(f"expected a target from -{MAX_TARGET:g} to {MAX_TARGET:g}, received {shown}")
+        if problems:
+            return None, problems
+        return (_round(float(cells[0])), _round(float(cells[1])), _round(label)), []
     if label is None:
         problems.append(f'expected a label from 0 to {MAX_LABEL}, received "{cells[2]}"')
     elif not label.is_integer():

@@ -1,7 +1,8 @@
 """Toy 2D datasets, generated per call from an explicit seed (never a global one).
 
 Coordinates live in the square [-6, 6]^2 like TensorFlow Playground's, so features such as x1^2 and
-sin(x1) mean the same thing for every dataset.
+sin(x1) mean the same thing for every dataset. Classification datasets label each point with a class;
+regression datasets give it a number, about -1 to 1, as TensorFlow Playground's do.
 """
 
 from __future__ import annotations
@@ -16,15 +17,28 @@ MIN_SAMPLES, MAX_SAMPLES = 10, 5000
 MIN_BLOBS, MAX_BLOBS = 3, 5
 
 
+PROBLEMS = {"classification": "Classification", "regression": "Regression"}
+
+
 @dataclass(frozen=True)
 class ToySplit:
-    """A toy dataset split into train and test parts. Points are float32 (n, 2); labels int64 (n,)."""
+    """A toy dataset split into train and test parts. Points are float32 (n, 2); labels are int64 (n,)
+    classes, or float32 (n,) targets for a regression (``n_classes`` is then 0)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+
+    @property
+    def regression(self) -> bool:
+        return self.n_classes == 0
+
+    @property
+    def n_outputs(self) -> int:
+        """What the network outputs: one logit per class, or the one predicted value."""
+        return self.n_classes or 1
 
 
 def _circle(rng: np.random.Generator, n: int, noise: float, _k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +97,35 @@ def _blobs(rng: np.random.Generator, n: int, noise: float, k: int) -> tuple[np.n
     return centres[labels] + rng.normal(0, 0.6 + 4.0 * noise, (n, 2)), labels.astype(np.int64)
 
 
+def _noisy_uniform(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points uniform over the plane, and where their targets are read: as for the circle, noise moves the
+    latter (TensorFlow Playground's regression datasets)."""
+    points = rng.uniform(-EXTENT, EXTENT, (n, 2))
+    return points, points + rng.uniform(-EXTENT, EXTENT, (n, 2)) * noise
+
+
+def _plane(rng: np.random.Generator, n: int, noise: float, _k: int) -> tuple[np.ndarray, np.ndarray]:
+    # A tilted plane: -1 at (-5, -5), +1 at (5, 5), up to ±1.2 in the corners.
+    points, read_at = _noisy_uniform(rng, n, noise)
+    return points, ((read_at[:, 0] + read_at[:, 1]) / 10).astype(np.float32)
+
+
+# Six bumps, alternately up and down, in two rows: (x1, x2, height).
+_BUMPS = np.array([(-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1)], float)
+_BUMP_WIDTH = 1.0  # each bump's standard deviation: the bumps barely overlap, so the sum stays within ±1
+
+
+def gaussian_sum(points: np.ndarray) -> np.ndarray:
+    """The sum of Gaussians behind the "gauss_sum" dataset, at ``points`` (n, 2)."""
+    squared = ((points[:, None, :] - _BUMPS[None, :, :2]) ** 2).sum(axis=-1)
+    return (np.exp(-squared / (2 * _BUMP_WIDTH**2)) * _BUMPS[:, 2]).sum(axis=1)
+
+
+def _gauss_sum(rng: np.random.Generator, n: int, noise: float, _k: int) -> tuple[np.ndarray, np.ndarray]:
+    points, read_at = _noisy_uniform(rng, n, noise)
+    return points, gaussian_sum(read_at).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ToyDataset:
     """A registered generator: ``generate(rng, n, noise, n_blobs) -> (points, labels)``."""
@@ -90,6 +133,7 @@ class ToyDataset:
     label: str
     generate: Callable[[np.random.Generator, int, float, int], tuple[np.ndarray, np.ndarray]]
     multiclass: bool = False
+    problem: str = "classification"
 
 
 DATASETS: dict[str, ToyDataset] = {
@@ -99,7 +143,16 @@ DATASETS: dict[str, ToyDataset] = {
     "spiral": ToyDataset("Spiral", _spiral),
     "moons": ToyDataset("Moons", _moons),
     "blobs": ToyDataset("Gaussian blobs (3-5 classes)", _blobs, multiclass=True),
+    "plane": ToyDataset("Plane", _plane, problem="regression"),
+    "gauss_sum": ToyDataset("Sum of Gaussians", _gauss_sum, problem="regression"),
 }
+
+
+def datasets_for(problem: str) -> list[str]:
+    """The names of the datasets of a problem type, in the order the page lists them."""
+    if problem not in PROBLEMS:
+        raise ValueError(f"Expected problem in {list(PROBLEMS)}. Received: problem={problem!r}")
+    return [name for name, dataset in DATASETS.items() if dataset.problem == problem]
 
 
 def make_toy(
@@ -116,7 +169,8 @@ def make_toy(
         n_blobs: number of classes for the "blobs" dataset.
 
     Returns:
-        A ``ToySplit``; points are clipped to the [-6, 6]^2 square shown on screen.
+        A ``ToySplit``; points are clipped to the [-6, 6]^2 square shown on screen. A regression dataset's
+        targets are float32, and its ``n_classes`` is 0.
 
     Raises:
         ValueError: for an unknown name or an argument out of range.
@@ -143,7 +197,7 @@ def make_toy(
         y_train=labels[train],
         x_test=points[test],
         y_test=labels[test],
-        n_classes=n_blobs if dataset.multiclass else 2,
+        n_classes=0 if dataset.problem == "regression" else n_blobs if dataset.multiclass else 2,
     )
 
 

@@ -21,7 +21,8 @@ CURVES = (  # (name, EpochRecord attribute, dash, y axis)
 
 
 def training_curves(history: Sequence, *, into: go.Figure | None = None) -> go.Figure:
-    """Train/test loss (left axis) and accuracy (right axis) per epoch from a trainer's history records.
+    """Train/test loss (left axis) and accuracy (right axis) per epoch from a trainer's history records; a
+    regression's (no accuracy), the losses alone.
 
     Long runs are thinned to about ``MAX_CURVE_POINTS`` evenly spaced records (the latest always kept),
     so a figure that is redrawn several times a second stays small after thousands of epochs.
@@ -33,10 +34,15 @@ def training_curves(history: Sequence, *, into: go.Figure | None = None) -> go.F
     history = thinned(history)
     epochs = np.array([record.epoch for record in history])
     fig = into if into is not None else _empty_curves()
+    # A regression has no accuracy (all NaN): its figure is the losses alone.
+    accuracy = any(np.isfinite(record.test_accuracy) or np.isfinite(record.train_accuracy) for record in history)
     with fig.batch_update():
-        for trace, (_, attribute, _, _) in zip(fig.data, CURVES, strict=True):
+        for trace, (_, attribute, _, axis) in zip(fig.data, CURVES, strict=True):
             trace.x = epochs
             trace.y = np.array([getattr(record, attribute) for record in history], dtype=float)
+            trace.visible = accuracy or axis == "y"
+        fig.layout.yaxis2.visible = accuracy
+        fig.layout.title.text = "Loss and accuracy" if accuracy else "Loss"
     return fig
 
 
