@@ -12,6 +12,14 @@ plane, with gradients through the features, and the ε-ball is a square (L∞) o
   bisection on ε, each probe a PGD attack, so it is an upper bound that PGD can certify by example;
 - ``loss_gradients``: how cross-entropy, MSE and hinge change the input gradient, and with it FGSM.
 
+On a regression network (one linear output, no classes) nothing crosses a boundary; the attack raises the error:
+
+- ``push_points_regression``: every test point pushed by FGSM or PGD to maximise its squared error against its
+  true target;
+- ``mse_curve``: the MSE under attack as ε grows;
+- ``error_gain_map``: for every spot of a grid over the plane, the largest squared change of the output PGD finds
+  within ε (a lower bound on the worst case; for a linear network it is ``(ε ‖w‖₁)²`` for L∞, ``(ε ‖w‖₂)²`` for L2).
+
 Example:
 
 ```python
@@ -284,10 +292,196 @@ def loss_gradients(
     model = PlaneModel(net, feature_names)
     x_t, labels = tf.constant(np.asarray(x, np.float32)), tf.constant(np.asarray(y, np.int64))
     effects = []
-    for name in training.LOSSES:
+    for name in training.losses_for("classification"):
         gradient = _loss_gradient(model, x_t, labels, name)
         norms = tf.norm(gradient, axis=1).numpy()
         x_adv = tf.clip_by_value(x_t + eps * base.normalized_step(gradient, norm), CLIP[0], CLIP[1])
         accuracy = float((np.argmax(model(x_adv).numpy(), -1) == y).mean())
         effects.append(LossEffect(name, float(norms.mean()), float((norms < 1e-7).mean()), accuracy))
     return effects
+
+
+# --------------------------------------------------------------------------------------------------------
+# Regression: one linear output, attacked to raise the squared error
+# --------------------------------------------------------------------------------------------------------
+
+def _objective(values, reference, objective: str):
+    """What the regression attack climbs, per point: the squared error against ``reference``, or the output
+    itself pushed up or down."""
+    if objective == "squared_error":
+        return tf.square(values - reference)
+    return values if objective == "up" else -values
+
+
+@per_model
+def _regression_climb(model, x, reference, eps, step_size, steps, norm, objective, keep_best):
+    """``steps`` projected steps from ``x`` itself up the ``objective``; one step of size ε is FGSM.
+
+    The start at ``x`` (no random start) keeps L2 steps exact and makes the attack reproducible; the gradient of
+    the squared error is zero there only where the prediction already equals the target. With ``keep_best`` each
+    point keeps the best iterate seen, the start included, so PGD never reports a smaller error than the clean
+    one: the last iterate of a fixed-size step may overshoot a peak.
+    """
+    x_adv = best = x
+    best_value = _objective(model(x, training=False)[:, 0], reference, objective)
+    for _ in tf.range(steps):
+        with tf.GradientTape() as tape:
+            tape.watch(x_adv)
+            value = _objective(model(x_adv, training=False)[:, 0], reference, objective)
+        direction = base.normalized_step(tape.gradient(value, x_adv), norm)
+        x_adv = base.projected_step(x, x_adv, direction, step_size, eps, norm, CLIP[0], CLIP[1])
+        if keep_best:
+            value = _objective(model(x_adv, training=False)[:, 0], reference, objective)
+            better = value > best_value
+            best = tf.where(better[:, None], x_adv, best)
+            best_value = tf.maximum(value, best_value)
+    return best if keep_best else x_adv
+
+
+def _check_regression(net: keras.Model, x, targets, *, eps: float, norm: str, steps: int) -> tuple:
+    """``x`` and ``targets`` as float32, and PGD's step size; raises for anything a regression lens cannot use."""
+    x, _ = base.check_inputs(x, None, eps=eps, norm=norm, clip=CLIP)
+    step_size = base.step_schedule(eps=eps, step_size=None, steps=steps)
+    outputs = getattr(net, "outputs", None)
+    if outputs and outputs[0].shape[-1] != 1:
+        raise ValueError(f"Expected a regression network with one output. Received: {outputs[0].shape[-1]} outputs")
+    if x.shape[1:] != (2,):
+        raise ValueError(f"Expected points x of shape (n, 2). Received: shape={x.shape}")
+    if targets is not None:
+        targets = np.asarray(targets)
+        if targets.shape != (len(x),) or not np.issubdtype(targets.dtype, np.number):
+            raise ValueError(f"Expected targets as {len(x)} numbers. Received: shape={targets.shape}, "
+                             f"dtype={targets.dtype}")
+        if not np.all(np.isfinite(targets)):
+            raise ValueError("Expected finite targets. Received: NaN or infinity")
+        targets = targets.astype(np.float32)
+    return x, targets, step_size
+
+
+def _climb(model, x, reference, *, attack: str, eps: float, step_size: float, steps: int, norm: str,
+           objective: str) -> np.ndarray:
+    if attack == "fgsm":
+        step_size, steps = eps, 1
+    # Numbers as tensors, so a new ε or step count reuses the compiled trace.
+    return _regression_climb(
+        model, tf.constant(x), tf.constant(reference), tf.constant(eps, tf.float32),
+        tf.constant(max(step_size, 1e-4), tf.float32), tf.constant(steps), norm, objective, attack == "pgd",
+    ).numpy()
+
+
+@dataclass(frozen=True)
+class RegressionLensResult:
+    """Test points before and after the attack on a regression network, with its predictions (shape (n,))."""
+
+    clean: np.ndarray
+    adversarial: np.ndarray
+    targets: np.ndarray
+    clean_prediction: np.ndarray
+    adversarial_prediction: np.ndarray
+
+    @property
+    def clean_squared_error(self) -> np.ndarray:
+        return (self.clean_prediction.astype(np.float64) - self.targets) ** 2
+
+    @property
+    def adversarial_squared_error(self) -> np.ndarray:
+        return (self.adversarial_prediction.astype(np.float64) - self.targets) ** 2
+
+    @property
+    def error_gain(self) -> np.ndarray:
+        """Each point's squared error after the attack minus before: ≥ 0 for PGD (it keeps its best iterate),
+        and FGSM's one step may, rarely, land lower."""
+        return self.adversarial_squared_error - self.clean_squared_error
+
+    @property
+    def clean_mse(self) -> float:
+        return float(self.clean_squared_error.mean())
+
+    @property
+    def adversarial_mse(self) -> float:
+        """The MSE the attack reached: a lower bound on the worst case within ε, as a stronger attack could do
+        worse."""
+        return float(self.adversarial_squared_error.mean())
+
+
+def push_points_regression(
+    net: keras.Model, feature_names: Sequence[str], x: np.ndarray, targets: np.ndarray, *, attack: str, norm: str,
+    eps: float, steps: int = 10,
+) -> RegressionLensResult:
+    """Pushes every point within its ε-ball (and the plane's box) to maximise its squared error
+    ``(f(x′) − y)²`` against its true target, by FGSM or PGD on the network's raw output.
+
+    FGSM takes one step of size ε along the gradient's sign (L∞) or direction (L2). PGD takes ``steps`` steps of
+    2.5·ε/steps (Madry et al.'s rule, as for classification) from the point itself, no random start, and keeps
+    each point's best iterate.
+
+    Raises:
+        ValueError: for an unknown attack or norm, a negative eps, steps below 1, a network with more than one
+            output, points outside the plane, or targets that do not match the points.
+    """
+    if attack not in ("fgsm", "pgd"):
+        raise ValueError(f"Expected attack 'fgsm' or 'pgd'. Received: attack={attack!r}")
+    x, targets, step_size = _check_regression(net, x, targets, eps=eps, norm=norm, steps=steps)
+    model = PlaneModel(net, feature_names)
+    adversarial = _climb(model, x, targets, attack=attack, eps=eps, step_size=step_size, steps=steps, norm=norm,
+                         objective="squared_error")
+    predict = lambda points: training.predict_values(model, points)  # noqa: E731
+    return RegressionLensResult(x, adversarial, targets, predict(x), predict(adversarial))
+
+
+def mse_curve(
+    net: keras.Model, feature_names: Sequence[str], x: np.ndarray, targets: np.ndarray, *, attack: str, norm: str,
+    eps_values: Sequence[float], steps: int = 10,
+) -> list[float]:
+    """The test MSE under attack at each ε (at ε = 0, the clean MSE)."""
+    return [
+        push_points_regression(net, feature_names, x, targets, attack=attack, norm=norm, eps=e,
+                               steps=steps).adversarial_mse
+        for e in eps_values
+    ]
+
+
+@dataclass(frozen=True)
+class ErrorGainMap:
+    """The largest squared change of the output found within ε at each grid point, (resolution, resolution), row 0
+    at the bottom, with the clean prediction there. ``method`` says how it was computed, for the UI."""
+
+    gain: np.ndarray
+    prediction: np.ndarray
+    eps: float
+    norm: str
+    method: str
+
+
+def error_gain_map(
+    net: keras.Model, feature_names: Sequence[str], *, norm: str, eps: float, resolution: int = MAP_RESOLUTION,
+    steps: int = MAP_PGD_STEPS,
+) -> ErrorGainMap:
+    """How much an ε-attack can raise the squared error at each spot of a ``resolution``² grid over the plane.
+
+    A grid point has no target, so the reference is the network's own clean prediction (no label leaking): the
+    gain is ``max (f(x + δ) − f(x))²`` over the ε-ball. PGD runs twice from the point itself, once pushing the
+    output up and once down, and keeps the larger change: the gradient of ``(f(x + δ) − f(x))²`` is zero at
+    δ = 0, and either of the two pushes starts along ``∇f``. What PGD finds is a lower bound on the true worst
+    case; for a linear network it is exact away from the box's edges: ``(ε ‖w‖₁)²`` for L∞, ``(ε ‖w‖₂)²`` for L2.
+
+    Raises:
+        ValueError: for an unknown norm, a negative eps, steps below 1 or a network with more than one output.
+    """
+    points, _, step_size = _check_regression(net, data.grid(resolution=resolution), None, eps=eps, norm=norm,
+                                             steps=steps)
+    model = PlaneModel(net, feature_names)
+    clean = training.predict_values(model, points)
+    changes = [
+        training.predict_values(model, _climb(model, points, clean, attack="pgd", eps=eps, step_size=step_size,
+                                              steps=steps, norm=norm, objective=direction)) - clean
+        for direction in ("up", "down")
+    ]
+    gain = np.maximum(*(change.astype(np.float64) ** 2 for change in changes))
+    dual = "₁" if norm == "inf" else "₂"
+    method = (f"PGD-{steps} from each spot, once pushing the output up and once down, keeping the larger squared "
+              f"change (f(x + δ) − f(x))²: what the attack found, a lower bound on the worst case. The reference is "
+              f"the network's own prediction, as a spot of the plane has no target; for a linear network the exact "
+              f"value is (ε ‖w‖{dual})².")
+    return ErrorGainMap(gain.reshape(resolution, resolution), clean.reshape(resolution, resolution), float(eps), norm,
+                        method)

@@ -9,6 +9,7 @@ from app_pages.ui import export, session_cache
 from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import data, lens, plots, state, training
+from playground.attacks.base import NORM_LABELS
 from playground.experiment import ToyExperiment
 from playground.tokens import token
 
@@ -35,19 +36,27 @@ def remembered(name: str, key: tuple, compute):
     return session_cache.remember(KEY + "lens_" + name, key, compute)
 
 
-def selected_point(result: lens.LensResult) -> int | None:
-    """The point picked in the lens plot, else the first one the attack pushed across."""
+def picked_point() -> int | None:
+    """The point clicked in the lens plot, if any."""
     event = st.session_state.get(KEY + "lens_plot")
     points = event.selection.points if event is not None and event.selection else []
     picked = [p["customdata"] for p in points if isinstance(p.get("customdata"), int | np.integer)]
-    if picked:
-        return int(picked[0])
+    return int(picked[0]) if picked else None
+
+
+def selected_point(result: lens.LensResult) -> int | None:
+    """The point picked in the lens plot, else the first one the attack pushed across."""
+    picked = picked_point()
+    if picked is not None:
+        return picked
     crossed = np.flatnonzero(result.crossed)
     return int(crossed[0]) if len(crossed) else None
 
 
 def lens_section(config: state.TrainPageConfig, exp: ToyExperiment, class_colors: list[str]) -> dict:
     st.header("Attack lens")
+    if exp.split.regression:
+        return regression_lens(config, exp)
     st.caption(
         f"Every test point pushed by the attack against its true label, as the network stands at epoch "
         f"{exp.trainer.epoch} (the lens refreshes when you pause or change a setting). Click a point to draw its "
@@ -109,3 +118,58 @@ def loss_effects(exp: ToyExperiment, net, names, x, y, settings: dict) -> None:
         "exactly flat beyond its margin, so FGSM leaves those points where they are. A flat loss is not a robust "
         "network: the boundary is where it was, only the one-step attack cannot see it."
     )
+
+
+def regression_lens(config: state.TrainPageConfig, exp: ToyExperiment) -> dict:
+    """The lens on a regression network: no boundary to cross, so the attack raises each point's squared error."""
+    settings = lens_controls(config)
+    eps, norm = settings["lens_eps"], settings["lens_norm"]
+    budget = f"ε = {eps:.2f} ({NORM_LABELS[norm]})"
+    attack = {"attack": settings["lens_attack"], "norm": norm, "steps": settings["lens_steps"]}
+    st.caption(
+        f"Every test point pushed by {attack['attack'].upper()} to maximise its squared error (f(x′) − y)² "
+        f"against its true target y within {budget}, as the network stands at epoch {exp.trainer.epoch} (the lens "
+        "refreshes when you pause or change a setting). The MSE under attack is a lower bound on the worst case: a "
+        "stronger attack could do worse. Click a point to draw its ε-ball (at first, the point whose error grew most)."
+    )
+    explain("lens", more="A regression network has no boundary to cross: here the loss the attacker raises is the "
+                         "squared error (f(x′) − y)² of the point's true target y.")
+    net, names = exp.trainer.model, tuple(config.features)
+    x, y = exp.split.x_test, exp.split.y_test
+    version = (token(exp), exp.trainer.steps)
+    result = remembered("regression_points", (version, tuple(settings.items())),
+                        lambda: lens.push_points_regression(net, names, x, y, eps=eps, **attack))
+    clean, attacked, largest = st.columns(3)
+    clean.metric("Clean test MSE", f"{result.clean_mse:.4f}")
+    attacked.metric("MSE under attack", f"{result.adversarial_mse:.4f}",
+                    delta=f"{result.adversarial_mse - result.clean_mse:+.4f}", delta_color="inverse")
+    gain = result.error_gain
+    largest.metric("Largest error gain", f"{gain.max():+.4f}",
+                   help="The most the attack raised one point's squared error (f(x′) − y)² − (f(x) − y)².")
+    picked = picked_point()
+    figure = plots.regression_lens_figure(
+        exp.boundary(), extent=data.EXTENT, clean=result.clean, adversarial=result.adversarial, targets=y,
+        adversarial_prediction=result.adversarial_prediction, error_gain=gain, eps=eps, norm=norm,
+        selected=picked if picked is not None else int(gain.argmax()),
+    )
+    st.plotly_chart(figure, key=KEY + "lens_plot", on_select="rerun", selection_mode="points", **CHART)
+
+    curve_column, map_column = st.columns(2, gap="medium")
+    with curve_column:
+        curve = remembered("regression_curve", (version, *attack.values()),
+                           lambda: lens.mse_curve(net, names, x, y, eps_values=CURVE_EPS, **attack))
+        figure = plots.mse_curve_figure(CURVE_EPS, curve, name=attack["attack"].upper(),
+                                             eps_title=f"ε ({NORM_LABELS[norm]}, plane units)")
+        st.plotly_chart(figure, key=KEY + "lens_curve", **CHART)
+    with map_column:
+        with st.spinner("Mapping the largest error gain at each spot…"):
+            gain_map = remembered("gain_map", (version, norm, eps),
+                                  lambda: lens.error_gain_map(net, names, norm=norm, eps=eps))
+        figure = plots.error_gain_figure(gain_map.gain, extent=data.EXTENT, eps=gain_map.eps, norm=norm)
+        st.plotly_chart(figure, key=KEY + "lens_map", **CHART)
+        st.caption(gain_map.method)
+    st.caption(
+        "No loss table here: with one output, squared error and Huber both grow with |f(x) − y|, so their input "
+        "gradients point the same way and FGSM takes the same step on either."
+    )
+    return settings

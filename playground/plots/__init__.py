@@ -13,7 +13,13 @@ from playground.plots.attack import (
 )
 from playground.plots.defence import adversarial_training_figure
 from playground.plots.detection import roc_figure, score_histogram_figure
-from playground.plots.lens import lens_figure, min_eps_figure
+from playground.plots.lens import (
+    error_gain_figure,
+    lens_figure,
+    min_eps_figure,
+    mse_curve_figure,
+    regression_lens_figure,
+)
 from playground.plots.smoothing import certificate_figure, certified_accuracy_figure, radius_vs_n_figure
 from playground.plots.style import COLORS, SERIES, base_layout
 from playground.plots.theory import (
@@ -38,14 +44,17 @@ __all__ = [
     "certificate_figure",
     "certified_accuracy_figure",
     "confusion_figure",
+    "error_gain_figure",
     "gradient_descent_figure",
     "lens_figure",
     "linearity_figure",
     "loss_figure",
     "min_eps_figure",
+    "mse_curve_figure",
     "neuron_figure",
     "probability_bars",
     "radius_vs_n_figure",
+    "regression_lens_figure",
     "robustness_figure",
     "roc_figure",
     "score_histogram_figure",
