@@ -232,8 +232,9 @@ def _paper_with_a_seven() -> np.ndarray:
 @pytest.mark.parametrize(("picture", "expected"), [
     (_paper_with_a_seven, "verdict"),
     (lambda: np.full((240, 320), 10, np.uint8), "The photo is too dark to read"),
-])
-def test_a_photo_from_the_camera_is_attacked_or_refused_with_advice(chromium, app_url, tmp_path, picture, expected):
+], ids=["a_seven", "too_dark"])
+def test_a_photo_from_the_camera_is_attacked_or_refused_with_advice(chromium, app_url, tmp_path, picture, expected,
+                                                                    artifacts, request):
     """Chromium's fake camera plays a picture: a 7 on paper gets a verdict; a dark room gets advice."""
     video = tmp_path / "camera.y4m"
     _y4m(video, picture())
@@ -258,4 +259,5 @@ def test_a_photo_from_the_camera_is_attacked_or_refused_with_advice(chromium, ap
         else:
             page.get_by_test_id("stAlert").filter(has_text=expected).wait_for()
             assert verdict(page) == ""
+        page.screenshot(path=str(artifacts / f"camera_{request.node.callspec.id}.png"))
         context.close()

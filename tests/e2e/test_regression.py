@@ -69,7 +69,7 @@ def test_regression_trains_and_its_loss_falls(page, app_url, artifacts):
     page.screenshot(path=str(artifacts / "regression.png"))
 
 
-def test_a_click_adds_a_point_with_the_chosen_value(page, app_url):
+def test_a_click_adds_a_point_with_the_chosen_value(page, app_url, artifacts):
     points = ((-4.0, -4.0, -1.0), (4.0, 4.0, 1.0), (-4.0, 4.0, 0.0))
     page.goto(f"{app_url}/build_and_train?problem=regression&dataset=custom"
               f"&points={custom.encode(points, regression=True)}&point_value=-0.5")
@@ -80,6 +80,7 @@ def test_a_click_adds_a_point_with_the_chosen_value(page, app_url):
     wait_until(lambda: len(custom.decode(query(page).get("points", ""))) == 4, message="the link to carry 4 points")
     (new,) = set(custom.decode(query(page)["points"])) - set(points)
     assert abs(new[0] - 2.0) < 0.1 and abs(new[1] + 3.0) < 0.1 and new[2] == -0.5, new
+    page.screenshot(path=str(artifacts / "custom_regression_points.png"))
 
 
 def lens_heatmap(page) -> str:
