@@ -77,10 +77,13 @@ def test_a_dropped_network_is_collected_before_the_next_sweep(monkeypatch):
     """Dropped networks freed together, long after, leave a fragmented heap: the janitor collects them soon,
     and leaves the kernel cache (which costs every live network a rebuild) to the seldom sweep."""
     clears = []
-    monkeypatch.setattr(compiled.context.context(), "clear_kernel_cache", lambda: clears.append(True))
     monkeypatch.setattr(compiled, "SWEEP_SECONDS", 3600.0)
     monkeypatch.setattr(compiled, "COLLECT_SECONDS", 0.5)
     monkeypatch.setattr(compiled, "_new_functions", 0)  # no count-based sweep either
+    # A timed sweep that the janitor began just before (the suite's earlier tests ran past SWEEP_SECONDS) ends
+    # within its check interval: only then is a cleared cache this test's doing.
+    time.sleep(3 * compiled._JANITOR_CHECK_SECONDS)
+    monkeypatch.setattr(compiled.context.context(), "clear_kernel_cache", lambda: clears.append(True))
     gc.collect()
     gc.disable()  # only the janitor may collect here
     try:
@@ -196,10 +199,18 @@ def test_the_neuron_maps_come_with_the_weights_that_link_them():
     config = dataclasses.replace(state.TrainPageConfig(), layers=(3, 2), activations=("tanh", "relu"))
     trainer = live.LiveTraining(experiment.ToyExperiment.create(config), Scheduler(workers=1))
     _, images, links = trainer.neuron_images
-    assert len(images) == 3  # inputs, then the two hidden layers
-    assert [np.shape(w) for w in links] == [(2, 3), (3, 2)]  # x1, x2 -> 3 neurons -> 2 neurons
-    kernel = trainer.experiment.trainer.model.get_layer("hidden_2").kernel
-    np.testing.assert_allclose(links[1], np.asarray(kernel), atol=10 ** -live.LINK_DECIMALS)
+    assert len(images) == 4  # inputs, the two hidden layers, the output
+    assert [np.shape(w) for w in links] == [(2, 3), (3, 2), (2, 2)]  # x1, x2 -> 3 neurons -> 2 neurons -> 2 logits
+    for index, layer in ((1, "hidden_2"), (2, "logits")):
+        kernel = trainer.experiment.trainer.model.get_layer(layer).kernel
+        np.testing.assert_allclose(links[index], np.asarray(kernel), atol=10 ** -live.LINK_DECIMALS)
+
+
+def test_a_linear_network_is_drawn_as_its_inputs_linked_to_its_output():
+    config = dataclasses.replace(state.TrainPageConfig(), layers=(), activations=(), problem="regression")
+    trainer = live.LiveTraining(experiment.ToyExperiment.create(config), Scheduler(workers=1))
+    _, images, links = trainer.neuron_images
+    assert len(images) == 2 and [np.shape(w) for w in links] == [(2, 1)]  # x1, x2 -> the value
 
 
 def test_a_diverged_networks_links_still_travel_as_json():
