@@ -173,10 +173,17 @@ class ToyExperiment:
         res = NEURON_RESOLUTION
         return [layer.T.reshape(-1, res, res) for layer in training.forward(self.hidden, self.neuron_inputs)]
 
+    def output_maps(self) -> np.ndarray:
+        """The output layer's neurons over the plane, (n_outputs, res, res): each class's logit, or a regression's
+        value."""
+        res = NEURON_RESOLUTION
+        return training.forward(self.trainer.model, self.neuron_inputs)[0].T.reshape(-1, res, res)
+
     def link_weights(self) -> list[np.ndarray]:
-        """The weights between the drawn columns of neuron maps (inputs, then each hidden layer): one
-        (neurons before, neurons after) kernel per hidden layer."""
-        return [np.asarray(layer.kernel) for layer in self.trainer.model.layers if layer.name.startswith("hidden_")]
+        """The weights between the drawn columns of neuron maps (inputs, each hidden layer, the output): one
+        (neurons before, neurons after) kernel per layer."""
+        dense = [layer for layer in self.trainer.model.layers if isinstance(layer, keras.layers.Dense)]
+        return [np.asarray(layer.kernel) for layer in dense]
 
     def feature_maps(self) -> np.ndarray:
         """The input features over the plane, (n_features, res, res)."""

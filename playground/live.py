@@ -46,7 +46,7 @@ class LiveTraining(scheduling.Job):
         self._last_maps_at = -math.inf
         self._frame_step = experiment.trainer.steps
         self._input_image = thumbnails.png_data_url(thumbnails.thumbnail_column(experiment.feature_maps()))
-        # (version, one PNG column of maps per layer with the inputs first, the weights linking the columns)
+        # (version, one PNG column of maps per layer, inputs first and output last, the weights linking the columns)
         self.neuron_images: tuple[int, list[str], list[list[list[float]]]] = (0, [], [])
         self._update_neuron_maps()
         self._latest = (experiment.trainer.epoch, experiment.boundary())
@@ -97,10 +97,12 @@ class LiveTraining(scheduling.Job):
             self._update_neuron_maps()
 
     def _update_neuron_maps(self) -> None:
-        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first) with the
-        weights that link them, numbered so that a page can tell whether it has the newest."""
+        """Each hidden layer's maps, and the network drawn as columns of thumbnails (inputs first, the output
+        last, as TensorFlow Playground draws it) with the weights that link them, numbered so that a page can tell
+        whether it has the newest."""
         maps = self.experiment.neuron_maps()
-        layers = [thumbnails.png_data_url(thumbnails.thumbnail_column(layer)) for layer in maps]
+        layers = [thumbnails.png_data_url(thumbnails.thumbnail_column(layer))
+                  for layer in [*maps, self.experiment.output_maps()]]
         # A diverged network's weights may be NaN, which JSON cannot carry: such a link is drawn as weight 0.
         links = [np.round(np.nan_to_num(kernel, nan=0.0, posinf=0.0, neginf=0.0), LINK_DECIMALS).tolist()
                  for kernel in self.experiment.link_weights()]

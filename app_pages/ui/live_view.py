@@ -142,13 +142,18 @@ function showMaps(inst, maps) {
     if (maps.version === inst.mapsVersion) return;
     inst.mapsVersion = maps.version;
     const figures = [...inst.maps.querySelectorAll("figure")];
+    const last = maps.images.length - 1;
     maps.images.forEach((src, index) => {
         let figure = figures[index];
         if (!figure) {
             figure = element("figure", "", inst.maps);
-            element("img", "", figure).alt = index ? "Layer " + index + " neurons" : "Inputs";
-            element("figcaption", "", figure).textContent = index ? "layer " + index : "inputs";
+            element("img", "", figure);
+            element("figcaption", "", figure);
         }
+        // Named each time: a network with fewer layers turns a hidden layer's column into the output's.
+        const name = index === 0 ? "inputs" : index === last ? "output" : "layer " + index;
+        figure.firstChild.alt = index === 0 ? "Inputs" : name[0].toUpperCase() + name.slice(1) + " neurons";
+        figure.lastChild.textContent = name;
         figure.firstChild.src = src;
     });
     figures.slice(maps.images.length).forEach((figure) => figure.remove());
@@ -1010,7 +1015,8 @@ def live_view(
     browser at up to 50 fps.
 
     ``history`` gives each epoch's numbers, drawn as loss and accuracy curves that grow with the frames;
-    ``neuron_images`` is ``(version, PNG data URLs, links)``: one column of maps per layer, inputs first, and
+    ``neuron_images`` is ``(version, PNG data URLs, links)``: one column of maps per layer, inputs first and the
+    output last, and
     between each pair of columns the weights, ``links[i][a][b]`` from neuron ``a`` of column ``i`` to neuron
     ``b`` of column ``i + 1``, drawn as TensorFlow Playground draws them. Play and Pause go to the ``live``
     routes, then ``on_transport`` runs in a rerun, for the page to follow; it also runs when the stream shows

@@ -189,11 +189,14 @@ def test_the_attack_lens_shows_arrows_crossings_and_the_minimum_eps_map(page, ap
 
 
 def test_the_neuron_maps_are_linked_by_their_weights(page, app_url, artifacts):
-    """As in TensorFlow Playground: a line from every neuron to every neuron of the next column, blue for a
-    positive weight and orange for a negative one, and the lines follow the weights as the network trains."""
+    """As in TensorFlow Playground: a line from every neuron to every neuron of the next column, the output's
+    included, blue for a positive weight and orange for a negative one, and the lines follow the weights as the
+    network trains."""
     open_trainer(page, app_url, "?layers=4,2&features=x1,x2&speed=max")
     lines = page.get_by_test_id("neuron-links").locator("line")
-    wait_until(lambda: lines.count() == 2 * 4 + 4 * 2, message="a line per weight: 2x4 and 4x2")
+    wait_until(lambda: lines.count() == 2 * 4 + 4 * 2 + 2 * 2, message="a line per weight: 2x4, 4x2 and 2x2")
+    captions = page.locator(".bv-maps figcaption").all_inner_texts()
+    assert captions == ["inputs", "layer 1", "layer 2", "output"], captions
 
     def weights() -> list[float]:
         return [float(w) for w in lines.evaluate_all("ls => ls.map(l => l.dataset.weight)")]
