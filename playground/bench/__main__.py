@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--queries", type=int, default=SQUARE_QUERIES, help="attacks: Square's query budget per image, both libraries"
     )
+    parser.add_argument("--seeds", default="0",
+                        help="attacks: Square's seeds, e.g. 0,1,2: each library attacks the images once per seed, "
+                        "and the targets are judged on the runs pooled")
     parser.add_argument(
         "--cert-images",
         type=int,
@@ -82,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
             figures["quick_vs_thorough"] = strong_figures()
         if args.only != "timing":
             n = SQUARE_IMAGES if args.n is None else args.n
-            figures["square"] = square_figures(n=n, data_dir=args.data_dir, queries=args.queries)
+            seeds = [int(seed) for seed in args.seeds.split(",")]
+            figures["square"] = square_figures(n=n, data_dir=args.data_dir, queries=args.queries, seeds=seeds)
             targets |= SQUARE_TARGETS
     elif args.suite == "classroom":
         sessions = [int(n) for n in args.sessions.split(",") if n]  # "" runs only the memory rows

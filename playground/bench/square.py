@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -157,7 +158,7 @@ def _ours(model, x, labels, *, eps, queries, seed, chunk):
     results = [
         square_attack(
             model, x[i : i + chunk], labels[i : i + chunk], eps=eps, queries=queries, p_init=SQUARE_P_INIT,
-            norm="inf", seed=seed + i // chunk,
+            norm="inf", seed=seed * 1000 + i // chunk,  # a run's batches never share a seed with another run's
         )
         for i in range(0, len(x), chunk)
     ]
@@ -178,8 +179,8 @@ def _art(classifier, holder, x, labels, *, eps, queries, seed, chunk):
     images, counts, checks, recomputes = [], [], 0, 0
     holder["seconds"] = 0.0
     for i in range(0, len(x), chunk):
-        np.random.seed(seed + i // chunk)  # ART draws from the global generators
-        random.seed(seed + i // chunk)
+        np.random.seed(seed * 1000 + i // chunk)  # ART draws from the global generators
+        random.seed(seed * 1000 + i // chunk)
         holder["ledger"] = ledger = ArtQueryLedger(x[i : i + chunk], labels[i : i + chunk], eps)
         images.append(attack.generate(x[i : i + chunk], labels[i : i + chunk]))
         counts.append(ledger.queries)
@@ -210,18 +211,21 @@ def _art_contender(model):
 
 
 def square_figures(
-    *, n: int = SQUARE_IMAGES, data_dir: str | None = None, queries: int = SQUARE_QUERIES, seed: int = SQUARE_SEED,
-    chunk: int | None = None,
+    *, n: int = SQUARE_IMAGES, data_dir: str | None = None, queries: int = SQUARE_QUERIES,
+    seeds: Sequence[int] = (SQUARE_SEED,), chunk: int | None = None,
 ) -> dict[str, object]:
     """Ours against ART's Square Attack at each of ``SQUARE_EPS`` on the first ``n`` MNIST test images.
 
     Each library attacks the images in batches of ``chunk`` (default: ``ATTACK_BATCH_SIZE``, as the rest of the
     suite) with the same budget, seeds fixed. Both are warmed up on a few images first (tracing), then timed.
+    With several ``seeds``, each library attacks the same images once per seed: a median over some hundred
+    fooled images moves by a few queries from one seed to the next, so the targets are judged on the runs
+    pooled (every image once per seed), and each seed's figures are given as well.
 
     Returns:
         Per eps and library: success rate, queries to success, violations, the largest L∞ distance, seconds,
-        and the forward rows spent (queries, bookkeeping, and the counter's total, which they must make up);
-        the targets met; the set-up; and the load average before and after.
+        and the forward rows spent (queries, bookkeeping, and the counter's total, which they must make up),
+        per seed and pooled; the targets met; the set-up; and the load average before and after.
 
     Raises:
         ValueError: if ``queries`` is below 2.
@@ -238,7 +242,8 @@ def square_figures(
     x, model, labels = mnist_setup(n, data_dir, chunk)
     counted, rows_seen = _counted(model)
     contenders = {
-        "ours": lambda eps, budget, xs, ys: _ours(counted, xs, ys, eps=eps, queries=budget, seed=seed, chunk=chunk),
+        "ours": lambda eps, budget, xs, ys, seed: _ours(counted, xs, ys, eps=eps, queries=budget, seed=seed,
+                                                        chunk=chunk),
     }
     setup: dict[str, object] = {}
     try:
@@ -252,41 +257,50 @@ def square_figures(
         if art.__version__ != ART_VERSION:
             note(f"ART {art.__version__} is installed; the query ledger follows {ART_VERSION}'s SquareAttack")
         setup |= {"art_version": art.__version__, "art_max_iter": queries - 1}
-        contenders["art"] = lambda eps, budget, xs, ys: _art(
+        contenders["art"] = lambda eps, budget, xs, ys, seed: _art(
             classifier, holder, xs, ys, eps=eps, queries=budget, seed=seed, chunk=chunk
         )
     for name, run in contenders.items():
         note(f"warm-up: {name}")
-        run(SQUARE_EPS[0], 50, x[:8], labels[:8])
+        run(SQUARE_EPS[0], 50, x[:8], labels[:8], seeds[0])
 
     figures: dict[str, object] = {}
     for eps in SQUARE_EPS:
         row: dict[str, object] = {}
         for name, run in contenders.items():
-            note(f"eps {eps:g}: {name} ({len(x)} images, budget {queries})")
-            load = os.getloadavg()[0]
-            before, started = rows_seen(), time.perf_counter()
-            images, spent, bookkeeping, ledger_seconds = run(eps, queries, x, labels)
-            seconds = time.perf_counter() - started
-            total = rows_seen() - before
-            verdict = judge(model, x, images, labels, eps)
-            if name == "ours":
-                bookkeeping = {"clean_pass_rows": total - int(spent.sum())}  # one per image, to find the pending
-                adds_up = bookkeeping["clean_pass_rows"] == len(x)
+            runs, pooled_spent, pooled_success = {}, [], []
+            for seed in seeds:
+                note(f"eps {eps:g}: {name}, seed {seed} ({len(x)} images, budget {queries})")
+                load = os.getloadavg()[0]
+                before, started = rows_seen(), time.perf_counter()
+                images, spent, bookkeeping, ledger_seconds = run(eps, queries, x, labels, seed)
+                seconds = time.perf_counter() - started
+                total = rows_seen() - before
+                verdict = judge(model, x, images, labels, eps)
+                if name == "ours":
+                    bookkeeping = {"clean_pass_rows": total - int(spent.sum())}  # one per image, to find the pending
+                    adds_up = bookkeeping["clean_pass_rows"] == len(x)
+                else:
+                    adds_up = int(spent.sum()) + sum(bookkeeping.values()) == total
+                runs[seed] = query_figures(spent, verdict["success"], queries) | {
+                    "violations": int((~verdict["valid"]).sum()),
+                    "fooled_but_violating": int((verdict["fooled"] & ~verdict["valid"]).sum()),
+                    "max_linf_distance": round(float(verdict["distance"].max()), 8),
+                    "already_misclassified": int((spent == 0).sum()),
+                    "seconds": round(seconds, 2),
+                    "load_average_1min_at_start": round(load, 2),
+                    "forward_rows": {"queries": int(spent.sum()), **bookkeeping, "counted_at_the_model": total},
+                    "forward_rows_add_up": adds_up,
+                }
+                if name == "art":
+                    runs[seed]["of_which_ledger_seconds"] = round(ledger_seconds, 2)
+                pooled_spent.append(spent)
+                pooled_success.append(verdict["success"])
+            if len(seeds) == 1:
+                row[name] = runs[seeds[0]]
             else:
-                adds_up = int(spent.sum()) + sum(bookkeeping.values()) == total
-            row[name] = query_figures(spent, verdict["success"], queries) | {
-                "violations": int((~verdict["valid"]).sum()),
-                "fooled_but_violating": int((verdict["fooled"] & ~verdict["valid"]).sum()),
-                "max_linf_distance": round(float(verdict["distance"].max()), 8),
-                "already_misclassified": int((spent == 0).sum()),
-                "seconds": round(seconds, 2),
-                "load_average_1min_at_start": round(load, 2),
-                "forward_rows": {"queries": int(spent.sum()), **bookkeeping, "counted_at_the_model": total},
-                "forward_rows_add_up": adds_up,
-            }
-            if name == "art":
-                row[name]["of_which_ledger_seconds"] = round(ledger_seconds, 2)
+                pooled = query_figures(np.concatenate(pooled_spent), np.concatenate(pooled_success), queries)
+                row[name] = pooled | {"runs": "pooled over the seeds", "per_seed": {str(k): v for k, v in runs.items()}}
         if "art" in row:
             ours, theirs = row["ours"], row["art"]
             row["targets_met"] = {
@@ -303,7 +317,7 @@ def square_figures(
         "query_budget": queries,
         "p_init": SQUARE_P_INIT,
         "restarts": 1,
-        "seed": seed,
+        "seeds": list(seeds),
         "batch": chunk,
         "queries": "forward passes of one image: 1 for the stripes, 1 per proposal, until fooled; the clean "
         "pass that finds the labels is not one. Bookkeeping: ours' clean pass; ART's check of every image of "
