@@ -41,6 +41,11 @@ POINTS_ERROR = KEY + "points_error"  # a refused upload or click, on screen unti
 # of its main thread, and a busy tab answers clicks late (live_stream's docstring).
 REFRESH_SECONDS = 2.0
 PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
+REGRESSION_WORDS = (
+    "**Regression.** Here each point carries a number, and the colour is the network's prediction for it: orange "
+    "below 0, white at 0, blue above, deepest at −1 and 1. Training makes the colour under each point match the "
+    "point's own; the loss is the squared error (ŷ − y)², or Huber's, which counts large errors less."
+)
 CHART = export.CHART
 
 
@@ -435,7 +440,7 @@ def training_panel() -> None:
             trainer.experiment.updated(config)  # a new cap, same network
     training_notices(trainer)
     live_section(config)
-    explain("boundary")
+    explain("boundary", more=REGRESSION_WORDS if config.regression else "")
     # An inspected neuron's map is refreshed on a timer while playing; otherwise it is drawn once, in the same
     # place. The timed fragment exists only then: a fragment run drops the ones it no longer declares, timers
     # included, and a playing page with no timer reruns no script at all.
