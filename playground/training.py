@@ -305,6 +305,7 @@ class Trainer:
         self._epoch_batches: np.ndarray | None = None
         self._cursor = 0
         self.history.append(self._measure())
+        self._data_since = 0  # the history index from which the data is the current one (``stalled``'s start)
 
     def restart(self, weights: list[np.ndarray]) -> None:
         """Back to epoch 0 from ``weights`` with fresh optimiser state, keeping the compiled steps (no retrace)."""
@@ -324,6 +325,7 @@ class Trainer:
         self._load_data()
         self._epoch_batches = None
         self.history[-1] = self._measure()
+        self._data_since = len(self.history) - 1  # a loss on the old points says nothing about these
 
     @property
     def regression(self) -> bool:
@@ -471,10 +473,11 @@ class Trainer:
 
     @property
     def stalled(self) -> str | None:
-        """A plain-words notice when the loss has stayed above its starting value over the last STALL_EPOCHS epochs."""
-        if self.diverged is not None or self.epoch < STALL_EPOCHS:
+        """A plain-words notice when the loss has stayed above its starting value over the last STALL_EPOCHS epochs
+        (its value when training started, or when the data last changed: ``use_data``)."""
+        if self.diverged is not None or len(self.history) - 1 - self._data_since < STALL_EPOCHS:
             return None
-        start, latest = self.history[0].train_loss, self.history[-1]
+        start, latest = self.history[self._data_since].train_loss, self.history[-1]
         # The median, not every epoch: an overshooting loss jumps about and now and then dips below its start.
         if statistics.median(record.train_loss for record in self.history[-STALL_EPOCHS:]) <= start:
             return None

@@ -379,3 +379,15 @@ def test_a_regression_that_stalls_says_so_without_an_accuracy(tiny_regression):
     trainer.history[0] = training.EpochRecord(0, 0.0, 0.0, math.nan, math.nan)  # a start no loss stays under
     trainer.run_epochs(training.STALL_EPOCHS)
     assert trainer.stalled is not None and "accuracy" not in trainer.stalled
+
+
+def test_the_not_learning_notice_starts_again_from_new_data(tiny):
+    trainer = _trainer(tiny)
+    trainer.history[0] = training.EpochRecord(0, 0.0, 0.0, 0.5, 0.5)  # a start no loss stays under
+    trainer.run_epochs(training.STALL_EPOCHS)
+    assert trainer.stalled is not None
+    trainer.use_data(tiny.x_train[:20], tiny.y_train[:20], tiny.x_test, tiny.y_test)  # a student removed points
+    assert trainer.stalled is None, "the old data's start says nothing about the new data"
+    trainer.history[-1] = training.EpochRecord(trainer.epoch, 0.0, 0.0, 0.5, 0.5)
+    trainer.run_epochs(training.STALL_EPOCHS)
+    assert trainer.stalled is not None, "measured again from the new data's start"
