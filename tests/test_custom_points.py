@@ -430,5 +430,5 @@ def test_a_regression_split_has_float_targets_and_one_output():
 
 def test_adding_a_regression_point_validates_its_target():
     assert custom.add((), (1.0, 1.0, 0.333), regression=True) == ((1.0, 1.0, 0.33),)
-    with pytest.raises(ValueError, match=r"Expected a target from -10 to 10\. Received: target=inf"):
+    with pytest.raises(ValueError, match=r"Expected target to be a number from -10 to 10\. Received: target=inf"):
         custom.add((), (1.0, 1.0, float("inf")), regression=True)

@@ -3,23 +3,15 @@ as ε grows, the error-gain map (checked against the closed form of a linear net
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from playground import data, experiment, lens, state
 from playground.plots import lens as lens_plots
+from tests.test_lens import linear_net
 
 DUAL = {"inf": 1, "2": 2}
-
-
-def linear_net(kernel: np.ndarray, bias: np.ndarray) -> keras.Model:
-    inputs = keras.Input((kernel.shape[0],))
-    layer = keras.layers.Dense(kernel.shape[1])
-    net = keras.Model(inputs, layer(inputs))
-    layer.set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
-    return net
 
 
 W = np.array([0.3, -0.2])  # f(x) = 0.3 x1 - 0.2 x2 + 0.1

@@ -67,9 +67,9 @@ def point(x1: float, x2: float, label: float, *, regression: bool = False) -> tu
         ValueError: if a coordinate is not a finite number in [-6, 6], or the label is not an integer 0 to 4 (a
             regression: a number from -10 to 10).
     """
-    coordinates = tuple(_coordinate(name, value) for name, value in (("x1", x1), ("x2", x2)))
+    coordinates = tuple(_rounded_within(name, value, EXTENT) for name, value in (("x1", x1), ("x2", x2)))
     if regression:
-        return (*coordinates, _target(label))
+        return (*coordinates, _rounded_within("target", label, MAX_TARGET))
     try:
         index = operator.index(label)
     except TypeError:
@@ -285,23 +285,14 @@ def _round(value: float) -> float:
     return round(value, DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0, so it prints as 0.0 in a CSV
 
 
-def _coordinate(name: str, value: float) -> float:
+def _rounded_within(name: str, value: float, bound: float) -> float:
+    """``value`` rounded to ``DECIMALS``, if it is a number from ``-bound`` to ``bound``."""
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
         number = math.nan
-    if not -EXTENT <= number <= EXTENT:  # also false for NaN
-        raise ValueError(f"Expected {name} to be a number from -{EXTENT:g} to {EXTENT:g}. Received: {name}={value!r}")
-    return _round(number)
-
-
-def _target(value: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        number = math.nan
-    if not -MAX_TARGET <= number <= MAX_TARGET:  # also false for NaN
-        raise ValueError(f"Expected a target from -{MAX_TARGET:g} to {MAX_TARGET:g}. Received: target={value!r}")
+    if not -bound <= number <= bound:  # also false for NaN
+        raise ValueError(f"Expected {name} to be a number from -{bound:g} to {bound:g}. Received: {name}={value!r}")
     return _round(number)
 
 
