@@ -395,7 +395,7 @@ def inspect_neuron(maps: list[np.ndarray]) -> None:
 
 def main() -> None:
     st.title("Build & Train")
-    st.caption("Shape a network, press Play and watch the decision boundary form. The URL holds every setting.")
+    intro = st.empty()  # above the URL's notices; worded below, once the problem type chosen in this run is known
     config = url_config(KEY, state.TrainPageConfig)
 
     with st.sidebar:
@@ -406,6 +406,8 @@ def main() -> None:
 
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)
+    forms = "its predicted value take shape" if config.regression else "the decision boundary form"
+    intro.caption(f"Shape a network, press Play and watch {forms}. The URL holds every setting.")
 
     trainer = current_live(config)
     exp = trainer.experiment

@@ -147,6 +147,7 @@ def test_switching_to_regression_offers_its_datasets_and_losses_and_trains():
     assert at.selectbox(key="bt_loss").value == "squared_error"
     assert at.selectbox(key="bt_loss").options == ["Mean squared error", "Huber (δ = 0.25)"]
     assert live_view_data(at)["regression"] is True
+    assert any("watch its predicted value take shape" in caption.value for caption in at.caption)
     assert list(live_metrics(at)) == ["Epoch", "Train loss", "Test loss"]  # a value has no accuracy
     start = float(live_metrics(at)["Test loss"])
     for _ in range(3):
