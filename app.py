@@ -12,19 +12,23 @@ import streamlit as st
 
 if __name__ == "__main__":
     from app_pages import HOME, PAGES
-    from app_pages.ui import keras_guard
+    from app_pages.ui import keras_guard, language
+    from playground.i18n import _
 
-    st.set_page_config(page_title="Adversarial Playground", page_icon=":material/neurology:", layout="wide")
+    language.choose()  # first: every string below is written in the session's language
+    st.set_page_config(page_title=_("Adversarial Playground"), page_icon=":material/neurology:", layout="wide")
     keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
     # Streamlit leaves 6rem above a page's title; on a 1280×720 projector the main figure needs that room.
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
     navigation = st.navigation(
         [
-            st.Page(page.script, title=page.title, icon=page.icon, default=name == HOME,
+            st.Page(page.script, title=_(page.title), icon=page.icon, default=name == HOME,
                     url_path=None if name == HOME else name)
             for name, page in PAGES.items()
         ]
     )
+    language.switch()
+    language.notice()
     navigation.run()
 else:
     from app_pages.ui import live_stream

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from playground.i18n import N_
+
 
 @dataclass(frozen=True)
 class PageSpec:
     script: str  # relative to app.py, as st.navigation, st.page_link and st.switch_page take it
-    title: str
+    title: str  # marked for the catalogue: app.py and the links translate it
     icon: str
 
 
 PAGES: dict[str, PageSpec] = {
-    "home": PageSpec("app_pages/home.py", "Home", ":material/school:"),
-    "build_and_train": PageSpec("app_pages/build_and_train.py", "Build & Train", ":material/model_training:"),
-    "attack": PageSpec("app_pages/attack.py", "Attack", ":material/bolt:"),
-    "defend": PageSpec("app_pages/defend.py", "Defend", ":material/shield:"),
-    "lessons": PageSpec("app_pages/lessons.py", "Lessons", ":material/co_present:"),
+    "home": PageSpec("app_pages/home.py", N_("Home"), ":material/school:"),
+    "build_and_train": PageSpec("app_pages/build_and_train.py", N_("Build & Train"), ":material/model_training:"),
+    "attack": PageSpec("app_pages/attack.py", N_("Attack"), ":material/bolt:"),
+    "defend": PageSpec("app_pages/defend.py", N_("Defend"), ":material/shield:"),
+    "lessons": PageSpec("app_pages/lessons.py", N_("Lessons"), ":material/co_present:"),
 }
 HOME = "home"  # the default page, at "/"
 

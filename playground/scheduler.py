@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from playground import i18n
+
 SLICE_SECONDS = 0.02  # short enough that Pause feels instant, long enough to amortise a slice's overhead
 # While anyone trains live, a heavy task pauses at each progress report for as long as it worked since the last
 # one (up to MAX_GIVE_WAY_SECONDS): its NumPy and Python parts hold the GIL, and its TF kernels every core, so
@@ -55,6 +57,7 @@ class Job:
         self._cancelled = False
         self._ready_at = 0.0
         self._scheduler: Scheduler | None = None  # the one it was last submitted to
+        self._language = i18n.DEFAULT  # its session's, at submit: its messages are read there
 
     @property
     def cancelled(self) -> bool:
@@ -96,6 +99,7 @@ class Scheduler:
         with self._changed:
             job._cancelled = False
             job._scheduler = self
+            job._language = i18n.language()
             job.error = None
             if not job._scheduled:
                 job._scheduled = True
@@ -162,7 +166,8 @@ class Scheduler:
                 self._heavy_running += job.heavy
                 self._live_running += not job.heavy
             try:
-                wait = job.run_slice(self.slice_seconds)
+                with i18n.using(job._language):
+                    wait = job.run_slice(self.slice_seconds)
             except Exception as error:  # the job's session shows it; the other jobs go on
                 job.error, wait = error, None
             with self._changed:

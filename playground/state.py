@@ -32,6 +32,7 @@ from playground.defences import (
     smoothing,
 )
 from playground.defences import get as get_transform
+from playground.i18n import _
 from playground.models import ACTIVATIONS, MAX_HIDDEN_LAYERS, MAX_NEURONS
 
 
@@ -98,7 +99,8 @@ class Choice(Codec):
         return "one of " + ", ".join(self.options)
 
     def label(self, option: str) -> str:
-        return (self.labels or {}).get(option, option)
+        """The words for ``option``, in the session's language."""
+        return _((self.labels or {}).get(option, option))
 
     def parse(self, text: str) -> str:
         if text not in self.options:
@@ -192,8 +194,8 @@ class Setting:
 
     @property
     def caption(self) -> str:
-        """The widget's label: the label, with the unit in brackets."""
-        return f"{self.label} ({self.unit})" if self.unit else self.label
+        """The widget's label, in the session's language: the label, with the unit in brackets."""
+        return f"{_(self.label)} ({_(self.unit)})" if self.unit else _(self.label)
 
 
 def declare(codec: Codec, default: Any, label: str, *, help: str = "", unit: str = "", hideable: bool = True) -> Any:

@@ -27,6 +27,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from app_pages import PAGES, script
+from app_pages.ui import language
 from playground import lessons
 
 LESSON = lessons.LESSON_PARAM
@@ -95,11 +96,12 @@ def apply(page: str, config_type: type | None = None, *, prefix: str = "") -> No
 
 
 def preserved_params() -> dict[str, str]:
-    """The classroom's parameters in the URL now (lesson, step, presenter, ``*_hide``), to keep on a rewrite."""
+    """The classroom's parameters in the URL now (lesson, step, presenter, ``*_hide``, and the language), to keep on
+    a rewrite."""
     return {
         key: value
         for key, value in st.query_params.to_dict().items()
-        if key in (LESSON, STEP, PRESENTER) or key.endswith(HIDE_SUFFIX)
+        if key in (LESSON, STEP, PRESENTER, language.PARAM) or key.endswith(HIDE_SUFFIX)
     }
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages.ui import classroom
 from playground import state
 from playground.attacks.base import Param
+from playground.i18n import _
 
 Config = TypeVar("Config")
 
@@ -71,7 +72,7 @@ def control(prefix: str, config: Any, name: str, *, widget: Callable | None = No
     codec = declared.codec
     start = getattr(config, name)
     key = seed_widget(prefix + name, list(start) if isinstance(start, tuple) else start)
-    common = dict(key=key, help=declared.help or None) | options
+    common = dict(key=key, help=_(declared.help) or None) | options
     if isinstance(codec, state.Flag):
         return (widget or st.toggle)(declared.caption, **common)
     if isinstance(codec, state.ListOf) and isinstance(codec.item, state.Choice):
@@ -103,28 +104,30 @@ def param_control(param: Param, *, key: str, initial: Any = None, disabled: bool
     elif param.min is not None and param.max is not None and not isinstance(param.default, bool | str):
         initial = min(max(initial, param.min), param.max)  # a URL value may not fit this attack's range
     seed_widget(key, initial)
+    label, tip = _(param.label), _(param.help) or None
     if isinstance(param.default, bool):
-        return st.toggle(param.label, key=key, help=param.help, disabled=disabled)
+        return st.toggle(label, key=key, help=tip, disabled=disabled)
     if param.choices:
         return st.selectbox(
-            param.label, param.choices, key=key, help=param.help, disabled=disabled, format_func=param.choice_label,
+            label, param.choices, key=key, help=tip, disabled=disabled,
+            format_func=lambda choice: _(param.choice_label(choice)),
         )
     if param.default is None:
         # Follows the other settings unless set (the step size follows ε); the presets span its declared range.
         presets = [v for v in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5) if param.min <= v <= param.max]
         return st.select_slider(
-            param.label, [None, *presets], key=key, help=param.help, disabled=disabled,
-            format_func=lambda value: param.auto if value is None else f"{value:g}",
+            label, [None, *presets], key=key, help=tip, disabled=disabled,
+            format_func=lambda value: _(param.auto) if value is None else f"{value:g}",
         )
     integral = isinstance(param.default, int)
     cast = int if integral else float
     return st.slider(
-        param.label,
+        label,
         min_value=cast(param.min),
         max_value=cast(param.max),
         step=cast(param.step) if param.step else None,
         format=None if integral else "%.3f",
         key=key,
-        help=param.help,
+        help=tip,
         disabled=disabled,
     )
