@@ -12,7 +12,7 @@ import streamlit as st
 
 if __name__ == "__main__":
     from app_pages import HOME, PAGES
-    from app_pages.ui import keras_guard, language
+    from app_pages.ui import fonts, keras_guard, language
     from playground.i18n import _
 
     language.choose()  # first: every string below is written in the session's language
@@ -20,6 +20,7 @@ if __name__ == "__main__":
     keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
     # Streamlit leaves 6rem above a page's title; on a 1280×720 projector the main figure needs that room.
     st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
+    fonts.install()
     navigation = st.navigation(
         [
             st.Page(page.script, title=_(page.title), icon=page.icon, default=name == HOME,
@@ -31,6 +32,7 @@ if __name__ == "__main__":
     language.notice()
     navigation.run()
 else:
-    from app_pages.ui import live_stream
+    from app_pages.ui import fonts, live_stream
 
-    app = st.App("app.py", routes=live_stream.routes)  # the server: Streamlit's routes, plus the live frames
+    # The server: Streamlit's routes, plus the live frames and the Chinese font.
+    app = st.App("app.py", routes=[*live_stream.routes, *fonts.routes])

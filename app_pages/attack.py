@@ -12,8 +12,9 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import classroom
+from playground.i18n import N_, _
 
-with st.spinner("Loading TensorFlow (first visit only)…"):
+with st.spinner(_("Loading TensorFlow (first visit only)…")):
     from app_pages.ui import export, heavy_work
     from app_pages.ui.attack_transfer import transfer_tab
     from app_pages.ui.draw_canvas import draw_canvas
@@ -39,7 +40,7 @@ BARS_HEIGHT = 200
 
 def sidebar(config: state.AttackPageConfig) -> dict:
     with st.sidebar:
-        st.header("Classifier")
+        st.header(_("Classifier"))
         return {name: control(KEY, config, name) for name in ("dataset", "model")}
 
 
@@ -47,30 +48,31 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
     # One compact row, so that ε and what it does fit on a projector's first screen below it (issue 11).
     row = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
+    sources = {"Test set": _("Test set"), "Upload": _("Upload"), "Draw": _("Draw"), "Camera": _("Camera")}
     source = row[0].segmented_control(
-        "Image", ["Test set", "Upload", "Draw", "Camera"], default="Test set", required=True,
+        _("Image"), list(sources), default="Test set", required=True, format_func=sources.get,
         key=part_key(KEY, "image", "source"),
     )
     index_key = seed_widget(KEY + "image", config.image)  # the URL codec allows only indices of the sample
     if source == "Test set":
-        if row[2].button("Random", icon=":material/casino:", width="stretch", key=part_key(KEY, "image", "random")):
+        if row[2].button(_("Random"), icon=":material/casino:", width="stretch", key=part_key(KEY, "image", "random")):
             st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
-        with row[3].popover("Browse", icon=":material/grid_view:", width="stretch"):
+        with row[3].popover(_("Browse"), icon=":material/grid_view:", width="stretch"):
             gallery(x, y, class_names, index_key)
         with row[1]:
             index = control(KEY, config, "image", widget=st.number_input)
         return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
     if source == "Upload":
         upload = st.file_uploader(
-            f"An image: PNG, JPEG, GIF, BMP, WebP or TIFF; at most {data.MAX_UPLOAD_BYTES // 2**20} MB and "
-            f"{data.MAX_PIXELS:,} pixels. It is turned grey, framed like MNIST, and inverted if its "
-            "background is light.",
+            _("An image: PNG, JPEG, GIF, BMP, WebP or TIFF; at most {megabytes} MB and {pixels:,} pixels. It is "
+              "turned grey, framed like MNIST, and inverted if its background is light.")
+            .format(megabytes=data.MAX_UPLOAD_BYTES // 2**20, pixels=data.MAX_PIXELS),
             type=["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"], key=KEY + "upload",
         )
         raw = upload.getvalue() if upload is not None else None
     elif source == "Camera":
         # Small, so that the verdict and ε stay near it.
-        photo = st.camera_input("Hold up a digit written thickly on paper, close to the camera", key=KEY + "camera",
+        photo = st.camera_input(_("Hold up a digit written thickly on paper, close to the camera"), key=KEY + "camera",
                                 width=400)
         raw = photo.getvalue() if photo is not None else None
     else:
@@ -85,11 +87,12 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
         try:
             st.session_state[stored] = read(raw)[None]
         except data.InvalidImageError as error:
-            what = "photo" if source == "Camera" else "file"
-            st.error(f"That {what} cannot be used: {error}", icon=":material/broken_image:")
+            unusable = (_("That photo cannot be used: {error}") if source == "Camera" else
+                        _("That file cannot be used: {error}"))
+            st.error(unusable.format(error=error), icon=":material/broken_image:")
     image = st.session_state.get(stored)
     if image is None:
-        st.info("Take a photo to attack it." if source == "Camera" else "Upload or draw an image to attack it.")
+        st.info(_("Take a photo to attack it.") if source == "Camera" else _("Upload or draw an image to attack it."))
         return None
     return {"image": image, "label": None, "index": config.image}
 
@@ -102,7 +105,7 @@ def gallery(x: np.ndarray, y: np.ndarray, class_names, index_key: str) -> None:
             columns = iter(st.columns(GALLERY_ROW))  # a row at a time, so the page reads in index order
         column = next(columns)
         column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
-        if column.button("Pick", key=part_key(KEY, "image", f"pick_{i}"), width="stretch"):
+        if column.button(_("Pick"), key=part_key(KEY, "image", f"pick_{i}"), width="stretch"):
             st.session_state[index_key] = i
             st.rerun()
 
@@ -118,7 +121,8 @@ def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool
         key = part_key(KEY, param.name, name)
         params[param.name] = param_control(param, key=key, initial=from_url)
         if param.name == "eps":
-            st.caption(f"ε = {params['eps']:.3f} on the [0, 1] scale = {params['eps'] * 255:.1f} / 255 grey levels.")
+            st.caption(_("ε = {eps:.3f} on the [0, 1] scale = {grey:.1f} / 255 grey levels.")
+                       .format(eps=params["eps"], grey=params["eps"] * 255))
     true_labels = control(KEY, config, "true_labels", disabled=not has_label)
     targeted = False
     target = None
@@ -126,10 +130,10 @@ def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool
         targeted = control(KEY, config, "targeted")
         if targeted:
             target = st.selectbox(
-                state.setting(config, "target").label, range(len(class_names)), format_func=lambda k: class_names[k],
+                _(state.setting(config, "target").label), range(len(class_names)), format_func=lambda k: class_names[k],
                 key=seed_widget(KEY + "target", config.target),
             )
-    st.caption(f"{spec.summary} — *{spec.reference}*")
+    st.caption(f"{_(spec.summary)} — *{_(spec.reference)}*")
     return {"attack": name, "params": params, "true_labels": true_labels, "targeted": targeted, "target": target}
 
 
@@ -154,7 +158,7 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
         else:
             x_adv, queries = spec(model, x, labels, **params), None
     except ValueError as error:
-        st.error(f"These settings do not work together: {error}")
+        st.error(_("These settings do not work together: {error}").format(error=error))
         return
     adv_logits = evaluation.predict(model, x_adv)
     adv_class = int(adv_logits.argmax())
@@ -163,32 +167,37 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
     # Only a changed prediction fools the model: a target equal to the clean class is no success.
     success = adv_class != clean_class and (not controls["targeted"] or adv_class == controls["target"])
 
-    st.markdown(
-        f"### {':red[Fooled]' if success else ':green[Not fooled]'}: "
-        f"{class_names[clean_class]} → {class_names[adv_class]}"
-    )
+    verdict = _(":red[Fooled]: {clean} → {adversarial}") if success else _(
+        ":green[Not fooled]: {clean} → {adversarial}")
+    st.markdown("### " + verdict.format(clean=class_names[clean_class], adversarial=class_names[adv_class]))
     legend = attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
     bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names,
                                   title=None, height=BARS_HEIGHT)  # the axis says what they are
     st.plotly_chart(bars, key=KEY + "bars", **CHART)
     st.caption(legend)
     explain("attack")
-    figures.append(("Class probabilities", bars))
+    figures.append((N_("Class probabilities"), bars))  # export translates the button; the file keeps English
     sizes = st.columns(3)
     sizes[0].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
     sizes[1].metric("L2 ‖δ‖", f"{stats.l2:.3f}")
-    sizes[2].metric("mean |δ|", f"{stats.mean_abs:.4f}")
+    sizes[2].metric(_("mean |δ|"), f"{stats.mean_abs:.4f}")
     if queries is not None:
-        spent = f"{queries:,} of its {params['queries']:,} queries"
-        st.caption(f"Square read only the model's scores: {spent}" + (
-            ", stopping at the first one that fooled the model." if success else
-            ", without fooling it." if queries else ": none, as the model already gets the image wrong."))
+        if success:
+            spent = _("Square read only the model's scores: {queries:,} of its {budget:,} queries, stopping at the "
+                      "first one that fooled the model.")
+        elif queries:
+            spent = _("Square read only the model's scores: {queries:,} of its {budget:,} queries, without fooling "
+                      "it.")
+        else:
+            spent = _("Square read only the model's scores: {queries:,} of its {budget:,} queries: none, as the "
+                      "model already gets the image wrong.")
+        st.caption(spent.format(queries=queries, budget=params["queries"]))
     if controls["attack"] in ("pgd", "bim"):
-        with st.expander("PGD step by step", icon=":material/timeline:", expanded=False):
+        with st.expander(_("PGD step by step"), icon=":material/timeline:", expanded=False):
             pgd_scrubber(model, x, labels, params, controls, class_names)
     # Stateful expanders report whether they are open, so the sweep is only computed when someone looks.
     linearity = st.expander(
-        "Why so easy? The linearity view (Goodfellow et al. 2015, Fig. 4)", icon=":material/show_chart:",
+        _("Why so easy? The linearity view (Goodfellow et al. 2015, Fig. 4)"), icon=":material/show_chart:",
         key=KEY + "linearity_open", on_change="rerun",
     )
     if not linearity.open:
@@ -199,10 +208,10 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
             plots.linearity_figure(eps_values, evaluation.linearity_sweep(model, x, eps_values), class_names),
             key=KEY + "linearity", **CHART,
         )
-        st.caption(
+        st.caption(_(
             "Each logit along x + ε·sign(∇x loss), without clipping. Near-straight lines mean the network "
             "behaves almost linearly here, so many tiny aligned changes add up to a large change in the logits."
-        )
+        ))
 
 
 def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.ndarray) -> str:
@@ -211,17 +220,18 @@ def attack_panels(original: np.ndarray, adversarial: np.ndarray, gradient: np.nd
     delta = adversarial - original
     bound = float(np.abs(delta).max())
     panels = [
-        (thumbnails.gray_rgb(original), "original"),
+        (thumbnails.gray_rgb(original), _("original")),
         (thumbnails.diverging_rgb(delta), "δ"),
         (thumbnails.gray_rgb(np.abs(delta) / (bound or 1.0)), "|δ|"),
-        (thumbnails.gray_rgb(adversarial), "adversarial"),
-        (thumbnails.heat_rgb(np.abs(gradient)), "saliency"),
+        (thumbnails.gray_rgb(adversarial), _("adversarial")),
+        (thumbnails.heat_rgb(np.abs(gradient)), _("saliency")),
     ]
     with st.container(key=KEY + "panels"):
         for column, (rgb, caption) in zip(st.columns(len(panels)), panels, strict=True):
             # Inline data URLs: a moved slider's new images arrive with the rerun, with no media round trip.
             column.image(thumbnails.png_data_url(thumbnails.enlarge(rgb, PANEL_ZOOM)), caption=caption, width="stretch")
-    return f"δ: orange −, blue +, full colour at ±{bound:.3f} · |δ| scaled to its max · saliency |∇x loss|"
+    return _("δ: orange −, blue +, full colour at ±{bound:.3f} · |δ| scaled to its max · saliency |∇x loss|").format(
+        bound=bound)
 
 
 def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
@@ -230,24 +240,26 @@ def pgd_scrubber(model, x, labels, params, controls, class_names) -> None:
         arguments["random_start"] = False
     trajectory = attacks.pgd_trajectory(model, x, labels, **arguments)
     steps = len(trajectory.loss) - 1
-    step = st.slider("Iteration", 0, steps, steps, key=KEY + "scrub")
+    step = st.slider(_("Iteration"), 0, steps, steps, key=KEY + "scrub")
     st.plotly_chart(
         plots.trajectory_figure(trajectory.loss[:, 0], trajectory.top_confidence[:, 0], step=step),
         key=KEY + "trajectory", **CHART,
     )
     st.image(trajectory.images[step, 0, :, :, 0], width=140,
-             caption=f"step {step}: {class_names[int(trajectory.top_class[step, 0])]}")
+             caption=_("step {step}: {prediction}").format(
+                 step=step, prediction=class_names[int(trajectory.top_class[step, 0])]))
 
 
 def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
-    st.markdown("How robust accuracy collapses as ε grows, across many test images. An image counts as robust "
-                "only if the model gets it right and still does under the attack. Every figure is an **upper "
-                "bound**: a stronger attack can only lower it.")
+    st.markdown(_("How robust accuracy collapses as ε grows, across many test images. An image counts as robust "
+                  "only if the model gets it right and still does under the attack. Every figure is an **upper "
+                  "bound**: a stronger attack can only lower it."))
     explain("robustness_curve")
     if st.toggle(
-        f"Use the full {data.DATASET_LABELS[dataset]} test set (10 000 images)", key=KEY + "rb_full",
-        help="Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "
-        "bundled 1000-image sample is used.",
+        _("Use the full {dataset} test set (10 000 images)").format(dataset=_(data.DATASET_LABELS[dataset])),
+        key=KEY + "rb_full",
+        help=_("Needs the dataset files: PLAYGROUND_DATA_DIR, or a one-time Keras download. Otherwise the "
+               "bundled 1000-image sample is used."),
     ):
         try:
             images = data.load_images(dataset)
@@ -257,13 +269,16 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
             x, y = images.x_test, images.y_test
     columns = st.columns([2, 1, 1])
     quick = [name for name in attacks.names() if name != THOROUGH]
-    chosen = columns[0].multiselect("Attacks", quick, default=["fgsm", "pgd"], key=KEY + "rb_attacks",
-                                    format_func=lambda n: attacks.get(n).label)
-    n = columns[1].number_input(f"Images (max {len(x)})", 10, len(x), min(1000, len(x)), step=100, key=KEY + "rb_n")
+    chosen = columns[0].multiselect(_("Attacks"), quick, default=["fgsm", "pgd"], key=KEY + "rb_attacks",
+                                    format_func=lambda n: _(attacks.get(n).label))
+    n = columns[1].number_input(_("Images (max {n})").format(n=len(x)), 10, len(x), min(1000, len(x)), step=100,
+                                key=KEY + "rb_n")
+    strengths = {"Quick": _("Quick"), "Thorough": _("Thorough")}
     strength = columns[2].segmented_control(
-        "Evaluation", ["Quick", "Thorough"], default="Quick", required=True, key=KEY + "rb_strength",
-        help="Quick: the attacks you picked. Thorough: adds AutoAttack (APGD-CE, APGD-T and the gradient-free "
-        "Square attack; Croce & Hein 2020), the standard strong evaluation; it takes minutes per 1000 images.",
+        _("Evaluation"), list(strengths), default="Quick", required=True, key=KEY + "rb_strength",
+        format_func=strengths.get,
+        help=_("Quick: the attacks you picked. Thorough: adds AutoAttack (APGD-CE, APGD-T and the gradient-free "
+               "Square attack; Croce & Hein 2020), the standard strong evaluation; it takes minutes per 1000 images."),
     )
     runs = chosen + ([THOROUGH] if strength == "Thorough" else [])
     norms = {name: attacks.get(name).budget_norm() for name in runs}
@@ -273,10 +288,11 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
         if norm in norms.values():
             label = attacks.base.NORM_LABELS[norm]
             budgets[norm] = sorted(column.multiselect(
-                f"{label} budgets ε", ROBUSTNESS_EPS[norm], default=list(ROBUSTNESS_EPS[norm]),
-                key=f"{KEY}rb_eps_{norm}", help=f"For the attacks that measure their perturbation in {label}.",
+                _("{norm} budgets ε").format(norm=label), ROBUSTNESS_EPS[norm], default=list(ROBUSTNESS_EPS[norm]),
+                key=f"{KEY}rb_eps_{norm}",
+                help=_("For the attacks that measure their perturbation in {norm}.").format(norm=label),
             ))
-    clicked = st.button("Run", icon=":material/play_arrow:", type="primary",
+    clicked = st.button(_("Run"), icon=":material/play_arrow:", type="primary",
                         disabled=not (runs and any(budgets.values())))
     if clicked:  # a new run: its own results, and its own task
         st.session_state[KEY + "curves"] = (token(model), dataset, {})
@@ -294,8 +310,8 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
     results = st.session_state.get(KEY + "curves", (None, None, {}))[2]
     job = heavy_work.task(KEY + "rb_job", (token(model), dataset, st.session_state.get(KEY + "rb_runs", 0)),
                           lambda progress: work(progress, results), start=clicked, restart=clicked)
-    heavy_work.outcome(job, failed="The evaluation failed",
-                       stopped="Stopped: below are the curves that finished before Stop.")
+    heavy_work.outcome(job, failed=_("The evaluation failed"),
+                       stopped=_("Stopped: below are the curves that finished before Stop."))
     if job is not None and job.state in ("queued", "running"):
         return  # the curves appear once it is done
     owner_model, owner_dataset, curves = st.session_state.get(KEY + "curves", (None, None, {}))
@@ -306,33 +322,37 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
         if not of_norm:
             continue
         st.plotly_chart(
-            plots.robustness_figure([(attacks.get(k).label, c.eps, c.accuracy, [r.interval for r in c.robust])
-                                     for k, c in of_norm.items()], eps_title=f"ε ({label}, [0, 1] pixel scale)"),
+            plots.robustness_figure([(_(attacks.get(k).label), c.eps, c.accuracy, [r.interval for r in c.robust])
+                                     for k, c in of_norm.items()],
+                                    eps_title=_("ε ({norm}, [0, 1] pixel scale)").format(norm=label)),
             key=f"{KEY}rb_curve_{norm}", **CHART,
         )
         st.dataframe(
-            {"attack": [attacks.get(k).label for k in of_norm]}
+            {_("attack"): [_(attacks.get(k).label) for k in of_norm]}
             | {f"{label} ε={e:g}": [c.robust[c.eps.index(e)].short() if e in c.eps else "" for c in of_norm.values()]
                for e in sorted({e for c in of_norm.values() for e in c.eps})},
             hide_index=True,
         )
     n_images = next(iter(curves.values())).n_images
-    st.caption(f"Robust accuracy: {evaluation.SCORING}. In brackets, its 95% Wilson interval over the {n_images} "
-               "images.")
+    st.caption(_("Robust accuracy: {scoring}. In brackets, its 95% Wilson interval over the {n} images.")
+               .format(scoring=_(evaluation.SCORING), n=n_images))
     for gap in evaluation.thorough_gaps(curves, THOROUGH):
         st.warning(gap, icon=":material/lock_open:")
     zero = evaluation.zero_gradient_fraction(model, x[:200])
-    st.caption(f"Sanity checks: {zero:.1%} of the first 200 images have an all-zero input gradient; the model "
-               f"{'ends in a softmax' if image_models.has_softmax_output(model) else 'outputs logits'}.")
+    sanity = (_("Sanity checks: {zero:.1%} of the first 200 images have an all-zero input gradient; the model "
+                "ends in a softmax.") if image_models.has_softmax_output(model) else
+              _("Sanity checks: {zero:.1%} of the first 200 images have an all-zero input gradient; the model "
+                "outputs logits."))
+    st.caption(sanity.format(zero=zero))
     for flag in evaluation.sanity_flags(model, x[:200], list(curves.values())):
         (st.error if flag.level == "error" else st.warning)(flag.message, icon=":material/flag:")
     finished = [name for name, c in curves.items() if c.eps]
     if not finished:
         return
-    name = st.selectbox("Inspect", finished, format_func=lambda k: attacks.get(k).label, key=KEY + "rb_pick")
+    name = st.selectbox(_("Inspect"), finished, format_func=lambda k: _(attacks.get(k).label), key=KEY + "rb_pick")
     curve = curves[name]
-    eps = st.select_slider(f"at {attacks.base.NORM_LABELS[curve.norm]} ε", curve.eps, value=curve.eps[-1],
-                           key=KEY + "rb_at")
+    eps = st.select_slider(_("at {norm} ε").format(norm=attacks.base.NORM_LABELS[curve.norm]), curve.eps,
+                           value=curve.eps[-1], key=KEY + "rb_at")
     clean = evaluation.predict(model, x[: len(curve.adversarial_predictions[eps])]).argmax(-1)
     adversarial = curve.adversarial_predictions[eps]
     left, right = st.columns(2)
@@ -340,7 +360,8 @@ def robustness(model, dataset: str, x: np.ndarray, y: np.ndarray, class_names) -
                       key=KEY + "rb_confusion", **CHART)
     with right:
         indices, images = curve.flipped_examples[eps]
-        st.markdown(f"**{int((clean != adversarial).sum())} of {len(clean)} predictions flipped** at ε = {eps:g}.")
+        st.markdown(_("**{flipped} of {n} predictions flipped** at ε = {eps:g}.").format(
+            flipped=int((clean != adversarial).sum()), n=len(clean), eps=eps))
         if len(indices):
             captions = [f"#{i}: {class_names[clean[i]]} → {class_names[adversarial[i]]}" for i in indices]
             st.image(list(images[:, :, :, 0]), caption=captions, width=96)
@@ -373,21 +394,22 @@ def attack_section(config: state.AttackPageConfig, model, picked: dict | None, c
             snippet=snippets.attack_snippet(config, controls["params"],
                                             model_file=None if bundled else "playground_model.keras")
             if from_test_set else None,
-            note=None if from_test_set else "The script needs a test-set image: uploads and drawings stay here.",
+            note=None if from_test_set else _("The script needs a test-set image: uploads and drawings stay here."),
         )
 
 
 def main() -> None:
-    st.title("Attack")
-    st.caption("Fool an image classifier. Pick a model and an image, then move ε and watch the prediction flip.")
+    st.title(_("Attack"))
+    st.caption(_("Fool an image classifier. Pick a model and an image, then move ε and watch the prediction flip."))
     config = url_config(KEY, state.AttackPageConfig)
     values = sidebar(config)
     chosen = pick_model(values["dataset"], values["model"])
     if chosen is None:
-        st.info("Train or upload a model in the sidebar to start.")
+        st.info(_("Train or upload a model in the sidebar to start."))
         return
     x, y, class_names = assets.load_sample(values["dataset"])
-    one, many, transfer = st.tabs(["One image", "Many images", "Transfer"])
+    class_names = tuple(_(name) for name in class_names)  # shown only: Fashion-MNIST's words, in the reader's language
+    one, many, transfer = st.tabs([_("One image"), _("Many images"), _("Transfer")])
     with one:
         picked = choose_image(config, x, y, class_names)
         if picked is not None:

@@ -18,8 +18,9 @@ import numpy as np
 import streamlit as st
 
 from app_pages.ui import classroom
+from playground.i18n import N_, _, ngettext
 
-with st.spinner("Loading TensorFlow (first visit only)…"):
+with st.spinner(_("Loading TensorFlow (first visit only)…")):
     from app_pages.ui import export, live_stream
     from app_pages.ui.attack_lens import lens_section
     from app_pages.ui.live_view import live_view
@@ -34,14 +35,15 @@ LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REGULARIZATION_RATES = (0.0, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 BINARY_COLOURS = ["#f59322", "#0877bd"]
 MULTI_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd"]
-COLOUR_NAMES = ["orange", "blue", "green", "red", "purple"]  # what a student clicking sees: MULTI_COLOURS
+# What a student clicking sees: MULTI_COLOURS, in words (translated where shown).
+COLOUR_NAMES = [N_("orange"), N_("blue"), N_("green"), N_("red"), N_("purple")]
 POINTS_ERROR = KEY + "points_error"  # a refused upload or click, on screen until the next edit
 # How often a playing page reruns to redraw an inspected neuron's large map; the live view streams everything
 # else, the curves included, and asks for a rerun when a notice is due. Each run costs the browser about 100 ms
 # of its main thread, and a busy tab answers clicks late (live_stream's docstring).
 REFRESH_SECONDS = 2.0
 PANEL_KEY, EXPORT_KEY = KEY + "panel", KEY + "export"  # fragments that a panel click reruns
-REGRESSION_WORDS = (
+REGRESSION_WORDS = N_(
     "**Regression.** Here each point carries a number, and the colour is the network's prediction for it: orange "
     "below 0, white at 0, blue above, deepest at −1 and 1. Training makes the colour under each point match the "
     "point's own; the loss is the squared error (ŷ − y)², or Huber's, which counts large errors less."
@@ -55,7 +57,7 @@ def options_with(options: tuple[float, ...], value: float) -> list[float]:
 
 
 def data_controls(config: state.TrainPageConfig) -> dict:
-    st.header("Data")
+    st.header(_("Data"))
     problem = control(KEY, config, "problem", widget=st.segmented_control, required=True, on_change=switch_problem)
     dataset = control(KEY, config, "dataset", options=[*data.datasets_for(problem), custom.NAME])
     blobs, samples, noise = config.blobs, config.samples, config.noise
@@ -72,8 +74,8 @@ def data_controls(config: state.TrainPageConfig) -> dict:
         noise = control(KEY, config, "noise", step=5)
     train_percent = control(KEY, config, "train_percent", step=10)
     # Your own points are not drawn: their data seed only sets which of them are test points.
-    if dataset != custom.NAME and st.button("Regenerate", icon=":material/refresh:",
-                                            help="Draw a new sample (new data seed)",
+    if dataset != custom.NAME and st.button(_("Regenerate"), icon=":material/refresh:",
+                                            help=_("Draw a new sample (new data seed)"),
                                             key=part_key(KEY, "data_seed", "regenerate")):
         st.session_state[KEY + "data_seed"] = random.randint(*state.bounds(config, "data_seed"))
     data_seed = control(KEY, config, "data_seed", widget=st.number_input)
@@ -112,35 +114,41 @@ def points_editor(config: state.TrainPageConfig) -> dict:
     Clicks on the plane reach ``edit_points``; the CSV upload, ``upload_points``."""
     if config.regression:
         chosen = {"point_value": control(KEY, config, "point_value", step=0.1, format="%.1f")}
-        st.caption("Click on the plane to add a point with this value (orange −1, white 0, blue 1); click on a "
-                   "point to remove it.")
+        st.caption(_("Click on the plane to add a point with this value (orange −1, white 0, blue 1); click on a "
+                     "point to remove it."))
     else:
         chosen = {"point_class": control(KEY, config, "point_class", widget=st.segmented_control, required=True,
                                          options=list(range(custom.MAX_LABEL + 1)),
-                                         format_func=lambda k: f"{k} · {COLOUR_NAMES[k]}")}
-        st.caption("Click on the plane to add a point of this class; click on a point to remove it.")
+                                         format_func=lambda k: f"{k} · {_(COLOUR_NAMES[k])}")}
+        st.caption(_("Click on the plane to add a point of this class; click on a point to remove it."))
     start, clear = st.columns([3, 2], vertical_alignment="bottom")
     origins = data.datasets_for(config.problem)
-    origin = start.selectbox("Start from", origins, format_func=lambda k: data.DATASETS[k].label,
+    origin = start.selectbox(_("Start from"), origins, format_func=lambda k: _(data.DATASETS[k].label),
                              key=KEY + "points_origin")
-    if start.button("Use its points", key=KEY + "points_start", icon=":material/scatter_plot:"):
+    if start.button(_("Use its points"), key=KEY + "points_start", icon=":material/scatter_plot:"):
         config = dataclasses.replace(config, points=generated_points(dataclasses.replace(config, dataset=origin)))
         st.session_state.pop(POINTS_ERROR, None)
-    if clear.button("Clear", key=KEY + "points_clear", icon=":material/delete_sweep:"):
+    if clear.button(_("Clear"), key=KEY + "points_clear", icon=":material/delete_sweep:"):
         config = dataclasses.replace(config, points=())
         st.session_state.pop(POINTS_ERROR, None)
     columns = "x1,x2,target" if config.regression else "x1,x2,label"
-    st.file_uploader(f"Upload a CSV of {columns} (at most {custom.MAX_POINTS:,} rows)", type=["csv"],
+    st.file_uploader(_("Upload a CSV of {columns} (at most {limit:,} rows)").format(columns=columns,
+                                                                                  limit=custom.MAX_POINTS),
+                     type=["csv"],
                      key=KEY + "points_csv", on_change=upload_points)
     if error := st.session_state.get(POINTS_ERROR):
         st.error(error, icon=":material/error:")
     n = len(config.points)
-    shared = "the link holds them" if n <= custom.MAX_URL_POINTS else (
-        f"too many for a link (at most {custom.MAX_URL_POINTS}): share the CSV instead")
-    st.caption(f"{n:,} point{'s' * (n != 1)}; {shared}.")
+    if n <= custom.MAX_URL_POINTS:
+        shared = ngettext("{count:,} point; the link holds them.", "{count:,} points; the link holds them.", n)
+    else:
+        shared = ngettext("{count:,} point; too many for a link (at most {limit}): share the CSV instead.",
+                          "{count:,} points; too many for a link (at most {limit}): share the CSV instead.", n)
+    st.caption(shared.format(count=n, limit=custom.MAX_URL_POINTS))
     if not n:  # here, not above the plane: the plane stays where it was, to be clicked on
-        st.info("Add points to train on: click on the plane, or use a dataset's points.", icon=":material/touch_app:")
-    st.download_button("Points (.csv)", custom.to_csv(config.points, regression=config.regression),
+        st.info(_("Add points to train on: click on the plane, or use a dataset's points."),
+                icon=":material/touch_app:")
+    st.download_button(_("Points (.csv)"), custom.to_csv(config.points, regression=config.regression),
                        file_name="points.csv", mime="text/csv", key=KEY + "points_download",
                        icon=":material/download:", on_click="ignore", disabled=not n)
     return {"points": config.points} | chosen
@@ -173,7 +181,7 @@ def upload_points() -> None:
     try:
         points = custom.parse_csv(upload.getvalue(), regression=config.regression)
     except custom.InvalidPointsError as error:
-        st.session_state[POINTS_ERROR] = f"{upload.name} was not used:\n\n" + "\n\n".join(
+        st.session_state[POINTS_ERROR] = _("{name} was not used:").format(name=upload.name) + "\n\n" + "\n\n".join(
             f"- {problem}" for problem in str(error).splitlines())
     else:
         st.session_state.pop(POINTS_ERROR, None)
@@ -182,7 +190,7 @@ def upload_points() -> None:
 
 def training_controls(config: state.TrainPageConfig, problem: str) -> dict:
     """``problem``: the type chosen in this run, which decides the losses on offer."""
-    st.header("Training")
+    st.header(_("Training"))
     loss = control(KEY, config, "loss", options=training.losses_for(problem))
     optimizer = control(KEY, config, "optimizer")
     # Presets, as TensorFlow Playground offers; a URL value that is not one is added to them.
@@ -200,23 +208,23 @@ def training_controls(config: state.TrainPageConfig, problem: str) -> dict:
 
 
 def feature_controls(config: state.TrainPageConfig) -> dict:
-    st.header(state.setting(config, "features").label)
+    st.header(_(state.setting(config, "features").label))
     chosen = tuple(
         name
         for name, feature in features.FEATURES.items()
         if st.toggle(feature.label, key=seed_widget(part_key(KEY, "features", name), name in config.features))
     )
     if not chosen:
-        st.warning("Pick at least one input; using x₁, x₂.")
+        st.warning(_("Pick at least one input; using x₁, x₂."))
         chosen = ("x1", "x2")
     return dict(features=chosen)
 
 
 def network_controls(config: state.TrainPageConfig) -> dict:
     """In the sidebar, so the boundary they shape is on the first screen beside them (a projector's too)."""
-    st.header("Network")
+    st.header(_("Network"))
     layers_codec = state.setting(config, "layers").codec
-    depth = st.number_input(state.setting(config, "layers").label, layers_codec.min_len, layers_codec.max_len,
+    depth = st.number_input(_(state.setting(config, "layers").label), layers_codec.min_len, layers_codec.max_len,
                             key=seed_widget(part_key(KEY, "layers", "depth"), len(config.layers)))
     activation = state.setting(config, "activations")
     layers, activations = [], []
@@ -225,14 +233,14 @@ def network_controls(config: state.TrainPageConfig) -> dict:
         neurons_column, activation_column = st.columns(2)
         with neurons_column:
             neurons = st.number_input(
-                f"Layer {index + 1} neurons", layers_codec.item.low, layers_codec.item.high,
+                _("Layer {layer} neurons").format(layer=index + 1), layers_codec.item.low, layers_codec.item.high,
                 key=seed_widget(part_key(KEY, "layers", f"neurons_{index}"), config.layers[index] if present else 4),
             )
             layers.append(int(neurons))
         with activation_column:
             activations.append(
                 st.selectbox(
-                    f"Layer {index + 1} {activation.label.lower()}",
+                    _("Layer {layer} activation").format(layer=index + 1),
                     list(activation.codec.item.options),
                     format_func=activation.codec.item.label,
                     key=seed_widget(part_key(KEY, "activations", index),
@@ -247,7 +255,7 @@ def current_live(config: state.TrainPageConfig) -> live.LiveTraining:
     """The session's live trainer with ``config`` applied; a new structure starts a new network (and keeps playing)."""
     current = st.session_state.get(KEY + "live")
     if current is None:
-        with st.spinner("Building the network…"):
+        with st.spinner(_("Building the network…")):
             current = live.LiveTraining(experiment.ToyExperiment.create(config))
     else:
         previous = current.experiment.config
@@ -267,7 +275,7 @@ def current_live(config: state.TrainPageConfig) -> live.LiveTraining:
 
 def speed_control(config: state.TrainPageConfig) -> str:
     return control(
-        KEY, config, "speed", widget=st.segmented_control, format_func=lambda k: experiment.SPEEDS[k][0],
+        KEY, config, "speed", widget=st.segmented_control, format_func=lambda k: _(experiment.SPEEDS[k][0]),
         required=True, on_change=redraw, kwargs={"network_changed": False},  # the export's settings carry the speed
         label_visibility="collapsed",  # one row less above the boundary; the options say "epochs per second"
     )
@@ -306,11 +314,11 @@ def transport_controls(trainer: live.LiveTraining) -> None:
     """Step and Reset; Play and Pause sit in the live view, which sends them straight to the trainer."""
     running = trainer.running
     step, reset = st.columns(2)
-    step.button("Step", icon=":material/skip_next:", width="stretch", help="Train one epoch",
+    step.button(_("Step"), icon=":material/skip_next:", width="stretch", help=_("Train one epoch"),
                 disabled=running or not trainer.experiment.trainable,
                 key=KEY + "step", on_click=step_one_epoch)
-    reset.button("Reset", icon=":material/restart_alt:", width="stretch", key=KEY + "reset", on_click=reset_network,
-                 help="Start again from the same initial weights")
+    reset.button(_("Reset"), icon=":material/restart_alt:", width="stretch", key=KEY + "reset", on_click=reset_network,
+                 help=_("Start again from the same initial weights"))
 
 
 def class_colors(exp: experiment.ToyExperiment) -> list[str]:
@@ -325,10 +333,10 @@ def training_notices(trainer: live.LiveTraining) -> None:
     elif trainer.experiment.trainer.stalled:
         st.warning(trainer.experiment.trainer.stalled, icon=":material/trending_up:")
     if trainer.error is not None:
-        st.error(f"Training stopped: {trainer.error}", icon=":material/error:")
+        st.error(_("Training stopped: {error}").format(error=trainer.error), icon=":material/error:")
     if trainer.paused_unwatched and not trainer.running:
-        st.info(f"Paused: this tab went unseen for {live.UNWATCHED_SECONDS:.0f} s. Press Play to go on.",
-                icon=":material/visibility_off:")
+        st.info(_("Paused: this tab went unseen for {seconds:.0f} s. Press Play to go on.")
+                .format(seconds=live.UNWATCHED_SECONDS), icon=":material/visibility_off:")
 
 
 def live_section(config: state.TrainPageConfig) -> None:
@@ -361,7 +369,7 @@ def live_section(config: state.TrainPageConfig) -> None:
 
 def neuron_view() -> None:
     """The neuron inspector: one hidden neuron's map, large."""
-    inspector, _ = st.columns([1, 1], gap="medium")
+    inspector, _right = st.columns([1, 1], gap="medium")
     with inspector:
         inspect_neuron(st.session_state[KEY + "live"].neuron_maps)
 
@@ -369,17 +377,17 @@ def neuron_view() -> None:
 def inspect_neuron(maps: list[np.ndarray]) -> None:
     choices = [(layer, neuron) for layer, m in enumerate(maps) for neuron in range(len(m))]
     if not choices:
-        st.caption(
+        st.caption(_(
             "No hidden layers: this is a linear model (softmax regression), so there are no neurons to "
             "inspect. Its boundary is a straight line in the chosen features."
-        )
+        ))
         return
     picked = st.selectbox(
-        "Inspect a neuron",
+        _("Inspect a neuron"),
         choices,
         index=None,
-        placeholder="Pick a neuron to see its map large",
-        format_func=lambda c: f"Layer {c[0] + 1} · neuron {c[1] + 1}",
+        placeholder=_("Pick a neuron to see its map large"),
+        format_func=lambda c: _("Layer {layer} · neuron {neuron}").format(layer=c[0] + 1, neuron=c[1] + 1),
         key=KEY + "inspect",
         on_change=redraw, kwargs={"network_changed": False},  # the panel starts or stops the map's timer
     )
@@ -387,36 +395,39 @@ def inspect_neuron(maps: list[np.ndarray]) -> None:
         return  # nothing large to redraw on every frame
     layer, neuron = picked
     st.plotly_chart(
-        plots.activation_map(maps[layer][neuron], extent=data.EXTENT, title=f"Layer {layer + 1} · neuron {neuron + 1}"),
+        plots.activation_map(maps[layer][neuron], extent=data.EXTENT,
+                             title=_("Layer {layer} · neuron {neuron}").format(layer=layer + 1, neuron=neuron + 1)),
         key=KEY + "neuron",
         **CHART,
     )
 
 
 def main() -> None:
-    st.title("Build & Train")
+    st.title(_("Build & Train"))
     intro = st.empty()  # above the URL's notices; worded below, once the problem type chosen in this run is known
     config = url_config(KEY, state.TrainPageConfig)
 
     with st.sidebar:
         values = data_controls(config) | feature_controls(config) | network_controls(config)
         values |= training_controls(config, values["problem"])
-        st.header("View")
+        st.header(_("View"))
         values |= {name: control(KEY, config, name) for name in ("show_test", "discretize", "lens")}
 
     config = dataclasses.replace(config, **values)
     save_config(KEY, config)
-    forms = "its predicted value take shape" if config.regression else "the decision boundary form"
-    intro.caption(f"Shape a network, press Play and watch {forms}. The URL holds every setting.")
+    intro.caption(_("Shape a network, press Play and watch its predicted value take shape. The URL holds every "
+                    "setting.") if config.regression else
+                  _("Shape a network, press Play and watch the decision boundary form. The URL holds every setting."))
 
     trainer = current_live(config)
     exp = trainer.experiment
     if exp.trainable and exp.trainer.batch_size < config.batch:
-        st.caption(f"Batch size capped at the {exp.trainer.batch_size} training "
-                   f"point{'s' * (exp.trainer.batch_size != 1)}.")
+        st.caption(ngettext("Batch size capped at the {count} training point.",
+                            "Batch size capped at the {count} training points.", exp.trainer.batch_size)
+                   .format(count=exp.trainer.batch_size))
     st.fragment(training_panel, key=PANEL_KEY)()
     if config.lens and not len(exp.split.x_test):
-        st.info("The attack lens pushes the test points, and there are none yet: add a few more points.",
+        st.info(_("The attack lens pushes the test points, and there are none yet: add a few more points."),
                 icon=":material/center_focus_weak:")
     elif config.lens:
         config = st.session_state[KEY + "config"]  # the panel may have changed the speed since
@@ -429,7 +440,7 @@ def main() -> None:
 def training_panel() -> None:
     """Play/Pause, Step, Reset and the speed, with what they drive: the live view and the neuron inspector."""
     trainer = st.session_state[KEY + "live"]
-    transport, _, speed = st.columns([2.4, 0.2, 3.4], vertical_alignment="bottom")
+    transport, _gap, speed = st.columns([2.4, 0.2, 3.4], vertical_alignment="bottom")
     with transport:
         transport_controls(trainer)
     config = st.session_state[KEY + "config"]
@@ -442,7 +453,7 @@ def training_panel() -> None:
             trainer.experiment.updated(config)  # a new cap, same network
     training_notices(trainer)
     live_section(config)
-    explain("boundary", more=REGRESSION_WORDS if config.regression else "")
+    explain("boundary", more=_(REGRESSION_WORDS) if config.regression else "")
     # An inspected neuron's map is refreshed on a timer while playing; otherwise it is drawn once, in the same
     # place. The timed fragment exists only then: a fragment run drops the ones it no longer declares, timers
     # included, and a playing page with no timer reruns no script at all.
@@ -458,14 +469,14 @@ def export_section() -> None:
     trainer = st.session_state[KEY + "live"]
     config, exp = st.session_state[KEY + "config"], trainer.experiment
     if trainer.running:
-        st.caption("Pause to export this experiment: settings, script, model and charts.")
+        st.caption(_("Pause to export this experiment: settings, script, model and charts."))
     else:
         export.export_panel(
             KEY + "export_", config=config, snippet=snippets.train_snippet(config, exp.trainer.epoch),
             snippet_file="build_and_train.py", model=exp.trainer.model,
-            figures=[("Loss and accuracy", lambda: plots.training_curves(exp.trainer.history))],
-            note="The script trains from the start with these settings. If you changed a training setting "
-            "part-way, press Reset and train again to get numbers that match.",
+            figures=[(N_("Loss and accuracy"), lambda: plots.training_curves(exp.trainer.history))],  # shown translated
+            note=N_("The script trains from the start with these settings. If you changed a training setting "
+                    "part-way, press Reset and train again to get numbers that match."),
         )
 
 

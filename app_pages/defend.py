@@ -9,8 +9,9 @@ import dataclasses
 import streamlit as st
 
 from app_pages.ui import classroom
+from playground.i18n import _
 
-with st.spinner("Loading TensorFlow (first visit only)…"):
+with st.spinner(_("Loading TensorFlow (first visit only)…")):
     from app_pages.ui import defend_models
     from app_pages.ui.defend_detector import detector_tab
     from app_pages.ui.defend_smoothing import smoothing_tab
@@ -21,19 +22,19 @@ with st.spinner("Loading TensorFlow (first visit only)…"):
 
 KEY = defend_models.PAGE_KEY
 classroom.apply("defend", state.DefendPageConfig, prefix=KEY)
-TABS = {"transforms": "Input transforms", "training": "Adversarial training", "smoothing": "Randomized smoothing",
-        "detector": "Detector"}
+TABS = {"transforms": _("Input transforms"), "training": _("Adversarial training"),
+        "smoothing": _("Randomized smoothing"), "detector": _("Detector")}
 
 
 def main() -> None:
-    st.title("Defend")
-    st.caption(
+    st.title(_("Defend"))
+    st.caption(_(
         "Switch defences on and see whether they hold. Input transforms look strong until the attacker knows "
         "about them (Athalye, Carlini & Wagner 2018); adversarial training holds. Find out for yourself."
-    )
+    ))
     config = url_config(KEY, state.DefendPageConfig)
     with st.sidebar:
-        st.header("Model")
+        st.header(_("Model"))
         config = dataclasses.replace(config, dataset=control(KEY, config, "dataset"))
     x, y, class_names = assets.load_sample(config.dataset)
     # Lazy tabs: only the open one runs, so a slow evaluation in one never delays the others.
@@ -44,15 +45,15 @@ def main() -> None:
     # The model choice shows only on the tabs that attack the chosen model: the sidebar never names a model that
     # the open tab is not using.
     if open_tab == "training":
-        st.sidebar.caption("This tab compares the standard and the adversarially trained model.")
+        st.sidebar.caption(_("This tab compares the standard and the adversarially trained model."))
     elif open_tab == "smoothing":
         chosen = defend_models.choose(config.dataset, "smoothed")
-        st.sidebar.caption(f"This tab certifies the {chosen.label}.")
+        st.sidebar.caption(_("This tab certifies the {model}.").format(model=_(chosen.label)))
     else:
         with st.sidebar:
             config = dataclasses.replace(config, model=control(KEY, config, "model", widget=st.radio))
         chosen = defend_models.choose(config.dataset, config.model)
-        st.sidebar.caption(f"Using the {chosen.label}.")
+        st.sidebar.caption(_("Using the {model}.").format(model=_(chosen.label)))
     with tabs[open_tab]:
         if open_tab == "transforms":
             config = dataclasses.replace(config, **transforms_tab(config, chosen, x, y))

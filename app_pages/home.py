@@ -8,6 +8,7 @@ import streamlit as st
 from app_pages import script
 from app_pages.ui import classroom, export
 from playground import plots, theory
+from playground.i18n import N_, _, ngettext
 
 classroom.apply("home")
 
@@ -20,38 +21,45 @@ REGIME_BOX = {
     "oscillates forever": st.warning,
     "diverges": st.error,
 }
+# The headline of each regime, a whole sentence each (the regime's name is a code, never shown as it is).
+REGIME_HEADLINE = {
+    "converges": N_("**With $\\alpha = {alpha:.2f}$ descent converges.**"),
+    "converges with oscillation": N_("**With $\\alpha = {alpha:.2f}$ descent converges with oscillation.**"),
+    "oscillates forever": N_("**With $\\alpha = {alpha:.2f}$ descent oscillates forever.**"),
+    "diverges": N_("**With $\\alpha = {alpha:.2f}$ descent diverges.**"),
+}
 
 
 def intro() -> None:
-    st.title("Adversarial Playground")
-    st.markdown(
+    st.title(_("Adversarial Playground"))
+    st.markdown(_(
         "Build a small neural network, watch it learn, then try to fool it. This app is for students and "
         "lecturers who want to *see* how networks learn and why a change to an image too small for a "
         "human to notice can flip the answer. Everything runs on your own network: the one you train is "
         "the one you attack and the one you defend."
-    )
+    ))
     steps = st.columns(3)
     with steps[0].container(border=True):
-        st.markdown("#### :material/model_training: 1 · Build & Train")
-        st.markdown(
+        st.markdown(_("#### :material/model_training: 1 · Build & Train"))
+        st.markdown(_(
             "Choose layers, activations, loss and optimiser, then train live on 2-D toy data while the "
             "decision boundary, the neurons and the loss curves move."
-        )
-        st.page_link(script("build_and_train"), label="Open Build & Train", icon=":material/arrow_forward:")
+        ))
+        st.page_link(script("build_and_train"), label=_("Open Build & Train"), icon=":material/arrow_forward:")
     with steps[1].container(border=True):
-        st.markdown("#### :material/bolt: 2 · Attack")
-        st.markdown(
+        st.markdown(_("#### :material/bolt: 2 · Attack"))
+        st.markdown(_(
             "Attack that same network with FGSM, then with stronger iterative attacks, and watch the "
             "perturbation heatmaps and the class probabilities flip."
-        )
-        st.page_link(script("attack"), label="Open Attack", icon=":material/arrow_forward:")
+        ))
+        st.page_link(script("attack"), label=_("Open Attack"), icon=":material/arrow_forward:")
     with steps[2].container(border=True):
-        st.markdown("#### :material/shield: 3 · Defend")
-        st.markdown(
+        st.markdown(_("#### :material/shield: 3 · Defend"))
+        st.markdown(_(
             "Switch defences on (input transforms, adversarial training, randomized smoothing) and see "
             "honestly whether they hold, including against attacks that see through them."
-        )
-        st.page_link(script("defend"), label="Open Defend", icon=":material/arrow_forward:")
+        ))
+        st.page_link(script("defend"), label=_("Open Defend"), icon=":material/arrow_forward:")
 
 
 def section(title: str, intro: str) -> tuple:
@@ -64,18 +72,18 @@ def section(title: str, intro: str) -> tuple:
 
 def neuron_section() -> None:
     left, right = section(
-        "One neuron",
-        "A neuron multiplies each input by a weight, adds them up with a bias, and passes the sum through an "
-        "activation. Training changes only the weights and the bias; move them and watch the output."
+        _("One neuron"),
+        _("A neuron multiplies each input by a weight, adds them up with a bias, and passes the sum through an "
+          "activation. Training changes only the weights and the bias; move them and watch the output.")
     )
     with left:
         inputs, weights = st.columns(2)
-        x = [inputs.slider(f"Input $x_{i}$", -2.0, 2.0, value, 0.1, key=f"home_neuron_x{i}")
+        x = [inputs.slider(_("Input $x_{i}$").format(i=i), -2.0, 2.0, value, 0.1, key=f"home_neuron_x{i}")
              for i, value in ((1, 1.0), (2, -0.5))]
-        w = [weights.slider(f"Weight $w_{i}$", -3.0, 3.0, value, 0.1, key=f"home_neuron_w{i}")
+        w = [weights.slider(_("Weight $w_{i}$").format(i=i), -3.0, 3.0, value, 0.1, key=f"home_neuron_w{i}")
              for i, value in ((1, 1.5), (2, 1.0))]
-        bias = st.slider("Bias $b$", -3.0, 3.0, 0.0, 0.1, key="home_neuron_bias")
-        name = st.segmented_control("Activation $f$", list(theory.ACTIVATIONS), default="sigmoid", required=True,
+        bias = st.slider(_("Bias $b$"), -3.0, 3.0, 0.0, 0.1, key="home_neuron_bias")
+        name = st.segmented_control(_("Activation $f$"), list(theory.ACTIVATIONS), default="sigmoid", required=True,
                                     format_func=lambda key: theory.ACTIVATIONS[key].name, key="home_neuron_f")
         z, output = theory.neuron(x, w, bias, name)
     with right:
@@ -91,20 +99,21 @@ SOFTMAX_CLASSES = ("3", "5", "8")  # three digits a network often confuses
 
 def softmax_section() -> None:
     left, right = section(
-        "Softmax and cross-entropy, for more than two classes",
-        "With several classes the network outputs one score per class, a *logit*. Softmax turns the scores "
-        "into probabilities that add up to 1, and the loss is minus the log of the true class's probability."
+        _("Softmax and cross-entropy, for more than two classes"),
+        _("With several classes the network outputs one score per class, a *logit*. Softmax turns the scores "
+          "into probabilities that add up to 1, and the loss is minus the log of the true class's probability.")
     )
     with left:
         columns = st.columns(3)
-        logits = [column.slider(f"Logit of {name}", -5.0, 5.0, value, 0.1, key=f"home_softmax_{name}")
+        logits = [column.slider(_("Logit of {name}").format(name=name), -5.0, 5.0, value, 0.1,
+                                key=f"home_softmax_{name}")
                   for column, name, value in zip(columns, SOFTMAX_CLASSES, (2.0, 1.0, -1.0), strict=True)]
-        label = st.segmented_control("True class $y$", range(len(SOFTMAX_CLASSES)), default=0, required=True,
+        label = st.segmented_control(_("True class $y$"), range(len(SOFTMAX_CLASSES)), default=0, required=True,
                                      format_func=lambda k: SOFTMAX_CLASSES[k], key="home_softmax_label")
         probabilities = theory.softmax(logits)
         loss = theory.cross_entropy(logits, label)
-        st.caption("Only differences between logits matter: adding the same number to all three changes nothing. "
-                   "The attacks on the Attack page climb this loss for a digit's true class.")
+        st.caption(_("Only differences between logits matter: adding the same number to all three changes nothing. "
+                     "The attacks on the Attack page climb this loss for a digit's true class."))
     with right:
         st.plotly_chart(plots.softmax_figure(logits, probabilities, SOFTMAX_CLASSES, label),
                         key="home_softmax_figure", **CHART)
@@ -138,33 +147,33 @@ def _vector(values) -> str:
 def backprop_section() -> None:
     st.session_state.setdefault(BACKPROP_KEY, dict(BACKPROP_START))
     left, right = section(
-        "Backpropagation: the chain rule, step by step",
-        "To learn, the network needs to know how much each weight is to blame for the loss. Backpropagation "
-        "works that out from the output back to the input, multiplying one local slope per layer."
+        _("Backpropagation: the chain rule, step by step"),
+        _("To learn, the network needs to know how much each weight is to blame for the loss. Backpropagation "
+          "works that out from the output back to the input, multiplying one local slope per layer.")
     )
     with left:
-        y = st.segmented_control("True label $y$", [1, 0], default=1, required=True, key="home_backprop_y")
-        rate = st.slider("Learning rate $\\alpha$", 0.1, 5.0, 1.0, 0.1, key="home_backprop_rate")
+        y = st.segmented_control(_("True label $y$"), [1, 0], default=1, required=True, key="home_backprop_y")
+        rate = st.slider(_("Learning rate $\\alpha$"), 0.1, 5.0, 1.0, 0.1, key="home_backprop_rate")
         buttons = st.columns(2)
-        buttons[0].button("Take one step", icon=":material/skip_next:", on_click=_backprop_step, args=(rate, y),
+        buttons[0].button(_("Take one step"), icon=":material/skip_next:", on_click=_backprop_step, args=(rate, y),
                           key="home_backprop_go", width="stretch")
-        buttons[1].button("Reset", icon=":material/restart_alt:", on_click=_backprop_reset,
+        buttons[1].button(_("Reset"), icon=":material/restart_alt:", on_click=_backprop_reset,
                           key="home_backprop_reset", width="stretch")
         step = theory.backprop_221(BACKPROP_X, y, **st.session_state[BACKPROP_KEY])
-        st.caption(f"Steps taken: {st.session_state.get('home_backprop_steps', 0)}. Each step moves every weight "
-                   "against its gradient, so the loss on this example falls.")
+        st.caption(_("Steps taken: {steps}. Each step moves every weight against its gradient, so the loss on this "
+                     "example falls.").format(steps=st.session_state.get("home_backprop_steps", 0)))
     with right:
         st.plotly_chart(plots.backprop_figure(step), key="home_backprop_figure", **CHART)
     forward, backward = st.columns(2, gap="large")
     with forward:
-        st.markdown("**Forward pass**, input to output")
+        st.markdown(_("**Forward pass**, input to output"))
         st.latex(rf"z^{{(1)}} = W_1 x + b_1 = {_vector(step.z1)}")
         st.latex(rf"h = \sigma(z^{{(1)}}) = {_vector(step.h)}")
         st.latex(rf"z^{{(2)}} = w_2 \cdot h + b_2 = {step.z2:+.3f}")
         st.latex(rf"p = \sigma(z^{{(2)}}) = {step.p:.3f}")
         st.latex(rf"L = -[y \log p + (1 - y)\log(1 - p)] = {step.loss:.3f}")
     with backward:
-        st.markdown("**Backward pass**, output to input: each line reuses the one above")
+        st.markdown(_("**Backward pass**, output to input: each line reuses the one above"))
         dz2, dz1 = r"\frac{\partial L}{\partial z^{(2)}}", r"\frac{\partial L}{\partial z^{(1)}}"
         dh = r"\frac{\partial L}{\partial h}"
         st.latex(rf"{dz2} = p - y = {step.dz2:+.3f}")
@@ -175,148 +184,153 @@ def backprop_section() -> None:
 
 
 BRAIN_COMPARISON = {
-    "": ["What it does", "Where the analogy holds", "Where it breaks"],
-    "Biological neuron": [
-        "Dendrites collect signals from thousands of synapses; the cell fires a spike when its membrane voltage "
-        "crosses a threshold.",
-        "Synapses are stronger or weaker, excitatory or inhibitory, like weights of either sign; firing depends "
-        "on the summed input.",
-        "It speaks in spikes over time, not numbers; it learns by local rules (no known backpropagation), and one "
-        "neuron's dendrites already compute non-linear functions.",
+    "": [N_("What it does"), N_("Where the analogy holds"), N_("Where it breaks")],
+    N_("Biological neuron"): [
+        N_("Dendrites collect signals from thousands of synapses; the cell fires a spike when its membrane voltage "
+           "crosses a threshold."),
+        N_("Synapses are stronger or weaker, excitatory or inhibitory, like weights of either sign; firing depends "
+           "on the summed input."),
+        N_("It speaks in spikes over time, not numbers; it learns by local rules (no known backpropagation), and "
+           "one neuron's dendrites already compute non-linear functions."),
     ],
-    "Artificial neuron": [
-        "Multiplies each input by a weight, adds a bias and passes the sum through an activation.",
-        "The activation plays the threshold's part, and a layer of neurons is a population responding to one "
-        "input.",
-        "It is a single formula trained by gradient descent on the whole network's error, which brains are not "
-        "known to compute.",
+    N_("Artificial neuron"): [
+        N_("Multiplies each input by a weight, adds a bias and passes the sum through an activation."),
+        N_("The activation plays the threshold's part, and a layer of neurons is a population responding to one "
+           "input."),
+        N_("It is a single formula trained by gradient descent on the whole network's error, which brains are not "
+           "known to compute."),
     ],
 }
 
 
 def brain_section() -> None:
-    st.subheader("A biological neuron and an artificial one")
-    st.markdown("The artificial neuron was inspired by the biological one (McCulloch and Pitts, 1943), but it is a "
-                "sketch of it, not a model: compare them honestly.")
-    st.table(BRAIN_COMPARISON, hide_index=True)
+    st.subheader(_("A biological neuron and an artificial one"))
+    st.markdown(_("The artificial neuron was inspired by the biological one (McCulloch and Pitts, 1943), but it is a "
+                  "sketch of it, not a model: compare them honestly."))
+    st.table({_(column): [_(cell) for cell in cells] for column, cells in BRAIN_COMPARISON.items()}, hide_index=True)
 
 
 def activations_section() -> None:
     left, right = section(
-        "Activation functions",
-        "Each neuron takes a weighted sum of its inputs, $z = w^\\top x + b$, and passes it through a "
-        "non-linear activation. Without one, any stack of layers collapses into a single linear map."
+        _("Activation functions"),
+        _("Each neuron takes a weighted sum of its inputs, $z = w^\\top x + b$, and passes it through a "
+          "non-linear activation. Without one, any stack of layers collapses into a single linear map.")
     )
     with left:
         name = st.segmented_control(
-            "Activation",
+            _("Activation"),
             list(theory.ACTIVATIONS),
             default="sigmoid",
             required=True,
             format_func=lambda key: theory.ACTIVATIONS[key].name,
             key="home_activation",
         )
-        show_derivative = st.toggle("Show the derivative", value=True, key="home_activation_derivative")
+        show_derivative = st.toggle(_("Show the derivative"), value=True, key="home_activation_derivative")
         activation = theory.get_activation(name)
         st.latex(activation.formula)
         if show_derivative:
             st.latex(activation.derivative_formula)
-        st.caption(
+        st.caption(_(
             "Backpropagation multiplies these derivatives layer by layer. Where they are near zero the "
             "gradient vanishes and learning stalls: sigmoid and tanh saturate for large $|x|$, and ReLU is "
             "flat for every negative input."
-        )
+        ))
     x, y, dy = theory.activation_curve(name, x_min=-6.0, x_max=6.0)
     right.plotly_chart(plots.activation_figure(x, y, dy if show_derivative else None, name=activation.name), **CHART)
 
 
 def losses_section() -> None:
     left, right = section(
-        "Loss functions",
-        "The loss scores one prediction against the true label $y$. The network outputs a logit $z$; "
-        "the predicted probability of class 1 is $p = \\sigma(z)$. Training lowers the loss; an attack "
-        "raises it."
+        _("Loss functions"),
+        _("The loss scores one prediction against the true label $y$. The network outputs a logit $z$; "
+          "the predicted probability of class 1 is $p = \\sigma(z)$. Training lowers the loss; an attack "
+          "raises it.")
     )
     with left:
         for loss in theory.LOSSES.values():
             st.latex(loss.formula)
-        target = st.segmented_control("True label $y$", [1, 0], default=1, required=True, key="home_loss_target")
+        target = st.segmented_control(_("True label $y$"), [1, 0], default=1, required=True, key="home_loss_target")
+        axis_names = {"probability": _("probability p"), "logit": _("logit z")}
         over = st.segmented_control(
-            "Plot against",
+            _("Plot against"),
             list(theory.LOSS_AXES),
             default="probability",
             required=True,
-            format_func={"probability": "probability p", "logit": "logit z"}.get,
+            format_func=axis_names.get,
             key="home_loss_axis",
         )
         p_wrong = theory.confidently_wrong(target=target)
         costs = {key: float(loss.of_probability(p_wrong, target)) for key, loss in theory.LOSSES.items()}
         st.markdown(
-            f"A prediction 99 % sure of the wrong class ($p = {p_wrong:.2f}$ for $y = {target}$) costs "
-            f"**{costs['mse']:.2f}** in squared error but **{costs['cross_entropy']:.2f}** in cross-entropy."
+            # The percentage goes in through a gap: "99 % s" would read to gettext as a %-format placeholder.
+            _("A prediction {confidence} sure of the wrong class ($p = {p:.2f}$ for $y = {y}$) costs **{mse:.2f}** "
+              "in squared error but **{cross_entropy:.2f}** in cross-entropy.")
+            .format(confidence="99 %", p=p_wrong, y=target, mse=costs["mse"], cross_entropy=costs["cross_entropy"])
         )
-        st.caption(
+        st.caption(_(
             "Squared error can never exceed 1, so it flattens out (and its gradient fades) exactly where "
             "the model is most wrong. Cross-entropy grows without bound, linearly in the logit, so "
             "confident mistakes are punished hardest. The attacks later climb this same cross-entropy."
-        )
+        ))
     x, curves = theory.loss_curves(target=target, over=over)
     right.plotly_chart(
         plots.loss_figure(
             x,
-            {theory.LOSSES[key].name: values for key, values in curves.items()},
-            x_title="predicted probability p" if over == "probability" else "logit z",
+            {_(theory.LOSSES[key].name): values for key, values in curves.items()},
+            x_title=_("predicted probability p") if over == "probability" else _("logit z"),
             highlight_x=theory.confidently_wrong(target=target, over=over),
-            highlight_y={theory.LOSSES[key].name: cost for key, cost in costs.items()},
-            highlight_label="99 % sure, wrong",
+            highlight_y={_(theory.LOSSES[key].name): cost for key, cost in costs.items()},
+            highlight_label=_("{confidence} sure, wrong").format(confidence="99 %"),
         ),
         **CHART,
     )
 
 
 def gradient_descent_section() -> None:
-    st.subheader("Gradient descent")
+    st.subheader(_("Gradient descent"))
     # Wider plot column than the other sections: this figure has two panels.
     left, right = st.columns([1, 2], gap="large")
     with left:
-        st.markdown(
+        st.markdown(_(
             "Training repeats one update: step each weight a little way downhill, against the gradient "
             "of the loss. The learning rate $\\alpha$ sets the step length."
-        )
+        ))
         st.latex(r"w \leftarrow w - \alpha \, \frac{\partial L}{\partial w}")
         surface_key = st.segmented_control(
-            "Loss surface",
+            _("Loss surface"),
             list(theory.SURFACES),
             default="quadratic",
             required=True,
-            format_func=lambda key: theory.SURFACES[key].name,
+            format_func=lambda key: _(theory.SURFACES[key].name),
             key="home_gd_surface",
         )
         surface = theory.get_surface(surface_key)
         st.latex(surface.formula)
-        alpha = st.slider("Learning rate $\\alpha$", 0.01, 1.1, 0.1, 0.01, key="home_gd_alpha")
-        steps = st.slider("Steps", 1, 50, 20, key="home_gd_steps")
+        alpha = st.slider(_("Learning rate $\\alpha$"), 0.01, 1.1, 0.1, 0.01, key="home_gd_alpha")
+        steps = st.slider(_("Steps"), 1, 50, 20, key="home_gd_steps")
         trajectory = theory.gradient_descent(surface_key, learning_rate=alpha, steps=steps)
         regime = theory.regime(surface_key, alpha)
         factors = ", ".join(f"{r:.2f}" for r in theory.step_factors(surface_key, alpha))
-        message = (
-            f"**With $\\alpha = {alpha:.2f}$ descent {regime}.** Each step multiplies the distance to the "
-            f"minimum by $r = 1 - 2\\alpha c$ per weight, where $c$ is the number in front of that weight's "
-            f"square in $L(w)$ (its curvature): $r = {factors}$. "
+        message = _(
+            "{headline} Each step multiplies the distance to the minimum by $r = 1 - 2\\alpha c$ per weight, "
+            "where $c$ is the number in front of that weight's square in $L(w)$ (its curvature): $r = {factors}$. "
             "$|r| < 1$ converges, $r < 0$ overshoots to the other side, $|r| > 1$ diverges."
-        )
+        ).format(headline=_(REGIME_HEADLINE[regime]).format(alpha=alpha), factors=factors)
         if trajectory.diverged:
-            message += f" Stopped after {len(trajectory.losses) - 1} steps: the loss passed $10^{{12}}$."
+            taken = len(trajectory.losses) - 1
+            message = ngettext("{message} Stopped after {n} step: the loss passed $10^{{12}}$.",
+                               "{message} Stopped after {n} steps: the loss passed $10^{{12}}$.",
+                               taken).format(message=message, n=taken)
         REGIME_BOX[regime](message)
     axes, landscape = theory.surface_landscape(surface_key, trajectory.weights)
     right.plotly_chart(plots.gradient_descent_figure(axes, landscape, trajectory.weights, trajectory.losses), **CHART)
 
 
 def closing() -> None:
-    st.markdown(
+    st.markdown(_(
         "**Same gradient, two uses.** Training moves the *weights* down the loss; an adversarial attack "
         "such as FGSM moves the *input* up it, by a step $\\varepsilon$ too small to see:"
-    )
+    ))
     st.latex(
         r"w \leftarrow w - \alpha\,\nabla_{w} L(w; x, y)"
         r"\qquad\qquad x' = x + \varepsilon \cdot \operatorname{sign}\bigl(\nabla_{x} L(w; x, y)\bigr)"
@@ -325,7 +339,7 @@ def closing() -> None:
 
 intro()
 st.divider()
-st.header("The theory")
+st.header(_("The theory"))
 neuron_section()
 st.divider()
 activations_section()

@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from playground import data
+from playground.i18n import _
 
 # A checkout has assets/ beside the package; an installed package carries them inside (pyproject.toml).
 _INSTALLED = Path(__file__).resolve().parent / "bundled_assets"
 ASSETS_DIR = _INSTALLED if _INSTALLED.is_dir() else Path(__file__).resolve().parents[1] / "assets"
 MODELS_DIR = ASSETS_DIR / "models"
 SAMPLES_DIR = ASSETS_DIR / "samples"
+# Noto Sans SC cut down to the characters the Chinese catalogue uses, so the UI and its plots read offline.
+CJK_FONT_PATH = ASSETS_DIR / "fonts" / "NotoSansSC-Regular-subset.woff2"
 DATASETS = ("mnist", "fashion_mnist")
 SAMPLE_SIZE = 1000
 # The first images of the official training set: enough to train the CNN offline (see README for accuracies),
@@ -65,7 +68,8 @@ def load_sample(dataset: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
     Returns:
         ``(x, y, class_names)``: images float32 ``(1000, 28, 28, 1)`` in [0, 1], labels int64 ``(1000,)``,
-        and the class names indexed by label.
+        and the class names indexed by label, in the language of the session that asks (Fashion-MNIST's are
+        words; English by default).
 
     Raises:
         ValueError: for an unknown dataset.
@@ -85,7 +89,7 @@ def load_sample(dataset: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         )
     with np.load(path, allow_pickle=False) as sample:
         images, labels, class_names = sample["x"], sample["y"], sample["class_names"]
-    return _as_images(images), labels.astype(np.int64), tuple(str(name) for name in class_names)
+    return _as_images(images), labels.astype(np.int64), tuple(_(str(name)) for name in class_names)
 
 
 def training_subset_path(dataset: str) -> Path:
@@ -110,9 +114,9 @@ def training_images(dataset: str) -> tuple[data.ImageSet, str | None]:
             x_train, y_train = subset["x"], subset["y"]
         x_test, y_test, class_names = load_sample(dataset)
         images = data.ImageSet(_as_images(x_train), y_train.astype(np.int64), x_test, y_test, class_names)
-        note = (f"The full {data.DATASET_LABELS[dataset]} is not available here ({type(error).__name__}), so this "
-                f"trains on the bundled first {len(x_train):,} training images and tests on the bundled "
-                f"{len(x_test):,}-image test sample.")
+        note = _("The full {dataset} is not available here ({kind}), so this trains on the bundled first "
+                 "{train:,} training images and tests on the bundled {test:,}-image test sample.").format(
+            dataset=data.DATASET_LABELS[dataset], kind=type(error).__name__, train=len(x_train), test=len(x_test))
         return images, note
 
 

@@ -3,6 +3,7 @@
     python -m playground.build_assets build [--data-dir DIR]           # samples, training subsets, standard models
     python -m playground.build_assets build-variants [--data-dir DIR]  # the adversarially and noise-trained CNNs
     python -m playground.build_assets subsets [--data-dir DIR]         # only the training subsets
+    python -m playground.build_assets font [--font-file TTC]           # the CJK font, for the Chinese catalogue
 
 ``playground.assets`` looks them up; this module is the only one that writes them.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from playground.assets import (
+    CJK_FONT_PATH,
     DATASETS,
     MODELS_DIR,
     SAMPLE_SIZE,
@@ -164,20 +166,55 @@ def build_variants(data_dir: str | os.PathLike | None = None) -> list[dict[str, 
     return rows
 
 
+# Debian's fonts-noto-cjk; face 2 of the collection is Simplified Chinese (Noto Sans CJK SC).
+NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+NOTO_CJK_SC_FACE = 2
+
+
+def build_font(font_file: str | os.PathLike | None = None) -> list[dict[str, object]]:
+    """Writes ``CJK_FONT_PATH``: Noto Sans SC with only the characters the Chinese catalogue (and the language
+    switch) use, as WOFF2. Rerun it after translating; tests/test_i18n.py says when it is due."""
+    from babel.messages.pofile import read_po
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from playground import i18n
+
+    with (i18n.LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po").open("rb") as po:
+        texts = [t for entry in read_po(po) if entry.id
+                 for t in (entry.string if isinstance(entry.string, tuple) else (entry.string,))]
+    characters = set("".join(texts) + "".join(i18n.LANGUAGES.values()) + "语言")
+    font = TTFont(font_file or NOTO_CJK, fontNumber=NOTO_CJK_SC_FACE)
+    options = subset.Options()
+    options.flavor = "woff2"
+    options.layout_features = ["*"]  # Chinese punctuation's proportional forms and the like
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in characters if ord(c) >= 0x2000])  # Latin comes from the UI font
+    subsetter.subset(font)
+    CJK_FONT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    font.flavor = "woff2"
+    font.save(CJK_FONT_PATH)
+    return [{"file": CJK_FONT_PATH.name, "characters": len(characters), "bytes": CJK_FONT_PATH.stat().st_size}]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m playground.build_assets", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["build", "build-variants", "subsets"],
+        choices=["build", "build-variants", "subsets", "font"],
         help="build: the samples, training subsets and standard models in assets/; build-variants: the robust "
-        "CNNs; subsets: only the training subsets",
+        "CNNs; subsets: only the training subsets; font: the CJK font cut to the Chinese catalogue's characters",
     )
     parser.add_argument(
         "--data-dir",
         default=None,
         help="folder holding mnist/ and fashion/ IDX .gz files (default: $PLAYGROUND_DATA_DIR, else the Keras cache)",
     )
+    parser.add_argument("--font-file", default=None, help=f"font: the Noto Sans CJK collection (default: {NOTO_CJK})")
     args = parser.parse_args(argv)
+    if args.command == "font":
+        print(build_font(args.font_file))
+        return
     {"build": build, "build-variants": build_variants, "subsets": build_subsets}[args.command](args.data_dir)
 
 

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from playground import attacks, image_models
 from playground.attacks import base
+from playground.i18n import N_, _
 
 Progress = Callable[[float, str], None]
 MAX_FLIPPED_EXAMPLES = 12  # kept per eps for the gallery; all images would not fit in memory at N = 10 000
@@ -74,7 +75,7 @@ def linearity_sweep(model: keras.Model, x: np.ndarray, eps_values: np.ndarray, y
     return predict(model, points.astype(np.float32))
 
 
-SCORING = "correct on the clean image and on its adversarial example"
+SCORING = N_("correct on the clean image and on its adversarial example")
 Z_95 = 1.959963984540054  # the standard normal's 97.5 % quantile: two-sided 95 % intervals
 
 
@@ -231,7 +232,8 @@ def robustness_curve(
             adversarial[batch] = spec(source, x[batch], None, **(params | {"eps": float(eps)}))
             done += len(x[batch])
             if progress:
-                progress(done / total, f"{spec.label} at ε = {eps:g}: {min(i + batch_size, len(x))}/{len(x)}")
+                progress(done / total, _("{attack} at ε = {eps:g}: {done}/{total}").format(
+                    attack=_(spec.label), eps=eps, done=min(i + batch_size, len(x)), total=len(x)))
         predictions = predict(model, adversarial).argmax(-1)
         fooled = (clean == y) & (predictions != y)
         curve.eps.append(float(eps))
@@ -265,9 +267,11 @@ def thorough_gaps(curves: dict[str, RobustnessCurve], thorough: str) -> list[str
         if quick and min(quick)[0] - value > THOROUGH_GAP:
             best, name = min(quick)
             notes.append(
-                f"At {base.NORM_LABELS[strong.norm]} ε = {eps:g}, {attacks.get(thorough).label} leaves {value:.1%} "
-                f"robust where the best quick attack ({attacks.get(name).label}) left {best:.1%}: the quick figure "
-                f"overstated robustness by {100 * (best - value):.1f} points."
+                _("At {norm} ε = {eps:g}, {thorough} leaves {value:.1%} robust where the best quick attack ({quick}) "
+                  "left {best:.1%}: the quick figure overstated robustness by {points:.1f} points.").format(
+                    norm=base.NORM_LABELS[strong.norm], eps=eps, thorough=_(attacks.get(thorough).label), value=value,
+                    quick=_(attacks.get(name).label), best=best, points=100 * (best - value),
+                )
             )
     return notes
 
@@ -302,20 +306,25 @@ def sanity_flags(
     """Warnings that an evaluation may be misleading (Carlini et al. 2019, "On Evaluating Adversarial Robustness")."""
     flags = []
     if image_models.has_softmax_output(model):
-        flags.append(SanityFlag("error", "The model ends in a softmax: attacks need logits, or gradients vanish."))
+        flags.append(SanityFlag("error", _("The model ends in a softmax: attacks need logits, or gradients vanish.")))
     zero = zero_gradient_fraction(model, x[:200])
     if zero > zero_gradient_limit:
-        flags.append(SanityFlag("warning", f"{zero:.0%} of inputs have an all-zero gradient: gradient attacks stall."))
+        flags.append(SanityFlag(
+            "warning", _("{share:.0%} of inputs have an all-zero gradient: gradient attacks stall.").format(share=zero)
+        ))
     for curve in curves:
         if any(b > a + _noise_margin(curve) for a, b in zip(curve.accuracy, curve.accuracy[1:], strict=False)):
             flags.append(
-                SanityFlag("warning", f"{curve.attack}: accuracy rises as ε grows; the attack is not converging.")
+                SanityFlag("warning", _("{attack}: accuracy rises as ε grows; the attack is not converging.").format(
+                    attack=curve.attack))
             )
     by_name = {curve.attack: curve for curve in curves}
     if "fgsm" in by_name and "pgd" in by_name:
         fgsm, pgd = by_name["fgsm"], by_name["pgd"]
         for eps, fgsm_acc in zip(fgsm.eps, fgsm.accuracy, strict=True):
             if eps in pgd.eps and pgd.accuracy[pgd.eps.index(eps)] > fgsm_acc + _noise_margin(pgd):
-                flags.append(SanityFlag("warning", f"PGD is weaker than FGSM at ε = {eps:g}: give PGD more steps."))
+                flags.append(SanityFlag(
+                    "warning", _("PGD is weaker than FGSM at ε = {eps:g}: give PGD more steps.").format(eps=eps)
+                ))
                 break
     return flags

@@ -18,6 +18,7 @@ import keras
 
 from playground import assets, training
 from playground.attacks.base import has_softmax_output as has_softmax_output  # the one check, re-exported
+from playground.i18n import N_, _
 
 INPUT_SHAPE = (28, 28, 1)
 N_CLASSES = 10
@@ -117,19 +118,19 @@ class Architecture:
 
 ARCHITECTURES: dict[str, Architecture] = {
     "softmax": Architecture(
-        "Softmax regression",
+        N_("Softmax regression"),
         _softmax_regression,
-        "One Dense layer from the 784 pixels to 10 logits: a linear model (about 92% on MNIST, 85% on Fashion).",
+        N_("One Dense layer from the 784 pixels to 10 logits: a linear model (about 92% on MNIST, 85% on Fashion)."),
     ),
     "mlp": Architecture(
         "MLP",
         _mlp,
-        "1-3 fully connected ReLU layers over the flattened pixels (about 98% on MNIST, 88% on Fashion).",
+        N_("1-3 fully connected ReLU layers over the flattened pixels (about 98% on MNIST, 88% on Fashion)."),
     ),
     "cnn": Architecture(
-        "Small CNN",
+        N_("Small CNN"),
         _cnn,
-        "Conv(16, 3x3), pool, Conv(32, 3x3), pool, Dense(64), 10 logits (about 99% on MNIST, 90% on Fashion).",
+        N_("Conv(16, 3x3), pool, Conv(32, 3x3), pool, Dense(64), 10 logits (about 99% on MNIST, 90% on Fashion)."),
     ),
 }
 DEFAULT_ARCHITECTURE = "cnn"
@@ -213,22 +214,24 @@ def load_uploaded_model(raw: bytes) -> keras.Model:
     >>> model = load_uploaded_model(Path("my_model.keras").read_bytes())  # doctest: +SKIP
     """
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"Expected a file of at most {MAX_UPLOAD_BYTES // 2**20} MB. Received: {len(raw)} bytes")
+        raise ValueError(_("Expected a file of at most {limit} MB. Received: {size} bytes").format(
+            limit=MAX_UPLOAD_BYTES // 2**20, size=len(raw)))
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             members = archive.infolist()
     except zipfile.BadZipFile as err:
         raise ValueError(
-            f"Expected a Keras .keras file (a zip archive written by model.save). Received: {len(raw)} bytes that "
-            "are not a zip archive"
+            _("Expected a Keras .keras file (a zip archive written by model.save). Received: {size} bytes that "
+              "are not a zip archive").format(size=len(raw))
         ) from err
     unpacked = sum(member.file_size for member in members)
     if unpacked > MAX_UNPACKED_BYTES:
         raise ValueError(
-            f"Expected at most {MAX_UNPACKED_BYTES // 2**20} MB once unpacked. Received: an archive of {unpacked} bytes"
+            _("Expected at most {limit} MB once unpacked. Received: an archive of {size} bytes").format(
+                limit=MAX_UNPACKED_BYTES // 2**20, size=unpacked)
         )
     if "config.json" not in {member.filename for member in members}:
-        raise ValueError("Expected a Keras .keras archive with a config.json. Received: a zip archive without one")
+        raise ValueError(_("Expected a Keras .keras archive with a config.json. Received: a zip archive without one"))
     with tempfile.TemporaryDirectory() as folder:
         # Keras reads .keras archives from a path, and picks its loader by the ".keras" suffix.
         path = Path(folder) / "upload.keras"
@@ -239,8 +242,8 @@ def load_uploaded_model(raw: bytes) -> keras.Model:
         # from h5py ...); all of them mean the same thing to the user.
         except Exception as err:
             raise ValueError(
-                f"Expected a .keras model that Keras can load in safe mode. Received: a file it rejected "
-                f"({type(err).__name__}: {err})"
+                _("Expected a .keras model that Keras can load in safe mode. Received: a file it rejected "
+                  "({kind}: {error})").format(kind=type(err).__name__, error=err)
             ) from err
     _check_signature(model)
     return model
@@ -251,20 +254,20 @@ def _check_signature(model: keras.Model) -> None:
         inputs, outputs = model.inputs, model.outputs
     except (AttributeError, ValueError) as err:
         raise ValueError(
-            f"Expected a model with a defined input, e.g. built from keras.Input{(None, *INPUT_SHAPE)}. "
-            f"Received: a {type(model).__name__} whose input is unknown"
+            _("Expected a model with a defined input, e.g. built from keras.Input{shape}. "
+              "Received: a {kind} whose input is unknown").format(shape=(None, *INPUT_SHAPE), kind=type(model).__name__)
         ) from err
     input_shapes = [tuple(t.shape) for t in inputs or []]
     if input_shapes != [(None, *INPUT_SHAPE)]:
         raise ValueError(
-            f"Expected one input of shape {(None, *INPUT_SHAPE)} (28x28 grey-scale images, NHWC). "
-            f"Received: input shape(s) {input_shapes}"
+            _("Expected one input of shape {shape} (28x28 grey-scale images, NHWC). "
+              "Received: input shape(s) {received}").format(shape=(None, *INPUT_SHAPE), received=input_shapes)
         )
     output_shapes = [tuple(t.shape) for t in outputs or []]
     if output_shapes != [(None, N_CLASSES)]:
         raise ValueError(
-            f"Expected one output of shape {(None, N_CLASSES)} (one logit per class). "
-            f"Received: output shape(s) {output_shapes}"
+            _("Expected one output of shape {shape} (one logit per class). "
+              "Received: output shape(s) {received}").format(shape=(None, N_CLASSES), received=output_shapes)
         )
 
 

@@ -40,6 +40,7 @@ import tensorflow as tf
 from playground import attacks, data, evaluation, features, training
 from playground.attacks import base
 from playground.compiled import per_model
+from playground.i18n import _
 
 CLIP = (-data.EXTENT, data.EXTENT)
 MAP_RESOLUTION = 50
@@ -184,7 +185,7 @@ def _pgd_flips(model, x, labels, eps, steps, norm, random_start):
         start = tf.random.stateless_uniform(tf.shape(x), [0, 0], minval=-1.0, maxval=1.0) * eps
         x_adv = tf.clip_by_value(x + base.project(start, eps, norm), CLIP[0], CLIP[1])
     step_size = 2.5 * eps / tf.cast(steps, tf.float32)
-    for _ in tf.range(steps):
+    for _step in tf.range(steps):
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
             margin = _margin(model(x_adv, training=False), labels)
@@ -214,7 +215,19 @@ class MinEpsMap:
     eps: np.ndarray
     eps_max: float
     exact: bool
-    method: str
+    norm: str = "inf"
+    bisections: int = MAP_BISECTIONS  # the bisection's probes and PGD steps per probe (unused when exact)
+    steps: int = MAP_PGD_STEPS
+
+    @property
+    def method(self) -> str:
+        """How the map was computed, in the session's language (the map may be cached across a switch)."""
+        if self.exact:
+            return _("Exact: the network is linear, so the distance to the nearest boundary is |w·x + b| / ‖w‖{dual} "
+                     "(the norm dual to the attack's).").format(dual="₁" if self.norm == "inf" else "₂")
+        return _("Bisection on ε ({bisections} probes, to ±{resolution:.3f}), each probe a PGD-{steps} attack on the "
+                 "logit margin of the point's predicted class: an upper bound on the true minimum, found by example."
+                 ).format(bisections=self.bisections, resolution=self.eps_max / 2**self.bisections, steps=self.steps)
 
 
 def min_eps_map(
@@ -235,9 +248,7 @@ def min_eps_map(
     points = data.grid(resolution=resolution)
     if exact_if_linear and is_linear(net, feature_names):
         distance = linear_distance(net, feature_names, points, norm)
-        method = (f"Exact: the network is linear, so the distance to the nearest boundary is |w·x + b| / "
-                  f"‖w‖{'₁' if norm == 'inf' else '₂'} (the norm dual to the attack's).")
-        return MinEpsMap(distance.reshape(resolution, resolution), eps_max, True, method)
+        return MinEpsMap(distance.reshape(resolution, resolution), eps_max, True, norm, bisections, steps)
     model = PlaneModel(net, feature_names)
     x = tf.constant(points)
     labels = tf.argmax(model(x), axis=-1)
@@ -256,10 +267,7 @@ def min_eps_map(
         high = np.where(flipped[:, None], middle, high)
         low = np.where(flipped[:, None], low, middle)
     eps = np.where(found, high[:, 0], np.inf).reshape(resolution, resolution)
-    method = (f"Bisection on ε ({bisections} probes, to ±{eps_max / 2**bisections:.3f}), each probe a "
-              f"PGD-{steps} attack on the logit margin of the point's predicted class: an upper bound on the true "
-              "minimum, found by example.")
-    return MinEpsMap(eps, eps_max, False, method)
+    return MinEpsMap(eps, eps_max, False, norm, bisections, steps)
 
 
 @dataclass(frozen=True)
@@ -324,7 +332,7 @@ def _regression_climb(model, x, reference, eps, step_size, steps, norm, objectiv
     """
     x_adv = best = x
     best_value = _objective(model(x, training=False)[:, 0], reference, objective)
-    for _ in tf.range(steps):
+    for _step in tf.range(steps):
         with tf.GradientTape() as tape:
             tape.watch(x_adv)
             value = _objective(model(x_adv, training=False)[:, 0], reference, objective)
@@ -340,7 +348,7 @@ def _regression_climb(model, x, reference, eps, step_size, steps, norm, objectiv
 
 def _check_regression(net: keras.Model, x, targets, *, eps: float, norm: str, steps: int) -> tuple:
     """``x`` and ``targets`` as float32, and PGD's step size; raises for anything a regression lens cannot use."""
-    x, _ = base.check_inputs(x, None, eps=eps, norm=norm, clip=CLIP)
+    x, _labels = base.check_inputs(x, None, eps=eps, norm=norm, clip=CLIP)
     step_size = base.step_schedule(eps=eps, step_size=None, steps=steps)
     outputs = getattr(net, "outputs", None)
     if outputs and outputs[0].shape[-1] != 1:
@@ -450,7 +458,16 @@ class ErrorGainMap:
     prediction: np.ndarray
     eps: float
     norm: str
-    method: str
+    steps: int = MAP_PGD_STEPS  # PGD's steps from each spot
+
+    @property
+    def method(self) -> str:
+        """How the map was computed, in the session's language (the map may be cached across a switch)."""
+        return _("PGD-{steps} from each spot, once pushing the output up and once down, keeping the larger squared "
+                 "change (f(x + δ) − f(x))²: what the attack found, a lower bound on the worst case. The reference is "
+                 "the network's own prediction, as a spot of the plane has no target; for a linear network the exact "
+                 "value is (ε ‖w‖{dual})²."
+                 ).format(steps=self.steps, dual="₁" if self.norm == "inf" else "₂")
 
 
 def error_gain_map(
@@ -468,8 +485,8 @@ def error_gain_map(
     Raises:
         ValueError: for an unknown norm, a negative eps, steps below 1 or a network with more than one output.
     """
-    points, _, step_size = _check_regression(net, data.grid(resolution=resolution), None, eps=eps, norm=norm,
-                                             steps=steps)
+    points, _targets, step_size = _check_regression(net, data.grid(resolution=resolution), None, eps=eps, norm=norm,
+                                                    steps=steps)
     model = PlaneModel(net, feature_names)
     clean = training.predict_values(model, points)
     changes = [
@@ -478,10 +495,5 @@ def error_gain_map(
         for direction in ("up", "down")
     ]
     gain = np.maximum(*(change.astype(np.float64) ** 2 for change in changes))
-    dual = "₁" if norm == "inf" else "₂"
-    method = (f"PGD-{steps} from each spot, once pushing the output up and once down, keeping the larger squared "
-              f"change (f(x + δ) − f(x))²: what the attack found, a lower bound on the worst case. The reference is "
-              f"the network's own prediction, as a spot of the plane has no target; for a linear network the exact "
-              f"value is (ε ‖w‖{dual})².")
     return ErrorGainMap(gain.reshape(resolution, resolution), clean.reshape(resolution, resolution), float(eps), norm,
-                        method)
+                        steps)

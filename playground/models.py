@@ -6,15 +6,17 @@ from dataclasses import dataclass
 
 import keras
 
+from playground.i18n import N_
+
 MAX_HIDDEN_LAYERS = 6
 MAX_NEURONS = 32
 
-# Keras names each activation; the registry is what the UI lists.
+# Keras names each activation; the registry is what the UI lists (a word is marked for the catalogue; names stay).
 ACTIVATIONS: dict[str, str] = {
     "relu": "ReLU",
     "tanh": "Tanh",
     "sigmoid": "Sigmoid",
-    "linear": "Linear",
+    "linear": N_("Linear"),
     "leaky_relu": "Leaky ReLU",
     "elu": "ELU",
     "gelu": "GELU",

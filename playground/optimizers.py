@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from playground.i18n import N_
+
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam defaults
 RHO = 0.9  # keras.optimizers.RMSprop default (its epsilon is EPSILON too)
 MOMENTUM = 0.9
@@ -53,10 +55,14 @@ class Rule:
 
 RULES: dict[str, Rule] = {
     "sgd": Rule("SGD", 0, _sgd),
-    "momentum": Rule(f"SGD + momentum ({MOMENTUM:g})", 1, _momentum),
+    "momentum": Rule(N_("SGD + momentum (0.9)"), 1, _momentum),  # MOMENTUM, written out for the catalogue
     "adam": Rule("Adam", 2, _adam),
     "rmsprop": Rule("RMSprop", 1, _rmsprop),
 }
+
+
+if f"({MOMENTUM:g})" not in RULES["momentum"].label:
+    raise RuntimeError("The momentum rule's label must give MOMENTUM: update it with the constant.")
 
 
 class Optimizer:

@@ -32,12 +32,15 @@ from playground.defences import (
     smoothing,
 )
 from playground.defences import get as get_transform
-from playground.i18n import _
+from playground.i18n import N_, _
 from playground.models import ACTIVATIONS, MAX_HIDDEN_LAYERS, MAX_NEURONS
 
 
 class Codec:
-    """Turns one field's value into a query string and back; ``parse`` raises ValueError when invalid."""
+    """Turns one field's value into a query string and back; ``parse`` raises ValueError when invalid.
+
+    ``expected`` says, in the session's language, what a valid value is (for the URL's notices).
+    """
 
     expected: str = ""
 
@@ -59,7 +62,7 @@ class IntRange(Codec):
 
     @property
     def expected(self) -> str:
-        return f"a whole number from {self.low} to {self.high}"
+        return _("a whole number from {low} to {high}").format(low=self.low, high=self.high)
 
     def parse(self, text: str) -> int:
         value = int(text)
@@ -75,7 +78,7 @@ class FloatRange(Codec):
 
     @property
     def expected(self) -> str:
-        return f"a number from {self.low:g} to {self.high:g}"
+        return _("a number from {low:g} to {high:g}").format(low=self.low, high=self.high)
 
     def parse(self, text: str) -> float:
         value = float(text)
@@ -96,7 +99,7 @@ class Choice(Codec):
 
     @property
     def expected(self) -> str:
-        return "one of " + ", ".join(self.options)
+        return _("one of {options}").format(options=", ".join(self.options))
 
     def label(self, option: str) -> str:
         """The words for ``option``, in the session's language."""
@@ -114,7 +117,7 @@ class FloatChoice(Codec):
 
     @property
     def expected(self) -> str:
-        return "one of " + ", ".join(f"{o:g}" for o in self.options)
+        return _("one of {options}").format(options=", ".join(f"{o:g}" for o in self.options))
 
     def parse(self, text: str) -> float:
         value = float(text)
@@ -128,7 +131,9 @@ class FloatChoice(Codec):
 
 @dataclass(frozen=True)
 class Flag(Codec):
-    expected: str = "true or false"
+    @property
+    def expected(self) -> str:
+        return _("true or false")
 
     def parse(self, text: str) -> bool:
         lowered = text.lower()
@@ -151,7 +156,8 @@ class ListOf(Codec):
 
     @property
     def expected(self) -> str:
-        return f"{self.min_len} to {self.max_len} comma-separated values, each {self.item.expected}"
+        return _("{low} to {high} comma-separated values, each {item}").format(
+            low=self.min_len, high=self.max_len, item=self.item.expected)
 
     def parse(self, text: str) -> tuple:
         values = tuple(self.item.parse(part) for part in text.split(",")) if text else ()
@@ -168,7 +174,9 @@ class PointsCodec(Codec):
     """A student's own 2-D points, compressed (``data.custom.encode``); "" is none. A link holds at most
     ``MAX_URL_POINTS``: more are left out of it, and the page says so."""
 
-    expected: str = f"points as the app writes them (at most {custom.MAX_URL_POINTS})"
+    @property
+    def expected(self) -> str:
+        return _("points as the app writes them (at most {limit})").format(limit=custom.MAX_URL_POINTS)
 
     def parse(self, text: str) -> custom.Points:
         return custom.decode(text) if text else ()
@@ -191,24 +199,33 @@ class Setting:
     help: str = ""
     unit: str = ""  # shown after the label: "Noise (%)"
     hideable: bool = True  # ?<name>_hide=true may hide its widgets
+    # A label that joins two declared names, "Median filter: Window size": the two, each translated where shown.
+    parts: tuple[str, str] | None = None
 
     @property
     def caption(self) -> str:
         """The widget's label, in the session's language: the label, with the unit in brackets."""
-        return f"{_(self.label)} ({_(self.unit)})" if self.unit else _(self.label)
+        if self.parts:
+            label = _("{transform}: {parameter}").format(transform=_(self.parts[0]), parameter=_(self.parts[1]))
+        else:
+            label = _(self.label)
+        return _("{label} ({unit})").format(label=label, unit=_(self.unit)) if self.unit else label
 
 
-def declare(codec: Codec, default: Any, label: str, *, help: str = "", unit: str = "", hideable: bool = True) -> Any:
-    """A config field that declares one setting (see ``Setting``)."""
+def declare(codec: Codec, default: Any, label: str, *, help: str = "", unit: str = "", hideable: bool = True,
+            parts: tuple[str, str] | None = None) -> Any:
+    """A config field that declares one setting (see ``Setting``). Mark ``label``, ``help`` and ``unit`` with
+    ``N_``: the widget translates them."""
     return field(default=default, metadata={
-        "setting": dict(codec=codec, label=label, help=help, unit=unit, hideable=hideable),
+        "setting": dict(codec=codec, label=label, help=help, unit=unit, hideable=hideable, parts=parts),
     })
 
 
-def _declared(param: attacks.base.Param, *, label: str | None = None, unit: str = "") -> Any:
+def _declared(param: attacks.base.Param, *, label: str | None = None, unit: str = "",
+              parts: tuple[str, str] | None = None) -> Any:
     """A URL field for an engine parameter, with the range, default, label and help the engine declares."""
     codec = IntRange(param.min, param.max) if isinstance(param.default, int) else FloatRange(param.min, param.max)
-    return declare(codec, param.default, label or param.label, help=param.help, unit=unit)
+    return declare(codec, param.default, label or param.label, help=param.help, unit=unit, parts=parts)
 
 
 Config = TypeVar("Config")
@@ -258,71 +275,76 @@ def from_query(config_type: type[Config], query: Mapping[str, str | Sequence[str
             values[name] = declared.codec.parse(text.strip())
         except (ValueError, TypeError):
             notices.append(
-                f"Ignored URL parameter {name}={text[:40]!r}: expected {declared.codec.expected}. "
-                f"Using the default, {declared.codec.format(declared.default)}."
+                _("Ignored URL parameter {name}={value!r}: expected {expected}. Using the default, {default}.")
+                .format(name=name, value=text[:40], expected=declared.codec.expected,
+                        default=declared.codec.format(declared.default))
             )
     config = config_type(**values)
     return config, notices + config.consistency_notices(values)
 
 
-PROBLEM_WORDS = {"classification": "a classification", "regression": "a regression"}
+# The speed setting's words; the page's control shows experiment.SPEEDS' labels, which give the rates too.
+SPEED_LABELS = {"slow": N_("Slow"), "normal": N_("Normal"), "fast": N_("Fast"), "max": N_("Max")}
 
 
 @dataclass(frozen=True)
 class TrainPageConfig:
     """Every setting of the Build & Train page."""
 
-    problem: str = declare(Choice(tuple(data.PROBLEMS), data.PROBLEMS), "classification", "Problem type",
-                           help="Classification: each point has a class. Regression: each point has a number, and "
-                           "the network predicts it (as TensorFlow Playground's).")
+    problem: str = declare(Choice(tuple(data.PROBLEMS), data.PROBLEMS), "classification", N_("Problem type"),
+                           help=N_("Classification: each point has a class. Regression: each point has a number, and "
+                                   "the network predicts it (as TensorFlow Playground's)."))
     dataset: str = declare(Choice((*data.DATASETS, custom.NAME), {k: d.label for k, d in data.DATASETS.items()}
-                                  | {custom.NAME: custom.LABEL}), "circle", "Dataset")
+                                  | {custom.NAME: custom.LABEL}), "circle", N_("Dataset"))
     points: tuple[tuple[float, float, int], ...] = declare(  # custom.Points, written out for ruff (RUF009)
-        PointsCodec(), (), "Your points", hideable=False,
-        help="Click on the plane to add a point of the chosen class; click on a point to remove it.",
+        PointsCodec(), (), N_("Your points"), hideable=False,
+        help=N_("Click on the plane to add a point of the chosen class; click on a point to remove it."),
     )
-    point_class: int = declare(IntRange(0, custom.MAX_LABEL), 0, "Class of a new point")
-    point_value: float = declare(FloatRange(-1.0, 1.0), 1.0, "Value of a new point",
-                                 help="Regression: the number a point placed by a click carries.")
-    samples: int = declare(IntRange(100, 2000), 500, "Samples")
-    noise: int = declare(IntRange(0, 50), 0, "Noise", unit="%")
-    train_percent: int = declare(IntRange(10, 90), 50, "Training data", unit="%")
-    data_seed: int = declare(IntRange(0, 999_999), 1, "Data seed")
-    blobs: int = declare(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3, "Classes")
+    point_class: int = declare(IntRange(0, custom.MAX_LABEL), 0, N_("Class of a new point"))
+    point_value: float = declare(FloatRange(-1.0, 1.0), 1.0, N_("Value of a new point"),
+                                 help=N_("Regression: the number a point placed by a click carries."))
+    samples: int = declare(IntRange(100, 2000), 500, N_("Samples"))
+    noise: int = declare(IntRange(0, 50), 0, N_("Noise"), unit="%")
+    train_percent: int = declare(IntRange(10, 90), 50, N_("Training data"), unit="%")
+    data_seed: int = declare(IntRange(0, 999_999), 1, N_("Data seed"))
+    blobs: int = declare(IntRange(data.MIN_BLOBS, data.MAX_BLOBS), 3, N_("Classes"))
     features: tuple[str, ...] = declare(ListOf(Choice(tuple(features.FEATURES)), 1, 7, unique=True), ("x1", "x2"),
-                                       "Inputs")
+                                       N_("Inputs"))
     layers: tuple[int, ...] = declare(ListOf(IntRange(1, MAX_NEURONS), 0, MAX_HIDDEN_LAYERS), (4, 2),
-                                     "Hidden layers")
+                                     N_("Hidden layers"))
     activations: tuple[str, ...] = declare(ListOf(Choice(tuple(ACTIVATIONS), ACTIVATIONS), 0, MAX_HIDDEN_LAYERS),
-                                          ("tanh", "tanh"), "Activation")
-    init_seed: int = declare(IntRange(0, 999_999), 0, "Initialiser seed")
+                                          ("tanh", "tanh"), N_("Activation"))
+    init_seed: int = declare(IntRange(0, 999_999), 0, N_("Initialiser seed"))
     loss: str = declare(Choice(tuple(training.LOSSES), {k: v.label for k, v in training.LOSSES.items()}),
-                       "cross_entropy", "Loss")
+                       "cross_entropy", N_("Loss"))
     optimizer: str = declare(Choice(tuple(training.OPTIMIZERS), {k: v.label for k, v in training.OPTIMIZERS.items()}),
-                            "adam", "Optimiser")
-    lr: float = declare(FloatRange(training.MIN_LEARNING_RATE, training.MAX_LEARNING_RATE), 0.03, "Learning rate")
-    batch: int = declare(IntRange(training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE), 10, "Batch size")
-    reg: str = declare(Choice(tuple(training.REGULARIZATIONS), training.REGULARIZATIONS), "none", "Regularisation")
-    reg_rate: float = declare(FloatRange(0.0, training.MAX_REGULARIZATION_RATE), 0.0, "Regularisation rate")
-    speed: str = declare(Choice(("slow", "normal", "fast", "max")), "normal", "Speed", unit="epochs per second",
-                        help="Slow lets a class watch the boundary form; Max trains as fast as this machine can.")
-    show_test: bool = declare(Flag(), False, "Show test data")
-    discretize: bool = declare(Flag(), False, "Discretise output")
+                            "adam", N_("Optimiser"))
+    lr: float = declare(FloatRange(training.MIN_LEARNING_RATE, training.MAX_LEARNING_RATE), 0.03, N_("Learning rate"))
+    batch: int = declare(IntRange(training.MIN_BATCH_SIZE, training.MAX_BATCH_SIZE), 10, N_("Batch size"))
+    reg: str = declare(Choice(tuple(training.REGULARIZATIONS), training.REGULARIZATIONS), "none", N_("Regularisation"))
+    reg_rate: float = declare(FloatRange(0.0, training.MAX_REGULARIZATION_RATE), 0.0, N_("Regularisation rate"))
+    speed: str = declare(Choice(("slow", "normal", "fast", "max"), SPEED_LABELS), "normal", N_("Speed"),
+                        unit=N_("epochs per second"),
+                        help=N_("Slow lets a class watch the boundary form; Max trains as fast as this machine can."))
+    show_test: bool = declare(Flag(), False, N_("Show test data"))
+    discretize: bool = declare(Flag(), False, N_("Discretise output"))
     # Adversarial training in the live trainer, and the attack lens (distances in the data's units: [-6, 6]^2).
     adv_train: bool = declare(
-        Flag(), False, "Adversarial training",
-        help="Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
-        "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data.",
+        Flag(), False, N_("Adversarial training"),
+        help=N_("Half of every batch's loss is on FGSM points from a random start in the L∞ ε-box around each point "
+                "(Goodfellow et al. 2015; Wong et al. 2020). Watch the boundary move away from the data."),
     )
-    adv_eps: float = declare(FloatRange(0.05, 3.0), 0.5, "Adversarial ε", unit="plane units")
+    adv_eps: float = declare(FloatRange(0.05, 3.0), 0.5, N_("Adversarial ε"), unit=N_("plane units"))
     lens: bool = declare(
-        Flag(), False, "Attack lens",
-        help="Attack the network in the plane: arrows, ε-balls, the points that cross, and the minimum-ε map.",
+        Flag(), False, N_("Attack lens"),
+        help=N_("Attack the network in the plane: arrows, ε-balls, the points that cross, and the minimum-ε map."),
     )
-    lens_attack: str = declare(Choice(("fgsm", "pgd"), {"fgsm": "FGSM", "pgd": "PGD"}), "fgsm", "Attack")
-    lens_norm: str = declare(Choice(("inf", "2"), {"inf": "L∞ (square)", "2": "L2 (disc)"}), "inf", "Norm")
-    lens_eps: float = declare(FloatRange(0.0, 3.0), 0.5, "ε", unit="in the plane's units; it spans −6 to 6")
-    lens_steps: int = declare(IntRange(1, 50), 10, "PGD steps")
+    lens_attack: str = declare(Choice(("fgsm", "pgd"), {"fgsm": "FGSM", "pgd": "PGD"}), "fgsm", N_("Attack"))
+    lens_norm: str = declare(Choice(("inf", "2"), {"inf": N_("L∞ (square)"), "2": N_("L2 (disc)")}), "inf",
+                             N_("Norm"))
+    lens_eps: float = declare(FloatRange(0.0, 3.0), 0.5, "ε",
+                               unit=N_("in the plane's units; it spans −6 to 6"))
+    lens_steps: int = declare(IntRange(1, 50), 10, N_("PGD steps"))
 
     def __post_init__(self) -> None:
         # One activation per layer: a short list is padded with tanh, a long one trimmed.
@@ -345,18 +367,27 @@ class TrainPageConfig:
         notices = []
         if "activations" in given and len(given["activations"]) != len(self.layers):
             notices.append(
-                f"The URL gave {len(given['activations'])} activations for {len(self.layers)} hidden layers; "
-                "extra ones were dropped and missing ones are tanh."
+                _("The URL gave {activations} activations for {layers} hidden layers; extra ones were dropped and "
+                  "missing ones are tanh.").format(activations=len(given["activations"]), layers=len(self.layers))
             )
-        problem = PROBLEM_WORDS[self.problem]
-        for name, what in (("dataset", "dataset"), ("loss", "loss")):
+        # Whole sentences for each problem type, as the words around it differ from one language to another.
+        unfit = {
+            ("dataset", False): _("The URL's dataset {value!r} is not for a classification: using {used}. Choose "
+                                  "Regression as the problem type to use it."),
+            ("dataset", True): _("The URL's dataset {value!r} is not for a regression: using {used}. Choose "
+                                 "Classification as the problem type to use it."),
+            ("loss", False): _("The URL's loss {value!r} is not for a classification: using {used}. Choose "
+                               "Regression as the problem type to use it."),
+            ("loss", True): _("The URL's loss {value!r} is not for a regression: using {used}. Choose "
+                              "Classification as the problem type to use it."),
+        }
+        for name in ("dataset", "loss"):
             if name in given and given[name] != getattr(self, name):
-                other = "Classification" if self.regression else "Regression"
-                notices.append(f"The URL's {what} {given[name]!r} is not for {problem}: using "
-                               f"{setting(self, name).codec.label(getattr(self, name))}. Choose {other} as the "
-                               "problem type to use it.")
+                used = setting(self, name).codec.label(getattr(self, name))
+                notices.append(unfit[name, self.regression].format(value=given[name], used=used))
         if given.get("points") and not self.points:
-            notices.append(f"The URL's points are not for {problem}, so they were left out.")
+            notices.append(_("The URL's points are not for a regression, so they were left out.") if self.regression
+                           else _("The URL's points are not for a classification, so they were left out."))
         return notices
 
 
@@ -364,26 +395,29 @@ class TrainPageConfig:
 class AttackPageConfig:
     """The shareable settings of the Attack page (attack-specific parameters use their declared defaults)."""
 
-    dataset: str = declare(Choice(tuple(data.DATASET_LABELS), data.DATASET_LABELS), "mnist", "Dataset")
+    dataset: str = declare(Choice(tuple(data.DATASET_LABELS), data.DATASET_LABELS), "mnist", N_("Dataset"))
     model: str = declare(
         Choice(tuple(image_models.ARCHITECTURES), {k: a.label for k, a in image_models.ARCHITECTURES.items()}),
-        image_models.DEFAULT_ARCHITECTURE, "Architecture",
+        image_models.DEFAULT_ARCHITECTURE, N_("Architecture"),
     )
-    image: int = declare(IntRange(0, assets.SAMPLE_SIZE - 1), 0, "Test image",  # an index into the bundled sample
+    image: int = declare(IntRange(0, assets.SAMPLE_SIZE - 1), 0, N_("Test image"),  # an index into the bundled sample
                          unit=f"0–{assets.SAMPLE_SIZE - 1}")
     attack: str = declare(Choice(tuple(attacks.names()), {n: attacks.get(n).label for n in attacks.names()}), "fgsm",
-                         "Attack")
+                         N_("Attack"))
     eps: float = _declared(attacks.base.EPS)
     norm: str = declare(Choice(attacks.base.NORMS, attacks.base.NORM_LABELS), "inf", attacks.base.NORM.label)
-    true_labels: bool = declare(Flag(), False, "Attack the true label",
-                               help="Off (default): attack the model's own prediction, which avoids label leaking.")
-    targeted: bool = declare(Flag(), False, "Targeted")
-    target: int = declare(IntRange(0, 9), 0, "Target class")
+    true_labels: bool = declare(Flag(), False, N_("Attack the true label"),
+                               help=N_("Off (default): attack the model's own prediction, which avoids label leaking."))
+    targeted: bool = declare(Flag(), False, N_("Targeted"))
+    target: int = declare(IntRange(0, 9), 0, N_("Target class"))
 
     def consistency_notices(self, given: Mapping[str, Any]) -> list[str]:
         return []
 
 
+DEFENCES_LABEL = N_("Defences, applied in this order (at most 4)")  # MAX_STACK, written out for the catalogue
+if f"(at most {MAX_STACK})" not in DEFENCES_LABEL:
+    raise RuntimeError("DEFENCES_LABEL must give MAX_STACK: update it with the constant.")
 # The Defend page's model kinds, and the bundled CNN variant (assets.VARIANTS) behind each.
 DEFEND_VARIANTS = {"standard": "standard", "adversarial": "fast_at", "smoothed": "gaussian"}
 DEFEND_MODELS = tuple(DEFEND_VARIANTS)
@@ -396,7 +430,7 @@ def _transformdeclare(name: str) -> Any:
     """A URL field for a transform's one declared parameter."""
     cls = get_transform(name)
     (param,) = cls.params
-    return _declared(param, label=f"{cls.label}: {param.label}")
+    return _declared(param, label=f"{cls.label}: {param.label}", parts=(cls.label, param.label))
 
 
 @dataclass(frozen=True)
@@ -404,39 +438,39 @@ class DefendPageConfig:
     """The shareable settings of the Defend page: the model, the defence stack and the attack it faces."""
 
     # Hiding the tab would hide its content: a lesson sets it, a URL flag cannot hide it.
-    tab: str = declare(Choice(DEFEND_TABS), "transforms", "Tab", hideable=False)
-    dataset: str = declare(Choice(tuple(data.DATASET_LABELS), data.DATASET_LABELS), "mnist", "Dataset")
+    tab: str = declare(Choice(DEFEND_TABS), "transforms", N_("Tab"), hideable=False)
+    dataset: str = declare(Choice(tuple(data.DATASET_LABELS), data.DATASET_LABELS), "mnist", N_("Dataset"))
     model: str = declare(
-        Choice(DEFEND_MODELS, {"standard": "Standard", "adversarial": "Adversarially trained",
-                               "smoothed": "Smoothed"}),
-        "standard", "Defended model",
-        help="Standard: plain training. Adversarially trained: trained on attacks (bundled, or yours from the "
-        "Adversarial training tab). Smoothed: a noise-trained base classifier; the transforms tab attacks the base "
-        "classifier, the Smoothing tab certifies the smoothed one.",
+        Choice(DEFEND_MODELS, {"standard": N_("Standard"), "adversarial": N_("Adversarially trained"),
+                               "smoothed": N_("Smoothed")}),
+        "standard", N_("Defended model"),
+        help=N_("Standard: plain training. Adversarially trained: trained on attacks (bundled, or yours from the "
+                "Adversarial training tab). Smoothed: a noise-trained base classifier; the transforms tab attacks the "
+                "base classifier, the Smoothing tab certifies the smoothed one."),
     )
     defences: tuple[str, ...] = declare(
         ListOf(Choice(tuple(TRANSFORMS), {n: get_transform(n).label for n in TRANSFORMS}), 0, MAX_STACK, unique=True),
-        ("median",), f"Defences, applied in this order (at most {MAX_STACK})",
-        help="Each one costs a pass over the batch at every step of a defence-aware attack, hence the cap.",
+        ("median",), DEFENCES_LABEL,
+        help=N_("Each one costs a pass over the batch at every step of a defence-aware attack, hence the cap."),
     )
     bits: int = _transformdeclare("bit_depth")
     median: int = _transformdeclare("median")
     quality: int = _transformdeclare("jpeg")
     blur: float = _transformdeclare("blur")
     noise: float = _transformdeclare("noise")
-    threat: str = declare(Choice(tuple(THREATS), THREAT_LABELS), "bpda", "Threat model for the curve")
+    threat: str = declare(Choice(tuple(THREATS), THREAT_LABELS), "bpda", N_("Threat model for the curve"))
     attack: str = declare(
-        Choice(tuple(DEFEND_ATTACKS), {k: a.label for k, a in DEFEND_ATTACKS.items()}), "pgd", "Attack",
-        help="Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
-        "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on.",
+        Choice(tuple(DEFEND_ATTACKS), {k: a.label for k, a in DEFEND_ATTACKS.items()}), "pgd", N_("Attack"),
+        help=N_("Quick (PGD-20) takes seconds; Thorough (AutoAttack: APGD-CE, APGD-T and the gradient-free Square "
+                "attack, Croce & Hein 2020) takes minutes but is what a verdict should rest on."),
     )
     eps: float = _declared(attacks.base.EPS, unit="L∞")
-    n: int = declare(IntRange(10, 1000), 100, "Images", help="From the bundled test sample; more is slower and more "
-                    "precise.")
+    n: int = declare(IntRange(10, 1000), 100, N_("Images"),
+                     help=N_("From the bundled test sample; more is slower and more precise."))
     samples: int = _declared(SAMPLES)
     preset: str = declare(
         Choice(tuple(adversarial_training.PRESETS), {k: p.label for k, p in adversarial_training.PRESETS.items()}),
-        "fast", "Recipe",
+        "fast", N_("Recipe"),
     )
     train_eps: float = _declared(adversarial_training.EPS, unit="L∞")
     train_sigma: float = _declared(adversarial_training.SIGMA)
@@ -450,7 +484,7 @@ class DefendPageConfig:
     detect_attacks: tuple[str, ...] = declare(
         ListOf(Choice(detector.DEFAULT_ATTACKS, {n: attacks.get(n).label for n in detector.DEFAULT_ATTACKS}), 0,
                len(detector.DEFAULT_ATTACKS), unique=True),
-        detector.DEFAULT_ATTACKS, "Attacks",
+        detector.DEFAULT_ATTACKS, N_("Attacks"),
     )
     alpha: float = declare(FloatChoice(smoothing.ALPHAS), smoothing.ALPHA.default, smoothing.ALPHA.label,
                           help=smoothing.ALPHA.help)

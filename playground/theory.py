@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground.i18n import N_
+
 # Loss values beyond this are called divergence; stopping there keeps float64 finite and plots readable.
 DIVERGENCE_LOSS = 1e12
 MAX_STEPS = 1000
@@ -151,7 +153,7 @@ class Loss:
     """A loss for one binary prediction, written both over the probability p and over the logit z.
 
     Attributes:
-        name: Display name.
+        name: Display name (marked for translation: show it with ``_()``).
         formula: LaTeX of the loss for a target y and a predicted probability p.
         of_probability: `(p, target) -> loss`, p in [0, 1].
         of_logit: `(z, target) -> loss` with p = sigma(z).
@@ -194,13 +196,13 @@ def binary_cross_entropy_of_logit(z: np.ndarray, target: float) -> np.ndarray:
 
 LOSSES: dict[str, Loss] = {
     "mse": Loss(
-        name="Mean squared error",
+        name=N_("Mean squared error"),
         formula=r"L_{\mathrm{MSE}} = (y - p)^2",
         of_probability=mse,
         of_logit=mse_of_logit,
     ),
     "cross_entropy": Loss(
-        name="Cross-entropy",
+        name=N_("Cross-entropy"),
         formula=r"L_{\mathrm{CE}} = -y \log p - (1 - y)\log(1 - p)",
         of_probability=binary_cross_entropy,
         of_logit=binary_cross_entropy_of_logit,
@@ -365,7 +367,7 @@ class Surface:
     """A quadratic loss surface L(w) = sum_i c_i (w_i - m_i)^2, the simplest place to watch gradient descent.
 
     Attributes:
-        name: Display name.
+        name: Display name (marked for translation: show it with ``_()``).
         formula: LaTeX of L(w).
         center: The minimum m, shape `(dim,)`.
         curvature: The positive weights c, shape `(dim,)`; plain descent diverges once alpha > 1 / max(c).
@@ -396,7 +398,7 @@ class Surface:
 
 SURFACES: dict[str, Surface] = {
     "quadratic": Surface(
-        name="1-D quadratic",
+        name=N_("1-D quadratic"),
         formula=r"L(w) = (w - 2)^2",
         center=(2.0,),
         curvature=(1.0,),
@@ -404,7 +406,7 @@ SURFACES: dict[str, Surface] = {
     ),
     # Twice as steep along w2: that direction alone sets the largest stable alpha, and zig-zags first.
     "bowl": Surface(
-        name="2-D bowl",
+        name=N_("2-D bowl"),
         formula=r"L(w) = (w_1 - 2)^2 + 2\,(w_2 + 1)^2",
         center=(2.0, -1.0),
         curvature=(1.0, 2.0),

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from playground import features, gradient_steps, optimizers
 from playground.compiled import per_model
+from playground.i18n import N_, _
 
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 1, 256
@@ -72,11 +73,11 @@ class Loss:
 
 
 LOSSES: dict[str, Loss] = {
-    "cross_entropy": Loss("Cross-entropy", r"-\log \mathrm{softmax}(z)_y", _cross_entropy),
-    "mse": Loss("Mean squared error", r"\lVert \mathrm{softmax}(z) - \mathrm{onehot}(y) \rVert^2", _mse),
-    "hinge": Loss("Hinge", r"\max(0,\ 1 + \max_{j \ne y} z_j - z_y)", _hinge),
-    "squared_error": Loss("Mean squared error", r"(\hat y - y)^2", _squared_error, problem="regression"),
-    "huber": Loss(f"Huber (δ = {HUBER_DELTA:g})",
+    "cross_entropy": Loss(N_("Cross-entropy"), r"-\log \mathrm{softmax}(z)_y", _cross_entropy),
+    "mse": Loss(N_("Mean squared error"), r"\lVert \mathrm{softmax}(z) - \mathrm{onehot}(y) \rVert^2", _mse),
+    "hinge": Loss(N_("Hinge"), r"\max(0,\ 1 + \max_{j \ne y} z_j - z_y)", _hinge),
+    "squared_error": Loss(N_("Mean squared error"), r"(\hat y - y)^2", _squared_error, problem="regression"),
+    "huber": Loss(f"Huber (δ = {HUBER_DELTA:g})",  # a name and a symbol: the same in every language
                   rf"\tfrac12 e^2 \text{{ if }} e \le \delta,\ \delta (e - \tfrac12 \delta) \text{{ else; }} "
                   rf"e = |\hat y - y|,\ \delta = {HUBER_DELTA:g}", _huber, problem="regression"),
 }
@@ -90,7 +91,7 @@ def losses_for(problem: str) -> list[str]:
 
 OPTIMIZERS = optimizers.RULES
 
-REGULARIZATIONS: dict[str, str] = {"none": "None", "l1": "L1", "l2": "L2"}
+REGULARIZATIONS: dict[str, str] = {"none": N_("None"), "l1": "L1", "l2": "L2"}
 
 
 @dataclass(frozen=True)
@@ -465,11 +466,12 @@ class Trainer:
         return self.run(max_steps=epochs * steps_per_epoch)
 
     def _flag_divergence(self) -> None:
-        self.diverged = (
-            f"Training diverged at epoch {self.epoch}: the loss became NaN or infinite. "
-            f"The learning rate ({self.config.learning_rate:g}) is too large for this network and optimiser; "
+        # In the language of the session that trains it: the scheduler carries it to the worker thread.
+        self.diverged = _(
+            "Training diverged at epoch {epoch}: the loss became NaN or infinite. "
+            "The learning rate ({learning_rate:g}) is too large for this network and optimiser; "
             "try one 10x smaller, then press Reset."
-        )
+        ).format(epoch=self.epoch, learning_rate=self.config.learning_rate)
 
     @property
     def stalled(self) -> str | None:
@@ -481,13 +483,19 @@ class Trainer:
         # The median, not every epoch: an overshooting loss jumps about and now and then dips below its start.
         if statistics.median(record.train_loss for record in self.history[-STALL_EPOCHS:]) <= start:
             return None
-        accuracy = "" if self.regression else f", with {latest.train_accuracy:.0%} training accuracy"
-        return (
-            f"Training is not learning: after {self.epoch} epochs the loss ({latest.train_loss:.3g}) is still above "
-            f"where it started ({start:.3g}){accuracy}. The learning rate "
-            f"({self.config.learning_rate:g}) is probably too large: each step overshoots. Try one 10x smaller, "
-            "then press Reset."
-        )
+        numbers = dict(epochs=self.epoch, loss=latest.train_loss, start=start, accuracy=latest.train_accuracy,
+                       learning_rate=self.config.learning_rate)
+        if self.regression:
+            return _(
+                "Training is not learning: after {epochs} epochs the loss ({loss:.3g}) is still above where it "
+                "started ({start:.3g}). The learning rate ({learning_rate:g}) is probably too large: each step "
+                "overshoots. Try one 10x smaller, then press Reset."
+            ).format(**numbers)
+        return _(
+            "Training is not learning: after {epochs} epochs the loss ({loss:.3g}) is still above where it "
+            "started ({start:.3g}), with {accuracy:.0%} training accuracy. The learning rate ({learning_rate:g}) is "
+            "probably too large: each step overshoots. Try one 10x smaller, then press Reset."
+        ).format(**numbers)
 
     def _measure(self) -> EpochRecord:
         train_loss, train_accuracy = _evaluate(self.model, *self._train_eval, self.config.loss)

@@ -29,6 +29,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from app_pages import PAGES, script
 from app_pages.ui import language
 from playground import lessons
+from playground.i18n import _
 
 LESSON = lessons.LESSON_PARAM
 STEP = lessons.STEP_PARAM
@@ -146,7 +147,8 @@ def _presenter(query: Mapping[str, str], notices: list[str]) -> bool:
     if PRESENTER in query:
         on = _flag(query[PRESENTER])
         if on is None:
-            notices.append(f"Ignored URL parameter presenter={query[PRESENTER][:40]!r}: expected true or false.")
+            notices.append(_("Ignored URL parameter presenter={value!r}: expected true or false.")
+                           .format(value=query[PRESENTER][:40]))
             st.query_params.pop(PRESENTER, None)
         else:
             st.session_state[_PRESENTER_ON] = on
@@ -164,11 +166,15 @@ def _hidden_keys(query: Mapping[str, str], prefix: str, hideable: Sequence[str],
         name = param.removesuffix(HIDE_SUFFIX)
         on = _flag(value)
         if name not in hideable:
-            can = ", ".join(sorted(hideable)) or "nothing"
-            notices.append(f"Ignored URL parameter {param}: this page can hide {can}.")
+            if hideable:
+                notices.append(_("Ignored URL parameter {param}: this page can hide {names}.")
+                               .format(param=param, names=", ".join(sorted(hideable))))
+            else:
+                notices.append(_("Ignored URL parameter {param}: this page can hide nothing.").format(param=param))
             st.query_params.pop(param, None)
         elif on is None:
-            notices.append(f"Ignored URL parameter {param}={value[:40]!r}: expected true or false.")
+            notices.append(_("Ignored URL parameter {param}={value!r}: expected true or false.")
+                           .format(param=param, value=value[:40]))
             st.query_params.pop(param, None)
         elif on:
             keys += [prefix + name, prefix + name + PART + "*"]
@@ -181,7 +187,7 @@ def _position(query: Mapping[str, str], notices: list[str]) -> tuple[lessons.Les
     try:
         return lessons.locate(query.get(LESSON, ""), query.get(STEP, "0"))
     except lessons.LessonNotFound as error:
-        notices.append(f"{error} The page works as usual.")
+        notices.append(_("{error} The page works as usual.").format(error=error))
         st.query_params.pop(LESSON, None)
         st.query_params.pop(STEP, None)
         return None
@@ -211,19 +217,21 @@ def _banner(page: str, lesson: lessons.Lesson, index: int) -> None:
     last = index == len(lesson.steps) - 1
     # In the sidebar, so that the step's figure keeps the first screen (in the page, the banner took all of it).
     with st.sidebar.container(border=True, key="classroom_banner"):
-        st.caption(f":material/co_present: Lesson · **{lesson.title}**")
-        st.markdown(f"#### Step {index + 1} of {len(lesson.steps)}: {step.title}")
-        st.markdown(step.narrative)
+        st.caption(":material/co_present: " + _("Lesson · **{title}**").format(title=_(lesson.title)))
+        st.markdown("#### " + _("Step {number} of {total}: {title}").format(
+            number=index + 1, total=len(lesson.steps), title=_(step.title)))
+        st.markdown(_(step.narrative))
         if step.page != page:
-            where = PAGES[step.page].title
-            st.info(f"This step takes place on the {where} page.", icon=":material/info:")
-            st.page_link(script(step.page), label=f"Go to {where}", icon=":material/arrow_forward:",
+            where = _(PAGES[step.page].title)
+            st.info(_("This step takes place on the {page} page.").format(page=where), icon=":material/info:")
+            st.page_link(script(step.page), label=_("Go to {page}").format(page=where), icon=":material/arrow_forward:",
                          query_params=lessons.lesson_query(lesson.id, index))
         with st.container(horizontal=True):
-            previous = st.button("← Previous", key="classroom_previous", disabled=index == 0)
-            following = st.button("Finish lesson" if last else "Next step →", key="classroom_next", type="primary")
-            st.button("End lesson", key="classroom_end", on_click=_end_lesson,
-                      help="Hide this banner and keep exploring with the current settings.")
+            previous = st.button(_("← Previous"), key="classroom_previous", disabled=index == 0)
+            following = st.button(_("Finish lesson") if last else _("Next step →"), key="classroom_next",
+                                  type="primary")
+            st.button(_("End lesson"), key="classroom_end", on_click=_end_lesson,
+                      help=_("Hide this banner and keep exploring with the current settings."))
     if previous:
         _go(lesson, index - 1)
     if following:
@@ -252,14 +260,14 @@ def _page_hash() -> str | None:
 
 
 def _sidebar(presenter: bool) -> None:
-    with st.sidebar.expander("Classroom", icon=":material/co_present:"):
+    with st.sidebar.expander(_("Classroom"), icon=":material/co_present:"):
         st.session_state[_PRESENTER_TOGGLE] = presenter
-        st.toggle("Presenter mode", key=_PRESENTER_TOGGLE, on_change=_presenter_changed,
-                  help="Larger text and thicker plot lines, readable from the back of a lecture hall. Stays on "
-                  "while you move between pages.")
-        st.markdown("**Share this view**")
+        st.toggle(_("Presenter mode"), key=_PRESENTER_TOGGLE, on_change=_presenter_changed,
+                  help=_("Larger text and thicker plot lines, readable from the back of a lecture hall. Stays on "
+                         "while you move between pages."))
+        st.markdown("**" + _("Share this view") + "**")
         box = st.empty()
         box.code(share_url(), language=None, wrap_lines=True)
         st.session_state[_SHARE_BOX] = (_page_hash(), box)
-        st.caption("This page with its current settings; the button beside the link copies it. Lessons → For "
-                   "lecturers explains the URL flags that hide controls.")
+        st.caption(_("This page with its current settings; the button beside the link copies it. Lessons → For "
+                     "lecturers explains the URL flags that hide controls."))

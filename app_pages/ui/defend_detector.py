@@ -16,6 +16,7 @@ from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import attacks, state
 from playground.defences import detector as squeezing
+from playground.i18n import N_, _, ngettext
 from playground.plots.detection import roc_figure, score_histogram_figure
 from playground.tokens import token
 
@@ -43,7 +44,7 @@ def _controls(config: state.DefendPageConfig) -> Settings:
     eps_param, n_param = squeezing.EPS, squeezing.N_ATTACKED
     with left:
         eps = control(PAGE_KEY, config, "detect_eps", step=eps_param.step)
-        st.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+        st.caption(_("ε = {eps:.2f} = {levels:.1f} / 255 grey levels.").format(eps=eps, levels=eps * 255))
     with middle:
         n = control(PAGE_KEY, config, "detect_n", widget=st.number_input, step=n_param.step)
     with right:
@@ -55,13 +56,14 @@ def _run(model, x: np.ndarray, settings: Settings, progress) -> dict:
     """Fits the detector on a seeded random half of ``x`` and reports on the other half and the attacks."""
     order = np.random.default_rng(SPLIT_SEED).permutation(len(x))
     fit, held_out = x[order[: len(x) // 2]], x[order[len(x) // 2 :]]
-    progress(0.0, f"Fitting the threshold on {len(fit)} clean images…")
+    progress(0.0, ngettext("Fitting the threshold on {n} clean image…", "Fitting the threshold on {n} clean images…",
+                           len(fit)).format(n=len(fit)))
     detector = squeezing.fit_detector(model, fit, fpr=squeezing.TARGET_FPR)
     fpr, results = squeezing.detection_report(
         model, detector, held_out, held_out[: settings.n], attacks=settings.attacks, eps=settings.eps,
         seed=ATTACK_SEED, batch_size=BATCH, progress=progress,
     )
-    progress(1.0, "Scoring the clean images for the histogram…")
+    progress(1.0, _("Scoring the clean images for the histogram…"))
     clean_scores = detector.scores(model, held_out)
     return {"detector": detector, "fpr": fpr, "results": results, "clean_scores": clean_scores,
             "n_fit": len(fit), "n_held_out": len(held_out)}
@@ -70,30 +72,32 @@ def _run(model, x: np.ndarray, settings: Settings, progress) -> dict:
 def _show(run: dict) -> None:
     detector, results = run["detector"], run["results"]
     columns = st.columns(3)
-    columns[0].metric("Threshold", f"{detector.threshold:.3f}", help="Scores above it are flagged as adversarial.")
+    columns[0].metric(_("Threshold"), f"{detector.threshold:.3f}",
+                      help=_("Scores above it are flagged as adversarial."))
     columns[1].metric(
-        "False positives (held-out clean)", f"{run['fpr']:.1%}",
-        help=f"Clean images flagged, among the {run['n_held_out']} not used to fit the threshold; "
-        f"the target is {detector.fpr_target:.0%}.",
+        _("False positives (held-out clean)"), f"{run['fpr']:.1%}",
+        help=_("Clean images flagged, among the {n} not used to fit the threshold; the target is {target:.0%}.")
+        .format(n=run["n_held_out"], target=detector.fpr_target),
     )
-    columns[2].metric("Clean images: fit / held out", f"{run['n_fit']} / {run['n_held_out']}")
-    labels = [attacks.get(r.attack).label for r in results]
+    columns[2].metric(_("Clean images: fit / held out"), f"{run['n_fit']} / {run['n_held_out']}")
+    labels = [_(attacks.get(r.attack).label) for r in results]
     st.dataframe(
         {
-            "attack": labels,
-            "ε": ["unbounded (L2)" if r.eps is None else f"{r.eps:g}" for r in results],
-            "attempted": [r.n_attacked for r in results],
-            "successful": [r.n_successful for r in results],
-            "detected": [_percent(r.detection_rate) for r in results],
+            _("attack"): labels,
+            "ε": [_("unbounded (L2)") if r.eps is None else f"{r.eps:g}" for r in results],
+            _("attempted"): [r.n_attacked for r in results],
+            _("successful"): [r.n_successful for r in results],
+            _("detected"): [_percent(r.detection_rate) for r in results],
             "AUC": [_percent(r.auc) for r in results],
         },
         hide_index=True,
     )
-    st.caption("Only successful adversarial examples (those that changed the model's prediction) are scored.")
+    st.caption(_("Only successful adversarial examples (those that changed the model's prediction) are scored."))
     scored = [(label, r) for label, r in zip(labels, results, strict=True) if r.n_successful]
     left, right = st.columns(2)
     left.plotly_chart(
-        roc_figure([(f"{label} (AUC {r.auc:.1%})", *r.roc) for label, r in scored], detector.fpr_target),
+        roc_figure([(_("{attack} (AUC {auc:.1%})").format(attack=label, auc=r.auc), *r.roc) for label, r in scored],
+                   detector.fpr_target),
         key=KEY + "roc", **CHART,
     )
     right.plotly_chart(
@@ -108,24 +112,24 @@ def detector_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndar
     ``y`` is unused: the attacks aim at the model's own predictions. Returns the tab's URL settings.
     """
     dataset = config.dataset
-    st.markdown(
+    st.markdown(_(
         "Feature squeezing scores an image by the largest L1 distance between the model's softmax on it and on "
         "its squeezed copies (1-bit colour depth, 2×2 median filter): squeezing barely moves a clean prediction "
         "but often undoes an adversarial one. The threshold is set so that "
-        f"{squeezing.TARGET_FPR:.0%} of clean held-out images are flagged."
-    )
-    st.warning(squeezing.ADAPTIVE_CAVEAT, icon=":material/warning:")
+        "{fpr:.0%} of clean held-out images are flagged."
+    ).format(fpr=squeezing.TARGET_FPR))
+    st.warning(_(squeezing.ADAPTIVE_CAVEAT), icon=":material/warning:")
     explain("detector")
     owner, last_settings, last_run = st.session_state.get(KEY + "result", (None, None, None))
     mine = owner == (token(chosen.model), dataset)
     settings = _controls(config)
     url = {"detect_eps": settings.eps, "detect_n": settings.n, "detect_attacks": settings.attacks}
-    clicked = st.button("Run detector", icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
+    clicked = st.button(_("Run detector"), icon=":material/play_arrow:", type="primary", disabled=not settings.attacks)
     run_key = (token(chosen.model), dataset, settings)
     job = heavy_work.task(KEY + "job", run_key, lambda progress: _run(chosen.model, x, settings, progress),
                           start=clicked, restart=clicked)
-    heavy_work.outcome(job, failed="The detector cannot run with these settings",
-                       stopped="Stopped before the end: nothing was kept. Press Run detector to start again.")
+    heavy_work.outcome(job, failed=N_("The detector cannot run with these settings"),
+                       stopped=N_("Stopped before the end: nothing was kept. Press Run detector to start again."))
     if job is not None and job.state == "failed":
         return url
     if job is not None and job.state == "finished":
@@ -133,13 +137,16 @@ def detector_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndar
         del st.session_state[KEY + "job"]
         mine, last_settings, last_run = True, settings, job.result
     if not mine:
-        st.info(f"Run the detector to fit it for the {chosen.label}.")
+        st.info(_("Run the detector to fit it for the {model}.").format(model=_(chosen.label)))
         return url
     if last_settings != settings:
-        names = ", ".join(attacks.get(name).label for name in last_settings.attacks)
+        names = ", ".join(_(attacks.get(name).label) for name in last_settings.attacks)
         st.caption(
-            f":orange[Results are for the last run: ε = {last_settings.eps:.2f}, {last_settings.n} images, "
-            f"{names}. Run again for the current settings.]"
+            ngettext(":orange[Results are for the last run: ε = {eps:.2f}, {n} image, {attacks}. Run again for the "
+                     "current settings.]",
+                     ":orange[Results are for the last run: ε = {eps:.2f}, {n} images, {attacks}. Run again for the "
+                     "current settings.]", last_settings.n).format(eps=last_settings.eps, n=last_settings.n,
+                                                                   attacks=names)
         )
     _show(last_run)
     return url

@@ -13,13 +13,14 @@ import keras
 import streamlit as st
 
 from playground import image_models, state
+from playground.i18n import N_, _
 
 PAGE_KEY = "def_"  # the Defend page's prefix: each setting's widget is keyed PAGE_KEY + its name (state.py)
 KEY = "def_models_"
 BUNDLED_LABELS = {
-    "standard": "bundled CNN, standard training",
-    "adversarial": "bundled CNN, fast FGSM adversarial training at ε = 0.1",
-    "smoothed": "bundled CNN trained on Gaussian noise (σ = 0.25), smoothed",
+    "standard": N_("bundled CNN, standard training"),
+    "adversarial": N_("bundled CNN, fast FGSM adversarial training at ε = 0.1"),
+    "smoothed": N_("bundled CNN trained on Gaussian noise (σ = 0.25), smoothed"),
 }
 KIND_LABELS = state.setting(state.DefendPageConfig, "model").codec.labels
 # Which kind of model each adversarial-training preset produces.
@@ -41,7 +42,7 @@ def choose(dataset: str, kind: str) -> DefendModel:
         return trained
     slot = f"{KEY}bundled_{dataset}_{kind}"
     if slot not in st.session_state:
-        with st.spinner("Loading the bundled model…"):
+        with st.spinner(_("Loading the bundled model…")):
             model = image_models.load_bundled_model(dataset, "cnn", state.DEFEND_VARIANTS[kind])
         st.session_state[slot] = DefendModel(model, BUNDLED_LABELS[kind], kind, 0.25 if kind == "smoothed" else None)
     return st.session_state[slot]

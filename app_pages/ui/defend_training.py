@@ -11,6 +11,7 @@ from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import assets, attacks, data, defences, evaluation, image_models, plots, state, thumbnails
 from playground.defences import adversarial_training as at
+from playground.i18n import _
 from playground.tokens import token
 
 KEY = "def_at_"
@@ -23,7 +24,7 @@ LARGE_EPS = 0.3
 def settings(config: state.DefendPageConfig) -> dict:
     preset = control(PAGE_KEY, config, "preset")
     spec = at.PRESETS[preset]
-    st.caption(f"{spec.summary} — *{spec.reference}*")
+    st.caption(f"{_(spec.summary)} — *{_(spec.reference)}*")
     columns = st.columns(3)
     chosen = {"preset": preset}
     with columns[0]:
@@ -48,7 +49,7 @@ def start(dataset: str, chosen: dict) -> None:
     try:
         images, note = assets.training_images(dataset)
     except data.DataUnavailableError as error:  # kept until the next Train: the page reruns at once
-        st.session_state[KEY + "failed"] = f"{error} The bundled robust models stay available."
+        st.session_state[KEY + "failed"] = _("{error} The bundled robust models stay available.").format(error=error)
         return
     st.session_state[KEY + "data_note"] = note
     split = len(images.x_train) - 1000  # the last 1000 training images pick the best epoch
@@ -65,12 +66,13 @@ def train(trainer: at.AdversarialTrainer, epochs: int, progress) -> None:
     while trainer.epoch < epochs and trainer.stopped is None:
         trainer.run(time_budget=0.5)
         progress(min(trainer.epochs_done / epochs, 1.0),
-                 f"Epoch {trainer.epoch}/{epochs} · held-out clean {trainer.history[-1].clean_accuracy:.1%}, "
-                 f"{trainer.spec.robust_metric} {trainer.history[-1].robust_accuracy:.1%}")
+                 _("Epoch {epoch}/{epochs} · held-out clean {clean:.1%}, {metric} {robust:.1%}").format(
+                     epoch=trainer.epoch, epochs=epochs, clean=trainer.history[-1].clean_accuracy,
+                     metric=_(trainer.spec.robust_metric), robust=trainer.history[-1].robust_accuracy))
 
 
 def live_curves() -> None:
-    trainer, _, _ = st.session_state[KEY + "job"]
+    trainer = st.session_state[KEY + "job"][0]
     st.plotly_chart(plots.adversarial_training_figure(trainer.history, robust_label(trainer), trainer.best.epoch),
                     key=KEY + "live_curves", **CHART)
 
@@ -82,8 +84,9 @@ def training_job() -> None:
         return
     trainer.restore_best()
     best = trainer.best
-    label = (f"your CNN ({trainer.spec.label}, best of {trainer.epoch} epochs: epoch {best.epoch}, held-out "
-             f"{trainer.spec.robust_metric} accuracy {best.robust_accuracy:.1%})")
+    label = _("your CNN ({preset}, best of {epochs} epochs: epoch {best}, held-out {metric} accuracy {accuracy:.1%})"
+              ).format(preset=_(trainer.spec.label), epochs=trainer.epoch, best=best.epoch,
+                       metric=_(trainer.spec.robust_metric), accuracy=best.robust_accuracy)
     sigma = trainer.sigma if trainer.spec.perturbation == "noise" else None
     defend_models.remember_trained(dataset, trainer.preset, trainer.model, label, sigma)
     st.session_state[KEY + "outcome"] = (trainer.history, robust_label(trainer), best.epoch, trainer.stopped, label)
@@ -92,35 +95,37 @@ def training_job() -> None:
 
 def robust_label(trainer: at.AdversarialTrainer) -> str:
     if trainer.spec.perturbation == "noise":
-        return f"noisy (σ = {trainer.sigma:g})"
-    return f"PGD-{at.VALIDATION_PGD_STEPS} at ε = {trainer.eps:g}"
+        return _("noisy (σ = {sigma:g})").format(sigma=trainer.sigma)
+    return _("PGD-{steps} at ε = {eps:g}").format(steps=at.VALIDATION_PGD_STEPS, eps=trainer.eps)
 
 
 def outcome() -> None:
     history, label, best_epoch, stopped, model_label = st.session_state[KEY + "outcome"]
     if stopped:
         st.warning(stopped, icon=":material/warning:")
-    st.success(f"Now in use as the sidebar's model of its kind: {model_label}.", icon=":material/check_circle:")
+    st.success(_("Now in use as the sidebar's model of its kind: {model}.").format(model=model_label),
+               icon=":material/check_circle:")
     st.plotly_chart(plots.adversarial_training_figure(history, label, best_epoch), key=KEY + "curves", **CHART)
 
 
 def compare(dataset: str, x: np.ndarray, y: np.ndarray, class_names) -> None:
     standard = defend_models.choose(dataset, "standard")
     robust = defend_models.choose(dataset, "adversarial")
-    st.subheader("Standard vs adversarially trained")
-    st.caption(f"Standard: {standard.label}. Robust: {robust.label}.")
+    st.subheader(_("Standard vs adversarially trained"))
+    st.caption(_("Standard: {standard}. Robust: {robust}.").format(standard=_(standard.label),
+                                                                    robust=_(robust.label)))
     images, labels = x[:COMPARE_IMAGES], y[:COMPARE_IMAGES]
-    st.markdown("**Input-gradient saliency.** Robust models' gradients look like strokes of the digit; standard "
-                "ones like noise (Tsipras et al. 2019, *Robustness may be at odds with accuracy*).")
+    st.markdown(_("**Input-gradient saliency.** Robust models' gradients look like strokes of the digit; standard "
+                  "ones like noise (Tsipras et al. 2019, *Robustness may be at odds with accuracy*)."))
     for chosen in (standard, robust):
         saliency = np.abs(evaluation.input_gradient(chosen.model, images, labels))
-        row(chosen.label, [thumbnails.heat_rgb(s[:, :, 0]) for s in saliency], KEY + "saliency_" + chosen.kind)
-    st.markdown(f"**PGD at a large ε = {LARGE_EPS}.** What it takes to fool each model: against the robust one, "
-                "the perturbation starts to draw features of the target class.")
+        row(_(chosen.label), [thumbnails.heat_rgb(s[:, :, 0]) for s in saliency], KEY + "saliency_" + chosen.kind)
+    st.markdown(_("**PGD at a large ε = {eps}.** What it takes to fool each model: against the robust one, "
+                  "the perturbation starts to draw features of the target class.").format(eps=LARGE_EPS))
     for chosen in (standard, robust):
         x_adv, predicted = large_eps_attack(chosen.model, images, labels)
-        captions = [f"{class_names[t]} → {class_names[p]}" for t, p in zip(labels, predicted, strict=True)]
-        row(chosen.label, [thumbnails.gray_rgb(a[:, :, 0]) for a in x_adv], KEY + "large_" + chosen.kind, captions)
+        captions = [f"{_(class_names[t])} → {_(class_names[p])}" for t, p in zip(labels, predicted, strict=True)]
+        row(_(chosen.label), [thumbnails.gray_rgb(a[:, :, 0]) for a in x_adv], KEY + "large_" + chosen.kind, captions)
     curves(dataset, standard, robust, x, y)
 
 
@@ -142,7 +147,7 @@ def row(title: str, rgbs: list[np.ndarray], key: str, captions: list[str] | None
 
 
 def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None:
-    n = st.number_input("Images for the curves (10–1000)", 10, 1000, 200, step=50, key=KEY + "curve_n")
+    n = st.number_input(_("Images for the curves (10–1000)"), 10, 1000, 200, step=50, key=KEY + "curve_n")
     key = (token(standard.model), token(robust.model), dataset, int(n))
 
     def work(progress):
@@ -152,23 +157,24 @@ def curves(dataset: str, standard, robust, x: np.ndarray, y: np.ndarray) -> None
                 chosen.model, x[:n], y[:n], "pgd", COMPARE_EPS, params=defences.DEFEND_ATTACKS["pgd"].params, seed=0,
                 progress=lambda f, text, i=i: progress((i + f) / 2, text),
             )
-            results.append((defend_models.KIND_LABELS[chosen.kind], curve.eps, curve.accuracy,
-                            [r.interval for r in curve.robust]))
-        return results
+            results.append((chosen.kind, curve.eps, curve.accuracy, [r.interval for r in curve.robust]))
+        return results  # each curve named by its model's kind, translated when drawn
 
     draw = not heavy_work.has_result(KEY + "curves", key) and st.button(
-        "Draw accuracy-vs-ε curves (PGD-20)", icon=":material/show_chart:", key=KEY + "curve_go"
+        _("Draw accuracy-vs-ε curves (PGD-20)"), icon=":material/show_chart:", key=KEY + "curve_go"
     )
     results = heavy_work.result(KEY + "curves", key, work, start=draw)
     if results is None:
         return
-    st.plotly_chart(plots.robustness_figure(results), key=KEY + "compare_curves", **CHART)
-    st.caption("Quick evaluation (PGD-20): each point is an upper bound, with its 95% interval.")
+    named = [(_(defend_models.KIND_LABELS[kind]), *rest) for kind, *rest in results]
+    st.plotly_chart(plots.robustness_figure(named), key=KEY + "compare_curves", **CHART)
+    st.caption(_("Quick evaluation (PGD-20): each point is an upper bound, with its {level} interval.").format(
+        level="95%"))  # a gap: "% i" would read as a printf directive to gettext's tools
 
 
 def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict:
-    st.markdown("Train the default CNN on adversarial examples, live. Held-out clean and robust accuracy are measured "
-                "after every epoch, and the best epoch is kept.")
+    st.markdown(_("Train the default CNN on adversarial examples, live. Held-out clean and robust accuracy are "
+                  "measured after every epoch, and the best epoch is kept."))
     explain("adversarial_training")
     chosen = settings(config)
     if st.session_state.get(KEY + "data_note"):
@@ -176,8 +182,8 @@ def training_tab(config: state.DefendPageConfig, x: np.ndarray, y: np.ndarray, c
     if KEY + "job" in st.session_state:
         training_job()
     else:
-        if st.button("Train", icon=":material/model_training:", type="primary", key=KEY + "train",
-                     help="Needs the full training set (PLAYGROUND_DATA_DIR or a Keras download)."):
+        if st.button(_("Train"), icon=":material/model_training:", type="primary", key=KEY + "train",
+                     help=_("Needs the full training set (PLAYGROUND_DATA_DIR or a Keras download).")):
             start(config.dataset, chosen)
             st.rerun()
         if KEY + "failed" in st.session_state:

@@ -12,6 +12,7 @@ from app_pages.ui.defend_models import BUNDLED_LABELS, PAGE_KEY, DefendModel
 from app_pages.ui.plain_words import explain
 from app_pages.ui.widgets import control
 from playground import defences, evaluation, plots, snippets, state
+from playground.i18n import N_, _, ngettext
 from playground.tokens import token
 
 KEY = "def_tf_"
@@ -28,7 +29,7 @@ def transform_controls(config: state.DefendPageConfig) -> tuple[list[str], dict]
         (param,) = cls.params
         url_key = state.TRANSFORM_KEYS[name]
         values[url_key] = control(PAGE_KEY, config, url_key, step=type(param.default)(param.step))
-        st.caption(cls.summary)
+        st.caption(_(cls.summary))
     return names, values
 
 
@@ -37,7 +38,7 @@ def attack_controls(config: state.DefendPageConfig) -> dict:
     threat = control(PAGE_KEY, config, "threat", widget=st.radio, horizontal=True)
     attack = control(PAGE_KEY, config, "attack")
     eps = control(PAGE_KEY, config, "eps", step=0.01, format="%.2f")
-    st.caption(f"ε = {eps:.2f} = {eps * 255:.1f} / 255 grey levels.")
+    st.caption(_("ε = {eps:.2f} = {levels:.1f} / 255 grey levels.").format(eps=eps, levels=eps * 255))
     images, draws = st.columns(2)
     with images:
         n = control(PAGE_KEY, config, "n", widget=st.number_input, step=50)
@@ -50,12 +51,12 @@ def results_table(rows: list[defences.ThreatRow], selected: str) -> None:
     def cell(row: defences.ThreatRow, threat: str) -> str:
         same_as_bpda = threat == "eot" and row.eot_is_bpda and row.label != "No defence"
         low, high = row.proportion(threat).interval
-        return (f"{row.robust[threat]:.1%} ({low * 100:.0f}–{high:.0%})"
-                + (" (= BPDA: nothing random to average)" if same_as_bpda else ""))
+        figure = f"{row.robust[threat]:.1%} ({low * 100:.0f}–{high:.0%})"
+        return _("{figure} (= BPDA: nothing random to average)").format(figure=figure) if same_as_bpda else figure
 
-    table = {"Defence": [r.label for r in rows], "Clean": [f"{r.clean:.1%}" for r in rows]}
+    table = {_("Defence"): [_(r.label) for r in rows], _("Clean"): [f"{r.clean:.1%}" for r in rows]}
     for threat, label in defences.THREAT_LABELS.items():
-        table[("▶ " if threat == selected else "") + label] = [cell(r, threat) for r in rows]
+        table[("▶ " if threat == selected else "") + _(label)] = [cell(r, threat) for r in rows]
     with st.container(key=KEY + "table"):  # a plain HTML table: readable on a projector, and by the tests
         st.table(table, hide_index=True)
 
@@ -69,29 +70,41 @@ def verdict(rows: list[defences.ThreatRow], *, thorough: bool) -> None:
     baseline = rows[0].robust["unaware"]
     for row in rows[1:]:
         unaware, aware = row.robust["unaware"], min(row.robust["bpda"], row.robust["eot"])
-        text = (f"**{row.label}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
-                f"knows about it (no defence: {baseline:.1%}).")
         gain = unaware - baseline
+        # Each verdict is one whole message: its sentences read in the order of the language.
+        values = {"name": _(row.label), "unaware": unaware, "aware": aware, "baseline": baseline}
         if gain <= 0.01:
-            st.info(text + " It shows no gain to begin with.", icon=":material/lock_open:")
+            st.info(_("**{name}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
+                      "knows about it (no defence: {baseline:.1%}). It shows no gain to begin with.").format(**values),
+                    icon=":material/lock_open:")
             continue
         lost = min(1.0, (unaware - aware) / gain)
-        text += f" {lost:.0%} of its apparent gain of {gain * 100:.0f} points disappears."
+        values |= {"lost": lost, "gain": gain * 100}
         if lost >= 0.5:
-            st.warning(text + " Most of its strength was the attacker's ignorance.", icon=":material/lock_open:")
+            st.warning(_("**{name}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
+                         "knows about it (no defence: {baseline:.1%}). {lost:.0%} of its apparent gain of {gain:.0f} "
+                         "points disappears. Most of its strength was the attacker's ignorance.").format(**values),
+                       icon=":material/lock_open:")
         elif not thorough:
-            st.warning(text + " It survives this quick attack, which proves little: choose *Thorough: AutoAttack* "
-                       "before believing that it holds.", icon=":material/help:")
+            st.warning(_("**{name}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
+                         "knows about it (no defence: {baseline:.1%}). {lost:.0%} of its apparent gain of {gain:.0f} "
+                         "points disappears. It survives this quick attack, which proves little: choose *{thorough}* "
+                         "before believing that it holds.").format(
+                           **values, thorough=_(defences.DEFEND_ATTACKS["autoattack"].label)),
+                       icon=":material/help:")
         else:
-            st.info(text + " Most of it holds, even against AutoAttack at this ε.", icon=":material/lock:")
+            st.info(_("**{name}**: {unaware:.1%} against the defence-unaware attack, {aware:.1%} once the attack "
+                      "knows about it (no defence: {baseline:.1%}). {lost:.0%} of its apparent gain of {gain:.0f} "
+                      "points disappears. Most of it holds, even against AutoAttack at this ε.").format(**values),
+                    icon=":material/lock:")
 
 
 def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.ndarray, y: np.ndarray) -> dict:
-    st.caption(
+    st.caption(_(
         "Put input transforms in front of the model and attack the whole system three ways: **defence-unaware** "
         "(attack the bare model), **BPDA** (attack through the transforms) and **EOT** (also average over their "
         "randomness)."
-    )
+    ))
     # The controls beside the threat table they drive, so that both fit a projector's first screen.
     controls, results = st.columns([1, 2.2], gap="medium")
     with controls:
@@ -106,16 +119,19 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
         rows = heavy_work.result(KEY + "rows", key, lambda progress: defences.compare_threats(
             model, stack, x[:n], y[:n], attack=settings["attack"], eps=settings["eps"], params=params,
             samples=settings["samples"], seed=SEED, progress=progress,
-        ), failed="These settings do not work together")
+        ), failed=N_("These settings do not work together"))
         if rows is None:
             return values | {"defences": tuple(names)} | settings
-        st.markdown(f"**{defences.DEFEND_ATTACKS[settings['attack']].label} at L∞ ε = {settings['eps']:.2f} on {n} "
-                    f"test images**, model: {chosen.label}.")
+        st.markdown(ngettext("**{attack} at L∞ ε = {eps:.2f} on {n} test image**, model: {model}.",
+                             "**{attack} at L∞ ε = {eps:.2f} on {n} test images**, model: {model}.", n).format(
+            attack=_(defences.DEFEND_ATTACKS[settings["attack"]].label), eps=settings["eps"], n=n,
+            model=_(chosen.label)))
         results_table(rows, settings["threat"])
         verdict(rows, thorough=settings["attack"] == "autoattack")
-        st.caption("Robust accuracy: correct without the attack and with it, against the true labels. Each figure "
-                   "is an **upper bound** (a stronger attack can only lower it); in brackets, its 95% interval.")
-        explain("threat_table", more="\n".join(f"- {text}" for text in defences.THREATS.values()))
+        st.caption(_("Robust accuracy: correct without the attack and with it, against the true labels. Each "
+                     "figure is an **upper bound** (a stronger attack can only lower it); in brackets, its {level} "
+                     "interval.").format(level="95%"))  # a gap: "% i" would read as a printf directive
+        explain("threat_table", more="\n".join(f"- {_(text)}" for text in defences.THREATS.values()))
     figures = curve(config, chosen, stack, x[:n], y[:n])
     bundled = chosen.label == BUNDLED_LABELS[config.model]
     export.export_panel(
@@ -128,30 +144,37 @@ def transforms_tab(config: state.DefendPageConfig, chosen: DefendModel, x: np.nd
 def curve(config: state.DefendPageConfig, chosen: DefendModel, stack: defences.Stack, x, y) -> list:
     """Draws the accuracy-vs-ε curves once asked; returns them as [(name, figure)] for export (empty until drawn)."""
     threat = config.threat
-    st.subheader("Robust accuracy as ε grows")
+    st.subheader(_("Robust accuracy as ε grows"))
     key = (token(chosen.model), config.dataset, stack, config.attack, threat, len(x), config.samples)
+    threat_label = _(defences.THREAT_LABELS[threat])
     draw = not heavy_work.has_result(KEY + "curves", key) and st.button(
-        f"Draw the curves under {defences.THREAT_LABELS[threat]}", icon=":material/show_chart:", key=KEY + "curve_go"
+        _("Draw the curves under {threat}").format(threat=threat_label), icon=":material/show_chart:",
+        key=KEY + "curve_go",
     )
 
     def compute(progress):
         curves = []
-        for i, (label, part) in enumerate((("No defence", defences.Stack()), ("With the defence", stack))):
+        for i, (label, part) in enumerate(((N_("No defence"), defences.Stack()), (N_("With the defence"), stack))):
             accuracies = []
             for j, eps in enumerate(CURVE_EPS):
-                progress((i * len(CURVE_EPS) + j) / (2 * len(CURVE_EPS)), f"{label}, ε = {eps:g}…")
+                progress((i * len(CURVE_EPS) + j) / (2 * len(CURVE_EPS)),
+                         _("{label}, ε = {eps:g}…").format(label=_(label), eps=eps))
                 accuracies.append(defences.robust_accuracy(
                     chosen.model, part, x, y, threat=threat, attack=config.attack, eps=eps,
                     params=defences.DEFEND_ATTACKS[config.attack].params, samples=config.samples, seed=SEED,
                 ))
             intervals = [evaluation.Proportion(round(a * len(x)), len(x)).interval for a in accuracies]
-            curves.append((f"{label} ({defences.THREAT_LABELS[threat]})", list(CURVE_EPS), accuracies, intervals))
+            curves.append((label, list(CURVE_EPS), accuracies, intervals))  # named when drawn, in its language
         return curves
 
     curves = heavy_work.result(KEY + "curves", key, compute, start=draw)
     if curves is None:
-        st.caption(f"Runs the attack at ε = {', '.join(f'{e:g}' for e in CURVE_EPS)} with and without the defence.")
+        st.caption(_("Runs the attack at ε = {values} with and without the defence.").format(
+            values=", ".join(f"{e:g}" for e in CURVE_EPS)))
         return []
-    fig = plots.robustness_figure(curves)
+    fig = plots.robustness_figure(
+        [(_("{label} ({threat})").format(label=_(label), threat=threat_label), *rest) for label, *rest in curves]
+    )
     st.plotly_chart(fig, key=KEY + "curve", **CHART)
+    # The name is also the downloaded file's name (export.file_stem keeps a-z and 0-9): it stays in English.
     return [(f"Accuracy vs eps ({defences.THREAT_LABELS[threat]})", fig)]

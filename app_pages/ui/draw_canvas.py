@@ -2,7 +2,8 @@
 
 A few lines of canvas code on ``st.components.v2``, Streamlit's own component API, rather than a third-party
 drawing component: one pad needs no extra dependency to keep in step with Streamlit releases. The PNG goes
-through ``playground.data.image_from_bytes`` like any upload, so drawings get MNIST's framing too.
+through ``playground.data.image_from_bytes`` like any upload, so drawings get MNIST's framing too. Its words come
+from Python, in the session's language (the HTML's English shows until the script has run).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import base64
 
 import streamlit as st
 
+from playground.i18n import _
+
 _HTML = """
 <div class="pad">
   <canvas width="280" height="280" data-testid="draw-canvas"></canvas>
   <div class="row"><button type="button" data-testid="draw-clear">Clear</button>
-  <span>Draw with the mouse or a finger, white on black.</span></div>
+  <span class="hint">Draw with the mouse or a finger, white on black.</span></div>
 </div>
 """
 
@@ -28,8 +31,11 @@ button { padding: 3px 12px; border: 1px solid #ccc; border-radius: 6px; backgrou
 
 _JS = """
 export default function (component) {
-  const { parentElement, setStateValue } = component;
+  const { parentElement, setStateValue, data } = component;
   const canvas = parentElement.querySelector("canvas");
+  const words = data || {};  // the pad's words, in the session's language: set on every run, so a switch shows
+  if (words.clear) parentElement.querySelector("button").textContent = words.clear;
+  if (words.hint) parentElement.querySelector(".hint").textContent = words.hint;
   if (canvas.dataset.ready) return;  // the script runs again on every rerun: wire the pad once
   canvas.dataset.ready = "1";
   const ctx = canvas.getContext("2d");
@@ -71,7 +77,8 @@ _PREFIX = "data:image/png;base64,"
 
 def draw_canvas(*, key: str) -> bytes | None:
     """Shows the pad; returns the drawing as PNG bytes once the user has drawn something, else None."""
-    result = _component(key=key, default={"png": None}, on_png_change=lambda: None)
+    words = {"clear": _("Clear"), "hint": _("Draw with the mouse or a finger, white on black.")}
+    result = _component(key=key, data=words, default={"png": None}, on_png_change=lambda: None)
     data_url = result.png
     if not data_url or not data_url.startswith(_PREFIX):
         return None

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from playground.i18n import _
+
 if TYPE_CHECKING:
     import keras
     import plotly.graph_objects as go
@@ -75,19 +77,23 @@ def model_bytes(model: keras.Model) -> bytes:
 
 
 def figure_download(fig: FigureSource, name: str, key: str) -> None:
-    """A button that downloads ``fig`` (or what the callable ``fig`` returns, built on click) as HTML."""
+    """A button that downloads ``fig`` (or what the callable ``fig`` returns, built on click) as HTML.
+
+    ``name`` is shown translated (``_(name)``); give the English name, marked with ``N_``, so that the file name
+    (from ``file_stem(name)``) stays the same in every language.
+    """
     st.download_button(
-        f"{name} (.html)", lambda: figure_html(fig), file_name=f"{file_stem(name)}.html", mime="text/html",
-        key=key, icon=ICON, on_click="ignore", help="The interactive chart as a web page that works offline.",
+        f"{_(name)} (.html)", lambda: figure_html(fig), file_name=f"{file_stem(name)}.html", mime="text/html",
+        key=key, icon=ICON, on_click="ignore", help=_("The interactive chart as a web page that works offline."),
     )
 
 
 def model_download(model: keras.Model, file_name: str, key: str) -> None:
     """A button that downloads ``model`` as ``file_name`` (.keras), saved on click with the weights of that moment."""
     st.download_button(
-        "Model (.keras)", lambda: model_bytes(model), file_name=file_name,
+        _("Model (.keras)"), lambda: model_bytes(model), file_name=file_name,
         mime="application/octet-stream", key=key, icon=ICON, on_click="ignore",
-        help="Load it with keras.saving.load_model(path), or upload it on the Attack and Defend pages.",
+        help=_("Load it with keras.saving.load_model(path), or upload it on the Attack and Defend pages."),
     )
 
 
@@ -97,10 +103,10 @@ def config_download(config: Any, key: str, *, name: str | None = None) -> None:
 
     stem = file_stem(name or snippets.page_of(config))
     st.download_button(
-        "Settings (.json)", snippets.config_json(config), file_name=f"{stem}_settings.json",
+        _("Settings (.json)"), snippets.config_json(config), file_name=f"{stem}_settings.json",
         mime="application/json", key=key, icon=ICON, on_click="ignore",
-        help="Every setting with its type, and the URL query that reproduces the page "
-        "(playground.snippets.config_from_json reads it back).",
+        help=_("Every setting with its type, and the URL query that reproduces the page "
+               "(playground.snippets.config_from_json reads it back)."),
     )
 
 
@@ -108,8 +114,8 @@ def snippet_panel(code: str, filename: str, key: str) -> None:
     """The script, shown with a copy button, and a button that downloads it as ``filename``."""
     st.code(code, language="python")
     st.download_button(
-        f"Script ({filename})", code, file_name=filename, mime="text/x-python", key=key, icon=ICON,
-        on_click="ignore",
+        _("Script ({filename})").format(filename=filename), code, file_name=filename, mime="text/x-python", key=key,
+        icon=ICON, on_click="ignore",
     )
 
 
@@ -131,12 +137,13 @@ def export_panel(
         snippet: a script from ``playground.snippets``, shown and offered as ``snippet_file``.
         model: a Keras model, offered as ``model_file_name(config)``, saved when the button is clicked.
         figures: ``(name, figure)`` pairs, each offered as ``<name>.html``; a figure may be a callable that
-            builds it, which then runs only on click.
-        note: a caption under the buttons (e.g. what the script does not reproduce).
+            builds it, which then runs only on click. The name is shown translated: pass it in English, marked
+            with ``N_``, and the file name stays English.
+        note: a caption under the buttons (e.g. what the script does not reproduce), shown translated.
     """
     # Built only while open: every rerun of a page (each ε move on Attack) would otherwise re-send, and the
     # browser re-render, buttons and a highlighted script that nobody is looking at.
-    panel = st.expander("Export", icon=ICON, key=key + "open", on_change="rerun")
+    panel = st.expander(_("Export"), icon=ICON, key=key + "open", on_change="rerun")
     if not panel.open:
         return
     with panel:
@@ -147,13 +154,13 @@ def export_panel(
                 model_download(model, model_file_name(config), key + "model")
             for index, (name, fig) in enumerate(figures):
                 figure_download(fig, name, f"{key}figure_{index}")
-        hints = ["Charts: hover one and use its camera button for a PNG."] if figures else []
+        hints = [_("Charts: hover one and use its camera button for a PNG.")] if figures else []
         if config is not None:
-            hints.append("Settings: every value, and the URL query that reopens this page as it is.")
+            hints.append(_("Settings: every value, and the URL query that reopens this page as it is."))
         if hints:
             st.caption(" ".join(hints))
         if snippet is not None:
-            st.markdown("**The same experiment as a Python script** (run it next to the `playground` package):")
+            st.markdown(_("**The same experiment as a Python script** (run it next to the `playground` package):"))
             snippet_panel(snippet, snippet_file, key + "snippet")
         if note:
-            st.caption(note)
+            st.caption(_(note))

@@ -16,6 +16,7 @@ import streamlit as st
 
 from app_pages.ui import session_cache
 from playground import scheduler
+from playground.i18n import N_, _
 from playground.tokens import token
 
 POLL_SECONDS = 0.25
@@ -39,13 +40,14 @@ def task(
     start: bool,
     restart: bool = False,
     live: Callable[[], None] | None = None,
-    stop: str = "Stop",
+    stop: str = N_("Stop"),
 ) -> scheduler.Task | None:
     """This session's task for ``job_key``, in whatever state it is; None if none was started for it.
 
     ``start`` submits ``work`` if there is no task for this ``job_key`` yet; ``restart`` also replaces one that
     was stopped or failed. Another ``job_key`` (the settings changed) cancels the old task. While it waits or
     runs, its progress is shown with Stop, and ``live()`` draws anything else that should move meanwhile.
+    ``stop`` is the Stop button's label, shown translated (mark it with ``N_``).
     """
     current = st.session_state.get(key)
     if current is not None and current.job_key != job_key:
@@ -73,12 +75,12 @@ def training(prefix: str, trainer: object, work: Callable[[scheduler.Progress], 
     ended with a model to keep (finished, or stopped part-way), drops the page's job and returns True. A failure
     is kept in ``prefix + "failed"``, which the page shows until the next Train, and the page reruns.
     """
-    job = task(prefix + "training", token(trainer), work, start=True, live=live, stop="Stop training")
+    job = task(prefix + "training", token(trainer), work, start=True, live=live, stop=N_("Stop training"))
     if job.state in ("queued", "running"):
         return False
     del st.session_state[prefix + "job"], st.session_state[prefix + "training"]
     if job.state == "failed":
-        st.session_state[prefix + "failed"] = f"Training failed: {job.error}"
+        st.session_state[prefix + "failed"] = _("Training failed: {error}").format(error=job.error)
         st.rerun(scope="app")
     return True
 
@@ -93,12 +95,13 @@ def result(
     work: Callable[[scheduler.Progress], Any],
     *,
     start: bool = True,
-    failed: str = "This run failed",
+    failed: str = N_("This run failed"),
 ) -> Any:
     """``work``'s result for ``job_key`` once the queue has run it, else None (waiting, running, stopped, failed).
 
     ``start`` is True to run as soon as the settings are new, or the page's own Run button. A failure or a Stop
-    stays on screen, with Run again, until the user acts or the settings change.
+    stays on screen, with Run again, until the user acts or the settings change. ``failed`` is shown
+    translated, followed by the error (mark it with ``N_``).
     """
     if session_cache.contains(key, job_key):
         return session_cache.get(key, job_key)
@@ -111,16 +114,19 @@ def result(
         return session_cache.put(key, job_key, current.result, size=KEPT_RESULTS)
     if current.state in ("failed", "stopped"):
         outcome(current, failed=failed)
-        st.button("Run again", icon=":material/replay:", key=key + "_again")
+        st.button(_("Run again"), icon=":material/replay:", key=key + "_again")
     return None
 
 
-def outcome(job: scheduler.Task | None, *, failed: str, stopped: str = "Stopped before the end.") -> None:
-    """Says why a task has no result (it failed, or was stopped); drawn on every run, it stays until the user acts."""
+def outcome(job: scheduler.Task | None, *, failed: str, stopped: str = N_("Stopped before the end.")) -> None:
+    """Says why a task has no result (it failed, or was stopped); drawn on every run, it stays until the user acts.
+
+    ``failed`` and ``stopped`` are shown translated: mark them with ``N_`` where they are written.
+    """
     if job is not None and job.state == "failed":
-        st.error(f"{failed}: {job.error}", icon=":material/error:")
+        st.error(_("{failed}: {error}").format(failed=_(failed), error=job.error), icon=":material/error:")
     elif job is not None and job.state == "stopped":
-        st.info(stopped, icon=":material/stop_circle:")
+        st.info(_(stopped), icon=":material/stop_circle:")
 
 
 def _progress(key: str, live: Callable[[], None] | None, stop: str) -> None:
@@ -131,13 +137,13 @@ def _progress(key: str, live: Callable[[], None] | None, stop: str) -> None:
     job.watched()
     place = scheduler.shared().position(job)
     if job.cancelled:
-        st.progress(job.fraction, text="Stopping at the next checkpoint…")
+        st.progress(job.fraction, text=_("Stopping at the next checkpoint…"))
     elif place:
-        st.progress(0.0, text=f"Waiting for its turn: number {place} in the server's queue for heavy work "
-                    "(other sessions' evaluations run one at a time)…")
+        st.progress(0.0, text=_("Waiting for its turn: number {place} in the server's queue for heavy work "
+                                "(other sessions' evaluations run one at a time)…").format(place=place))
     else:
-        st.progress(job.fraction, text=job.text or "Starting…")
+        st.progress(job.fraction, text=_(job.text) if job.text else _("Starting…"))
     if live is not None:
         live()
-    st.button(stop, icon=":material/stop:", key=key + "_stop", on_click=scheduler.shared().cancel, args=(job,),
+    st.button(_(stop), icon=":material/stop:", key=key + "_stop", on_click=scheduler.shared().cancel, args=(job,),
               kwargs={"wait": False}, disabled=job.cancelled)

@@ -7,6 +7,7 @@ this session's state only (Keras models are not thread-safe, so never in a proce
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import keras
 import streamlit as st
 
 from app_pages.ui import heavy_work
-from playground import assets, data, evaluation, image_models, plots, training
+from playground import assets, data, evaluation, i18n, image_models, plots, training
+from playground.i18n import _
 
 KEY = "model_"
 TRAIN_EPOCH_CAP = 20
@@ -23,19 +25,27 @@ TRAIN_EPOCH_CAP = 20
 @dataclass
 class ChosenModel:
     model: keras.Model
-    label: str
+    label: str  # in English; ``title`` says it in the session's language
     clean_accuracy: float  # on the bundled test sample
     dataset: str
     keras_file: bytes | None = None
+    words: Callable[[], str] | None = None  # the label in the language of the moment
+
+    def title(self) -> str:
+        """The label in the session's language, also after a switch of language (the model stays in the session)."""
+        return self.words() if self.words is not None else _(self.label)
 
 
 def _sample_accuracy(model: keras.Model, dataset: str) -> float:
-    x, y, _ = assets.load_sample(dataset)
+    x, y, _names = assets.load_sample(dataset)
     return float((evaluation.predict(model, x).argmax(-1) == y).mean())
 
 
-def _remember(slot: str, model: keras.Model, label: str, dataset: str) -> ChosenModel:
-    chosen = ChosenModel(model, label, _sample_accuracy(model, dataset), dataset)
+def _remember(slot: str, model: keras.Model, words: Callable[[], str], dataset: str) -> ChosenModel:
+    """Keeps ``model`` in the session; ``words`` says its label, in the language of the moment."""
+    with i18n.using(i18n.DEFAULT):
+        label = words()
+    chosen = ChosenModel(model, label, _sample_accuracy(model, dataset), dataset, words=words)
     st.session_state[KEY + slot] = chosen
     return chosen
 
@@ -48,18 +58,20 @@ def trained_model(dataset: str) -> ChosenModel | None:
 
 def pick_model(dataset: str, architecture: str) -> ChosenModel | None:
     """Renders the model chooser in the sidebar; returns the model to use, or None while none is ready."""
+    sources = {"Bundled": _("Bundled"), "Train": _("Train"), "Upload": _("Upload")}
     source = st.sidebar.segmented_control(
-        "Model", ["Bundled", "Train", "Upload"], default="Bundled", required=True, key=KEY + "source"
+        _("Model"), list(sources), default="Bundled", required=True, format_func=sources.get, key=KEY + "source"
     )
     if source == "Bundled":
         slot = f"bundled_{dataset}_{architecture}"
         chosen = st.session_state.get(KEY + slot)
         if chosen is None:
-            with st.spinner("Loading the bundled model…"):
+            with st.spinner(_("Loading the bundled model…")):
+                name = image_models.ARCHITECTURES[architecture].label
                 chosen = _remember(
                     slot,
                     image_models.load_bundled_model(dataset, architecture),
-                    f"bundled {image_models.ARCHITECTURES[architecture].label}",
+                    lambda: _("bundled {architecture}").format(architecture=_(name)),
                     dataset,
                 )
     elif source == "Train":
@@ -68,10 +80,11 @@ def pick_model(dataset: str, architecture: str) -> ChosenModel | None:
         chosen = _upload_section(dataset)
     if chosen is not None:
         st.sidebar.caption(
-            f"**{chosen.label}** · clean accuracy on the 1000-image test sample: **{chosen.clean_accuracy:.1%}**"
+            _("**{model}** · clean accuracy on the 1000-image test sample: **{accuracy:.1%}**")
+            .format(model=chosen.title(), accuracy=chosen.clean_accuracy)
         )
         if image_models.has_softmax_output(chosen.model):
-            st.sidebar.error("This model ends in a softmax layer. Attacks need logits: expect vanishing gradients.")
+            st.sidebar.error(_("This model ends in a softmax layer. Attacks need logits: expect vanishing gradients."))
         _download_button(chosen)
     return chosen
 
@@ -83,29 +96,32 @@ def _download_button(chosen: ChosenModel) -> None:
             chosen.model.save(path)
             chosen.keras_file = path.read_bytes()
     st.sidebar.download_button(
-        "Download model (.keras)", chosen.keras_file, file_name="playground_model.keras",
+        _("Download model (.keras)"), chosen.keras_file, file_name="playground_model.keras",
         mime="application/octet-stream", icon=":material/download:",
     )
 
 
 def _upload_section(dataset: str) -> ChosenModel | None:
     upload = st.sidebar.file_uploader(
-        "A Keras model (.keras), 28×28×1 input, 10 logits; loaded in safe mode", type=["keras"], key=KEY + "file"
+        _("A Keras model (.keras), 28×28×1 input, 10 logits; loaded in safe mode"), type=["keras"],
+        key=KEY + "file",
     )
     if upload is not None and st.session_state.get(KEY + "uploaded_name") != upload.file_id:
         try:
             model = image_models.load_uploaded_model(upload.getvalue())
         except ValueError as error:
-            st.sidebar.error(f"Could not use that file: {error}")
+            st.sidebar.error(_("Could not use that file: {error}").format(error=error))
         else:
             st.session_state[KEY + "uploaded_name"] = upload.file_id
-            _remember("uploaded", model, f"uploaded {upload.name}", dataset)
+            file_name = upload.name
+            _remember("uploaded", model, lambda: _("uploaded {file}").format(file=file_name), dataset)
     return st.session_state.get(KEY + "uploaded")
 
 
 def _train_section(dataset: str, architecture: str) -> ChosenModel | None:
-    epochs = st.sidebar.slider("Epochs", 1, TRAIN_EPOCH_CAP, 2, key=KEY + "epochs", help=f"At most {TRAIN_EPOCH_CAP}.")
-    if st.sidebar.button("Train from scratch", icon=":material/model_training:", key=KEY + "train"):
+    epochs = st.sidebar.slider(_("Epochs"), 1, TRAIN_EPOCH_CAP, 2, key=KEY + "epochs",
+                               help=_("At most {epochs}.").format(epochs=TRAIN_EPOCH_CAP))
+    if st.sidebar.button(_("Train from scratch"), icon=":material/model_training:", key=KEY + "train"):
         st.session_state.pop(KEY + "failed", None)
         try:
             images, note = assets.training_images(dataset)
@@ -134,11 +150,12 @@ def _train(trainer: training.Trainer, epochs: int, progress) -> None:
     while trainer.epoch < epochs and trainer.diverged is None:
         trainer.run(time_budget=0.5)
         done = (trainer.epoch + trainer.steps % steps_per_epoch / steps_per_epoch) / epochs
-        progress(done, f"Epoch {trainer.epoch}/{epochs} · test accuracy {trainer.history[-1].test_accuracy:.1%}")
+        progress(done, _("Epoch {epoch}/{epochs} · test accuracy {accuracy:.1%}").format(
+            epoch=trainer.epoch, epochs=epochs, accuracy=trainer.history[-1].test_accuracy))
 
 
 def _live_curves() -> None:
-    trainer, _, _ = st.session_state[KEY + "job"]
+    trainer, _epochs, _label = st.session_state[KEY + "job"]
     # Redrawn at every progress poll (4 times a second): updated in place, not rebuilt (20 ms each).
     figure = plots.training_curves(list(trainer.history), into=st.session_state.get(KEY + "curves_figure"))
     st.session_state[KEY + "curves_figure"] = figure
@@ -149,5 +166,8 @@ def _training_job(dataset: str) -> None:
     """Trains through the server's queue; once it ends (done or stopped), the model is the one in use."""
     trainer, epochs, label = st.session_state[KEY + "job"]
     if heavy_work.training(KEY, trainer, lambda progress: _train(trainer, epochs, progress), live=_live_curves):
-        _remember("trained", trainer.model, f"your {label} ({trainer.epoch} epochs)", dataset)
+        trained_epochs = trainer.epoch
+        _remember("trained", trainer.model,
+                  lambda: _("your {architecture} ({epochs} epochs)").format(architecture=_(label),
+                                                                           epochs=trained_epochs), dataset)
         st.rerun(scope="app")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
+from playground.i18n import N_, _
 from playground.live_routes import STREAM_INTERVAL_SECONDS
 
 if TYPE_CHECKING:  # the server imports this module at start-up (through live_stream), before TensorFlow
@@ -97,6 +98,11 @@ function canvasFont(style) {
     return Math.round(11 * textScale) + "px " + (style.getPropertyValue("--st-font").trim() || "sans-serif");
 }
 
+// Every word the view shows comes from the page, in the session's language (data.texts); values go into a
+// text's named gaps, as Python's str.format fills them.
+const fill = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (gap, name) => (name in values ? String(values[name]) : gap));
+
 const instances = new WeakMap();  // parentElement -> per-mount state; survives the call on each rerun
 
 function decodeBytes(b64) {
@@ -134,6 +140,11 @@ function buildMetrics(inst, names) {
         value.setAttribute("data-testid", "live-metric-value");
         return value;
     });
+    // Only the words changed (another language): the frame shown keeps its numbers.
+    const shown = inst.current && inst.current.metrics;
+    if (shown && shown.length === names.length) {
+        shown.forEach((text, index) => { inst.values[index].textContent = text; });
+    }
 }
 
 function showMaps(inst, maps) {
@@ -142,7 +153,6 @@ function showMaps(inst, maps) {
     if (maps.version === inst.mapsVersion) return;
     inst.mapsVersion = maps.version;
     const figures = [...inst.maps.querySelectorAll("figure")];
-    const last = maps.images.length - 1;
     maps.images.forEach((src, index) => {
         let figure = figures[index];
         if (!figure) {
@@ -150,16 +160,36 @@ function showMaps(inst, maps) {
             element("img", "", figure);
             element("figcaption", "", figure);
         }
-        // Named each time: a network with fewer layers turns a hidden layer's column into the output's.
-        const name = index === 0 ? "inputs" : index === last ? "output" : "layer " + index;
-        figure.firstChild.alt = index === 0 ? "Inputs" : name[0].toUpperCase() + name.slice(1) + " neurons";
-        figure.lastChild.textContent = name;
         figure.firstChild.src = src;
     });
     figures.slice(maps.images.length).forEach((figure) => figure.remove());
+    nameMaps(inst);
     inst.links = maps.links || [];
     const images = [...inst.maps.querySelectorAll("img")];
     Promise.all(images.map((img) => img.decode().catch(() => null))).then(() => drawLinks(inst));
+}
+
+function nameMaps(inst) {
+    // Named each time: a network with fewer layers turns a hidden layer's column into the output's.
+    const t = inst.data.texts;
+    const figures = [...inst.maps.querySelectorAll("figure")];
+    const last = figures.length - 1;
+    figures.forEach((figure, index) => {
+        const [name, alt] = index === 0 ? [t.inputs, t.inputs_alt] : index === last ? [t.output, t.output_alt]
+            : [fill(t.layer, { n: index }), fill(t.layer_alt, { n: index })];
+        figure.firstChild.alt = alt;
+        figure.lastChild.textContent = name;
+    });
+}
+
+function applyTexts(inst) {
+    // The words of the parts drawn once (again when the session's language changed).
+    const t = inst.data.texts;
+    inst.note.textContent = t.note;
+    inst.curveNames.forEach((node, index) => { node.data = t.curves[index]; });
+    inst.chart.setAttribute("aria-label", inst.data.regression ? t.loss_label : t.curves_label);
+    nameMaps(inst);
+    if (inst.current) inst.label.textContent = fill(t.epoch, { epoch: inst.current.epoch });
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -204,9 +234,8 @@ function drawLinks(inst) {
 
 // The loss and accuracy curves, drawn here from the numbers each frame carries, so that they follow the
 // boundary while it plays without a script run (each costs a student's tab about 100 ms, issue 8).
-const CURVES = [  // [name, colour, dashed, right axis]: the order of each frame's "values"
-    ["train loss", "#444444", false, false], ["test loss", "#444444", true, false],
-    ["train accuracy", "#0877bd", false, true], ["test accuracy", "#0877bd", true, true],
+const CURVES = [  // [colour, dashed, right axis]: the order of each frame's "values" and of data.texts.curves
+    ["#444444", false, false], ["#444444", true, false], ["#0877bd", false, true], ["#0877bd", true, true],
 ];
 const BASE_CURVE_MARGIN = { left: 40, right: 42, top: 8, bottom: 26 };
 const CURVE_MARGIN = { ...BASE_CURVE_MARGIN };
@@ -223,16 +252,17 @@ function buildCurves(inst, network) {
     box.setAttribute("data-testid", "live-curves");
     const legend = element("div", "bv-legend", box);
     inst.accuracyLegend = [];
-    CURVES.forEach(([name, colour, dashed, right]) => {
+    inst.curveNames = [];  // filled in by applyTexts
+    CURVES.forEach(([colour, dashed, right]) => {
         const item = element("span", "", legend);
         if (right) inst.accuracyLegend.push(item);
         const swatch = element("span", "bv-swatch", item);
         swatch.style.borderTop = "2px " + (dashed ? "dashed " : "solid ") + colour;
-        item.append(name);
+        inst.curveNames.push(document.createTextNode(""));
+        item.append(inst.curveNames[inst.curveNames.length - 1]);
     });
     inst.chart = element("canvas", "", box);
     inst.chart.setAttribute("role", "img");
-    inst.chart.setAttribute("aria-label", "Loss and accuracy per epoch");
     inst.curve = { epochs: [], series: CURVES.map(() => []), max: Infinity };
     inst.curveDrawnAt = -Infinity;
     inst.curveTimer = 0;
@@ -294,7 +324,7 @@ function drawCurves(inst) {
     const lastEpoch = Math.max(first + 1, epochs.length ? epochs[epochs.length - 1] : 1);
     const accuracy = !inst.data.regression;  // a predicted value has none: its curves are the losses alone
     inst.accuracyLegend.forEach((item) => { item.style.display = accuracy ? "" : "none"; });
-    inst.chart.setAttribute("aria-label", accuracy ? "Loss and accuracy per epoch" : "Loss per epoch");
+    inst.chart.setAttribute("aria-label", accuracy ? inst.data.texts.curves_label : inst.data.texts.loss_label);
     const losses = series[0].concat(series[1]).filter(Number.isFinite);
     const top = Math.max(1e-6, ...losses) * 1.05;
     const px = (e) => CURVE_MARGIN.left + ((e - first) / (lastEpoch - first)) * w;
@@ -328,7 +358,7 @@ function drawCurves(inst) {
     ctx.rect(CURVE_MARGIN.left, CURVE_MARGIN.top, w, h);
     ctx.clip();
     ctx.lineWidth = 2;
-    CURVES.forEach(([, colour, dashed, right], index) => {
+    CURVES.forEach(([colour, dashed, right], index) => {
         ctx.strokeStyle = colour;
         ctx.setLineDash(dashed ? [4, 3] : []);
         ctx.beginPath();
@@ -383,9 +413,7 @@ function createInstance(parent) {
     const body = element("div", "bv-body", root);
     const network = element("div", "", body);
     const maps = element("div", "bv-maps", network);
-    element("div", "bv-note", network).textContent =
-        "Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range; each " +
-        "line a weight (blue positive, orange negative, thicker for larger).";
+    const note = element("div", "bv-note", network);  // its words: applyTexts
     const plot = element("div", "", body);
     plot.setAttribute("data-testid", "boundary-view");
     plot.setAttribute("data-frames-drawn", "0");
@@ -396,8 +424,7 @@ function createInstance(parent) {
     // instead of 1.4 MB at 600 px). Without a GPU, handing over the full-size canvas cost about 7 ms a frame.
     const heat = element("div", "bv-heat");
     const grid = element("canvas", "", heat);
-    grid.setAttribute("role", "img");
-    grid.setAttribute("aria-label", "Decision boundary");
+    grid.setAttribute("role", "img");  // its aria-label: the page's, on each call
     const fg = document.createElement("canvas");  // axes and points, redrawn only when they change
     const label = document.createElement("div");
     label.className = "bv-epoch";
@@ -407,7 +434,8 @@ function createInstance(parent) {
     plot.append(stage);
     parent.append(root);
     const inst = {
-        root, plot, button, metrics, values: [], metricNames: null, maps, mapsVersion: null, links: [], live: null,
+        root, plot, button, metrics, note, values: [], metricNames: null, maps, mapsVersion: null, links: [],
+        live: null, textsSig: "",
         canPlay: false, playing: false,
         pageLive: null, pagePlaying: null, setTriggerValue: null, stalled: false,
         stage, heat, fg, label, grid, gridCtx: grid.getContext("2d"), image: null,
@@ -617,7 +645,7 @@ function showFrame(inst, frame, now) {
     inst.lastDrawAt = now;
     drawBackground(inst);
     inst.framesDrawn += 1;
-    inst.label.textContent = "epoch " + frame.epoch;
+    inst.label.textContent = fill(inst.data.texts.epoch, { epoch: frame.epoch });
     frame.metrics.forEach((text, index) => {
         inst.values[index].textContent = text;
     });
@@ -749,7 +777,7 @@ function setPlaying(inst, playing) {
 }
 
 function showButton(inst) {
-    const label = inst.playing ? "Pause" : "Play";
+    const label = inst.playing ? inst.data.texts.pause : inst.data.texts.play;
     inst.button.replaceChildren();
     element("span", "", inst.button).textContent = inst.playing ? "\u275A\u275A  " : "\u25B6  ";
     inst.button.firstChild.setAttribute("aria-hidden", "true");
@@ -809,8 +837,13 @@ export default function (component) {
     }
     inst.data = data;
     inst.root.classList.toggle("bv-editable", Boolean(data.editable));
-    inst.grid.setAttribute("aria-label", data.regression ? "Predicted value" : "Decision boundary");
+    inst.grid.setAttribute("aria-label", data.regression ? data.texts.value_label : data.texts.boundary_label);
     if (data.metric_names.join("|") !== inst.metricNames) buildMetrics(inst, data.metric_names);
+    const textsSig = JSON.stringify(data.texts);
+    if (textsSig !== inst.textsSig) {
+        inst.textsSig = textsSig;
+        applyTexts(inst);
+    }
     if (staticSig !== inst.staticSig) {
         inst.staticSig = staticSig;
         buildLut(inst);
@@ -909,10 +942,34 @@ def encode_frames(frames: Sequence[tuple[int, np.ndarray]]) -> list[dict[str, ob
     return encoded
 
 
-METRICS = ("Epoch", "Train loss", "Test loss", "Test accuracy")  # the numbers above the canvas
+METRICS = (N_("Epoch"), N_("Train loss"), N_("Test loss"), N_("Test accuracy"))  # the numbers above the canvas
 REGRESSION_METRICS = METRICS[:3]  # a predicted value has no accuracy
-# What the curves draw, in the order of the JavaScript's CURVES.
+# What the curves draw, in the order of the JavaScript's CURVES, and their names in the legend.
 CURVE_ATTRIBUTES = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+CURVE_NAMES = (N_("train loss"), N_("test loss"), N_("train accuracy"), N_("test accuracy"))
+
+
+def view_texts() -> dict[str, object]:
+    """Every word the view shows, in the session's language: the JavaScript draws no text of its own. ``{n}``
+    and ``{epoch}`` are filled in there."""
+    return {
+        "play": _("Play"),
+        "pause": _("Pause"),
+        "epoch": _("epoch {epoch}"),  # the tag in the plane's corner
+        "inputs": _("inputs"),  # the neuron maps' captions, and their images' alt texts
+        "output": _("output"),
+        "layer": _("layer {n}"),
+        "inputs_alt": _("Inputs"),
+        "output_alt": _("Output neurons"),
+        "layer_alt": _("Layer {n} neurons"),
+        "note": _("Each square is one neuron's output over the plane (orange < 0 < blue), scaled to its own range; "
+                  "each line a weight (blue positive, orange negative, thicker for larger)."),
+        "curves": [_(name) for name in CURVE_NAMES],
+        "curves_label": _("Loss and accuracy per epoch"),
+        "loss_label": _("Loss per epoch"),
+        "boundary_label": _("Decision boundary"),
+        "value_label": _("Predicted value"),
+    }
 
 
 def _record(history: Sequence[EpochRecord], epoch: int) -> EpochRecord:
@@ -1049,8 +1106,9 @@ def live_view(
         "height": int(height),
         "train": encode_points(x_train, y_train, 0 if regression else k),
         "test": encode_points(x_test, y_test, 0 if regression else k) if show_test else None,
-        "metric_names": list(REGRESSION_METRICS if regression else METRICS),
+        "metric_names": [_(name) for name in (REGRESSION_METRICS if regression else METRICS)],
         "regression": bool(regression),
+        "texts": view_texts(),
         "frame": live_frames([frame], history, regression=regression)[0],
         "maps": {"version": version, "images": list(images), "links": [list(map(list, w)) for w in links]},
         "curves": curve_data(history),

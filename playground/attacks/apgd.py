@@ -27,6 +27,7 @@ import tensorflow as tf
 from playground.attacks import base
 from playground.attacks.pgd import sample_start
 from playground.compiled import per_model
+from playground.i18n import N_
 
 LOSSES = ("ce", "dlr")
 _RHO = 0.75  # the share of steps since the last checkpoint that must have increased the loss
@@ -493,9 +494,9 @@ _STEPS = base.Param(
     min=10,
     max=500,
     step=10,
-    help="Steps of each of the two runs (CE, then DLR); each costs one forward and one backward pass. The step "
-    "size needs no tuning: it starts at 2 eps and halves itself when progress stalls.",
-    label="Steps",
+    help=N_("Steps of each of the two runs (CE, then DLR); each costs one forward and one backward pass. The step "
+            "size needs no tuning: it starts at 2 eps and halves itself when progress stalls."),
+    label=N_("Steps"),
 )
 
 base.register(
@@ -504,8 +505,8 @@ base.register(
         label="APGD (CE + DLR)",
         fn=apgd_ce_dlr,
         params=(base.EPS, _STEPS, base.NORM),
-        summary="PGD with momentum and a self-tuning step size, on the cross-entropy and then on the scale-free "
-        "DLR loss: a parameter-free strong attack.",
+        summary=N_("PGD with momentum and a self-tuning step size, on the cross-entropy and then on the scale-free "
+                   "DLR loss: a parameter-free strong attack."),
         reference="Croce & Hein 2020, Reliable Evaluation of Adversarial Robustness with an Ensemble of Diverse "
         "Parameter-free Attacks (ICML)",
     )

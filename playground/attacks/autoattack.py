@@ -20,6 +20,7 @@ import tensorflow as tf
 from playground.attacks import base
 from playground.attacks.apgd import Outcome, attack_restarts, attack_targets, check_steps
 from playground.attacks.square import as_images, attack_pending, check_budget
+from playground.i18n import N_, _
 
 STAGES = ("APGD-CE", "APGD-T", "Square")
 _TARGET_CLASSES = 9
@@ -96,7 +97,8 @@ def autoattack(
     settings = dict(eps=eps, steps=int(steps), norm=norm, seed=seed, clip=clip)
 
     def announce(stage: int) -> None:
-        report(stage / len(STAGES), f"{STAGES[stage]}: {len(outcome.pending)} of {len(x)} images still standing")
+        report(stage / len(STAGES), _("{stage}: {left} of {total} images still standing").format(
+            stage=STAGES[stage], left=len(outcome.pending), total=len(x)))
 
     announce(0)
     attack_restarts(outcome, x_t, loss="ce", restarts=1, **settings)
@@ -104,19 +106,19 @@ def autoattack(
     attack_targets(outcome, x_t, target_classes=_TARGET_CLASSES, **settings)
     announce(2)
     attack_pending(outcome, x, eps=eps, queries=int(queries), p_init=_P_INIT, norm=norm, clip=clip, seed=seed)
-    report(1.0, f"Done: {len(outcome.pending)} of {len(x)} images still standing")
+    report(1.0, _("Done: {left} of {total} images still standing").format(left=len(outcome.pending), total=len(x)))
     return outcome.images
 
 
 base.register(
     base.AttackSpec(
         name="autoattack",
-        label="AutoAttack (thorough)",
+        label=N_("AutoAttack (thorough)"),
         fn=autoattack,
         params=(base.EPS, base.NORM),
         max_batch=100,
-        summary="APGD-CE, then targeted APGD on the DLR loss, then the black-box Square Attack, each on the images "
-        "the others left standing: the standard for reporting robust accuracy. Slow.",
+        summary=N_("APGD-CE, then targeted APGD on the DLR loss, then the black-box Square Attack, each on the "
+                   "images the others left standing: the standard for reporting robust accuracy. Slow."),
         reference="Croce & Hein 2020, Reliable Evaluation of Adversarial Robustness with an Ensemble of Diverse "
         "Parameter-free Attacks (ICML)",
     )

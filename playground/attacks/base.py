@@ -24,6 +24,7 @@ from playground.compiled import per_model
 from playground.gradient_steps import normalized_step as normalized_step
 from playground.gradient_steps import project as project
 from playground.gradient_steps import projected_step as projected_step
+from playground.i18n import N_
 
 NORMS = ("inf", "2")
 NORM_LABELS = {"inf": "L∞", "2": "L2"}
@@ -194,20 +195,20 @@ EPS = Param(
     min=0.0,
     max=0.5,
     step=0.005,
-    help="The budget: how far each pixel may move in total (L∞). For L2, budgets are larger, ~1-3 on MNIST.",
-    label="Perturbation size ε",
+    help=N_("The budget: how far each pixel may move in total (L∞). For L2, budgets are larger, ~1-3 on MNIST."),
+    label=N_("Perturbation size ε"),
 )
-NORM = Param("norm", "inf", help="How the size of the perturbation is measured.", choices=NORMS, label="Norm")
+NORM = Param("norm", "inf", help=N_("How the size of the perturbation is measured."), choices=NORMS, label=N_("Norm"))
 STEP_SIZE = Param(
     "step_size",
     None,
     min=0.001,
     max=0.1,
     step=0.001,
-    help="How far each step moves. By default 2.5·ε/steps (Madry et al. 2018), so the steps can reach the edge "
-    "of any ε-ball; a fixed small step cannot reach a large ε.",
-    auto="2.5·ε/steps",
-    label="Step size α",
+    help=N_("How far each step moves. By default 2.5·ε/steps (Madry et al. 2018), so the steps can reach the edge "
+            "of any ε-ball; a fixed small step cannot reach a large ε."),
+    auto=N_("2.5·ε/steps"),
+    label=N_("Step size α"),
 )
 
 

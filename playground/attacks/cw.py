@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.compiled import per_model
+from playground.i18n import N_
 
 _BETA_1, _BETA_2, _ADAM_EPSILON = 0.9, 0.999, 1e-8
 # arctanh(+-1) is infinite: pull inputs on the edge of the box a hair inside, as in the authors' code.
@@ -186,24 +187,24 @@ base.register(
         label="Carlini-Wagner L2",
         fn=cw_l2,
         params=(
-            base.Param("confidence", 0.0, 0.0, 50.0, 0.5, "Logit margin by which the adversarial class must win.",
-                       label="Confidence margin κ"),
-            base.Param("c", 1.0, 1e-3, 100.0, 1e-3, "Initial weight of the margin loss against the distance.",
-                       label="Trade-off weight c"),
-            base.Param("binary_search_steps", 5, 1, 10, 1, "Rounds of the binary search on c.",
-                       label="Search rounds for c"),
-            base.Param("steps", 100, 10, 1000, 10, "Adam steps per round.", label="Steps per round"),
+            base.Param("confidence", 0.0, 0.0, 50.0, 0.5, N_("Logit margin by which the adversarial class must win."),
+                       label=N_("Confidence margin κ")),
+            base.Param("c", 1.0, 1e-3, 100.0, 1e-3, N_("Initial weight of the margin loss against the distance."),
+                       label=N_("Trade-off weight c")),
+            base.Param("binary_search_steps", 5, 1, 10, 1, N_("Rounds of the binary search on c."),
+                       label=N_("Search rounds for c")),
+            base.Param("steps", 100, 10, 1000, 10, N_("Adam steps per round."), label=N_("Steps per round")),
             base.Param(
                 "learning_rate",
                 0.1,
                 1e-3,
                 0.2,
                 1e-3,
-                "Adam's step size in tanh space (the paper: 0.01 with up to 10 000 steps; 0.1 suits 100 steps).",
-                label="Learning rate",
+                N_("Adam's step size in tanh space (the paper: 0.01 with up to 10 000 steps; 0.1 suits 100 steps)."),
+                label=N_("Learning rate"),
             ),
         ),
-        summary="Optimises for the smallest L2 perturbation that wins by a margin: a minimum-norm attack.",
+        summary=N_("Optimises for the smallest L2 perturbation that wins by a margin: a minimum-norm attack."),
         reference="Carlini & Wagner, Towards Evaluating the Robustness of Neural Networks, IEEE S&P 2017. "
         "https://arxiv.org/abs/1608.04644",
         fixed_norm="2",

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.compiled import per_model
+from playground.i18n import N_
 
 # Each step aims 1e-4 logits beyond the linearised boundary (as in Foolbox): float32 rounding could otherwise
 # leave a point exactly on the boundary, where the argmax is a coin toss and the iteration stalls.
@@ -167,15 +168,15 @@ base.register(
         label="DeepFool",
         fn=deepfool,
         params=(
-            base.Param("overshoot", 0.02, 0.0, 0.5, 0.01, "How far past the boundary to go, as a fraction of r.",
-                       label="Overshoot η"),
-            base.Param("max_iter", 50, 1, 200, 1, "Most linearise-and-step iterations per example.",
-                       label="Most iterations"),
-            base.Param("num_classes", 10, 2, 10, 1, "How many of the top classes' boundaries to consider.",
-                       label="Classes considered"),
-            dataclasses.replace(base.NORM, default="2", help="The norm of the perturbation being minimised."),
+            base.Param("overshoot", 0.02, 0.0, 0.5, 0.01, N_("How far past the boundary to go, as a fraction of r."),
+                       label=N_("Overshoot η")),
+            base.Param("max_iter", 50, 1, 200, 1, N_("Most linearise-and-step iterations per example."),
+                       label=N_("Most iterations")),
+            base.Param("num_classes", 10, 2, 10, 1, N_("How many of the top classes' boundaries to consider."),
+                       label=N_("Classes considered")),
+            dataclasses.replace(base.NORM, default="2", help=N_("The norm of the perturbation being minimised.")),
         ),
-        summary="Steps to the nearest linearised decision boundary until the label flips: a minimum-norm attack.",
+        summary=N_("Steps to the nearest linearised decision boundary until the label flips: a minimum-norm attack."),
         reference="Moosavi-Dezfooli, Fawzi & Frossard, DeepFool, CVPR 2016. https://arxiv.org/abs/1511.04599",
     )
 )

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.compiled import per_model
+from playground.i18n import N_
 
 
 @per_model
@@ -92,7 +93,7 @@ base.register(
         label="FGSM",
         fn=fgsm,
         params=(base.EPS, base.NORM),
-        summary="One gradient step of size eps: the fastest, weakest first-order attack.",
+        summary=N_("One gradient step of size eps: the fastest, weakest first-order attack."),
         reference="Goodfellow, Shlens & Szegedy 2015, Explaining and Harnessing Adversarial Examples (ICLR)",
     )
 )

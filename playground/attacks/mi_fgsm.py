@@ -9,6 +9,7 @@ import numpy as np
 
 from playground.attacks import base
 from playground.attacks.pgd import run_iterations
+from playground.i18n import N_
 
 
 def mi_fgsm(
@@ -95,20 +96,20 @@ base.register(
         params=(
             base.EPS,
             base.STEP_SIZE,
-            base.Param("steps", 10, min=1, max=200, step=1, help="Number of gradient steps (the paper uses 10).",
-                       label="Steps"),
+            base.Param("steps", 10, min=1, max=200, step=1, help=N_("Number of gradient steps (the paper uses 10)."),
+                       label=N_("Steps")),
             base.Param(
                 "decay",
                 1.0,
                 min=0.0,
                 max=2.0,
                 step=0.05,
-                help="Momentum: how much of the previous direction each step keeps. 0 is plain BIM.",
-                label="Momentum μ",
+                help=N_("Momentum: how much of the previous direction each step keeps. 0 is plain BIM."),
+                label=N_("Momentum μ"),
             ),
             base.NORM,
         ),
-        summary="Iterated FGSM with momentum on the normalised gradient; transfers better to other models.",
+        summary=N_("Iterated FGSM with momentum on the normalised gradient; transfers better to other models."),
         reference="Dong et al. 2018, Boosting Adversarial Attacks with Momentum (CVPR)",
     )
 )

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.compiled import per_model
+from playground.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -392,8 +393,8 @@ def pgd_trajectory(
 
 
 _STEPS = base.Param(
-    "steps", 20, min=1, max=200, step=1, help="Number of gradient steps; each costs one forward and one backward pass.",
-    label="Steps",
+    "steps", 20, min=1, max=200, step=1,
+    help=N_("Number of gradient steps; each costs one forward and one backward pass."), label=N_("Steps"),
 )
 
 base.register(
@@ -411,15 +412,16 @@ base.register(
                 min=1,
                 max=10,
                 step=1,
-                help="Random starts to try; each example keeps the first that fools the model.",
-                label="Random restarts",
+                help=N_("Random starts to try; each example keeps the first that fools the model."),
+                label=N_("Random restarts"),
             ),
             base.Param(
-                "random_start", True, help="Start from a random point of the ε-ball instead of x.", label="Random start"
+                "random_start", True, help=N_("Start from a random point of the ε-ball instead of x."),
+                label=N_("Random start"),
             ),
             base.NORM,
         ),
-        summary="Many small FGSM steps, each projected back onto the eps-ball, from a random start.",
+        summary=N_("Many small FGSM steps, each projected back onto the eps-ball, from a random start."),
         reference="Madry et al. 2018, Towards Deep Learning Models Resistant to Adversarial Attacks (ICLR)",
     )
 )
@@ -429,7 +431,7 @@ base.register(
         label="BIM",
         fn=bim,
         params=(base.EPS, base.STEP_SIZE, _STEPS, base.NORM),
-        summary="Iterated FGSM with projection, started at the input itself: PGD without the random start.",
+        summary=N_("Iterated FGSM with projection, started at the input itself: PGD without the random start."),
         reference="Kurakin, Goodfellow & Bengio 2017, Adversarial Examples in the Physical World (ICLR workshop)",
     )
 )

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from playground.attacks import base
 from playground.attacks.apgd import Outcome, margins
+from playground.i18n import N_
 
 # The square's share of the image halves after each of these queries, out of a budget of 10000.
 _SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
@@ -351,7 +352,7 @@ def square(
 base.register(
     base.AttackSpec(
         name="square",
-        label="Square (black-box)",
+        label=N_("Square (black-box)"),
         fn=square,
         params=(
             base.EPS,
@@ -361,8 +362,8 @@ base.register(
                 min=100,
                 max=20000,
                 step=100,
-                help="Query budget per image: forward passes only, no gradients. An image stops once fooled.",
-                label="Query budget",
+                help=N_("Query budget per image: forward passes only, no gradients. An image stops once fooled."),
+                label=N_("Query budget"),
             ),
             base.Param(
                 "p_init",
@@ -370,13 +371,13 @@ base.register(
                 min=0.05,
                 max=1.0,
                 step=0.05,
-                help="Share of the image the first squares cover; it halves on a fixed schedule of the queries.",
-                label="First square's share p",
+                help=N_("Share of the image the first squares cover; it halves on a fixed schedule of the queries."),
+                label=N_("First square's share p"),
             ),
             base.NORM,
         ),
-        summary="Random search: changes the perturbation in one random square per query and keeps what lowers "
-        "the margin. Needs only the logits, so masked or useless gradients do not stop it.",
+        summary=N_("Random search: changes the perturbation in one random square per query and keeps what lowers "
+                   "the margin. Needs only the logits, so masked or useless gradients do not stop it."),
         reference="Andriushchenko, Croce, Flammarion & Hein 2020, Square Attack: a Query-efficient Black-box "
         "Adversarial Attack via Random Search (ECCV)",
     )

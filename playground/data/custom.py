@@ -19,10 +19,11 @@ import zlib
 import numpy as np
 
 from playground.data.toy import EXTENT, ToySplit
+from playground.i18n import N_, _, ngettext
 
 Points = tuple[tuple[float, float, int | float], ...]
 
-NAME, LABEL = "custom", "Your own points"  # the Build & Train dataset these points are
+NAME, LABEL = "custom", N_("Your own points")  # the Build & Train dataset these points are
 MAX_POINTS = 5000
 MAX_URL_POINTS = 200
 MAX_LABEL = 4
@@ -56,7 +57,8 @@ class InvalidPointsError(ValueError):
         lines = self.problems[:_SHOWN_PROBLEMS]
         hidden = len(self.problems) - len(lines)
         if hidden:
-            lines = [*lines, f"... and {hidden} more problem{'s' if hidden > 1 else ''}"]
+            lines = [*lines, ngettext("... and {count} more problem", "... and {count} more problems", hidden)
+                     .format(count=hidden)]
         return "\n".join(lines)
 
 
@@ -75,7 +77,8 @@ def point(x1: float, x2: float, label: float, *, regression: bool = False) -> tu
     except TypeError:
         index = None
     if index is None or not 0 <= index <= MAX_LABEL:
-        raise ValueError(f"Expected an integer label from 0 to {MAX_LABEL}. Received: label={label!r}")
+        raise ValueError(_("Expected an integer label from 0 to {high}. Received: label={label!r}")
+                         .format(high=MAX_LABEL, label=label))
     return (*coordinates, index)
 
 
@@ -87,7 +90,8 @@ def add(points: Points, new: tuple[float, float, float], *, regression: bool = F
     """
     if len(points) >= MAX_POINTS:
         raise ValueError(
-            f"Expected at most {MAX_POINTS} points: remove some before adding more. Received: {len(points)} points"
+            _("Expected at most {limit} points: remove some before adding more. Received: {count} points")
+            .format(limit=MAX_POINTS, count=len(points))
         )
     return (*points, point(*new, regression=regression))
 
@@ -126,32 +130,36 @@ def parse_csv(raw: bytes, *, regression: bool = False) -> Points:
     """
     size = memoryview(raw).nbytes
     if size > _MAX_CSV_BYTES:
-        raise InvalidPointsError([f"File too large: expected at most {_MAX_CSV_BYTES:,} bytes, received {size:,}"])
+        raise InvalidPointsError([_("File too large: expected at most {limit:,} bytes, received {size:,}")
+                                  .format(limit=_MAX_CSV_BYTES, size=size)])
     try:
         text = bytes(raw).decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        problem = (
-            f"Not UTF-8 text: expected a CSV file saved as UTF-8, received a byte {err.object[err.start]:#04x} "
+        problem = _(
+            "Not UTF-8 text: expected a CSV file saved as UTF-8, received a byte {byte:#04x} "
             'that UTF-8 does not allow (save it as "CSV UTF-8")'
-        )
+        ).format(byte=err.object[err.start])
         raise InvalidPointsError([problem]) from err
     rows = [(number, line.strip()) for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1) if line.strip()]
     if rows and all(_number(cell) is None for cell in rows[0][1].split(",")):
         rows = rows[1:]
     if not rows:
-        example = "x1,x2,target such as 1.5,-2,0.7" if regression else "x1,x2,label such as 1.5,-2,0"
-        raise InvalidPointsError([f"No points: expected rows of {example}, received none"])
+        raise InvalidPointsError([_("No points: expected rows of x1,x2,target such as 1.5,-2,0.7, received none")
+                                  if regression else
+                                  _("No points: expected rows of x1,x2,label such as 1.5,-2,0, received none")])
     if len(rows) > MAX_POINTS:
-        raise InvalidPointsError([f"Too many rows: expected at most {MAX_POINTS} rows, received {len(rows)}"])
+        raise InvalidPointsError([_("Too many rows: expected at most {limit} rows, received {count}")
+                                  .format(limit=MAX_POINTS, count=len(rows))])
 
     points, problems = [], []
     for number, line in rows:
         row, row_problems = _parse_row(line, regression)
-        problems += [f"Line {number}: {problem}" for problem in row_problems]
+        problems += [_("Line {number}: {problem}").format(number=number, problem=problem) for problem in row_problems]
         if row is not None:
             points.append(row)
-    if not problems and not regression and len({label for *_, label in points}) < 2:
-        problems.append(f"Too few classes: expected points of at least 2 classes, received only class {points[0][2]}")
+    if not problems and not regression and len({p[2] for p in points}) < 2:
+        problems.append(_("Too few classes: expected points of at least 2 classes, received only class {label}")
+                        .format(label=points[0][2]))
     if problems:
         raise InvalidPointsError(problems)
     return tuple(points)
@@ -292,7 +300,8 @@ def _rounded_within(name: str, value: float, bound: float) -> float:
     except (TypeError, ValueError, OverflowError):
         number = math.nan
     if not -bound <= number <= bound:  # also false for NaN
-        raise ValueError(f"Expected {name} to be a number from -{bound:g} to {bound:g}. Received: {name}={value!r}")
+        raise ValueError(_("Expected {name} to be a number from -{bound:g} to {bound:g}. Received: {name}={value!r}")
+                         .format(name=name, bound=bound, value=value))
     return _round(number)
 
 
@@ -309,30 +318,34 @@ def _parse_row(line: str, regression: bool) -> tuple[tuple[float, float, int | f
     if len(cells) != len(_HEADER):
         shown = line if len(line) <= 40 else line[:37] + "..."
         names = ", ".join(_TARGET_HEADER if regression else _HEADER)
-        return None, [f'expected 3 values ({names}), received {len(cells)}: "{shown}"']
+        return None, [_('expected 3 values ({names}), received {count}: "{shown}"')
+                      .format(names=names, count=len(cells), shown=shown)]
     problems = []
     for name, cell in zip(_HEADER[:2], cells[:2], strict=True):
         value = _number(cell)
         if value is None:
-            problems.append(f'expected a number for {name}, received "{cell}"')
+            problems.append(_('expected a number for {name}, received "{cell}"').format(name=name, cell=cell))
         elif not math.isfinite(value):
-            problems.append(f"expected a finite number for {name}, received {cell}")
+            problems.append(_("expected a finite number for {name}, received {cell}").format(name=name, cell=cell))
         elif not -EXTENT <= value <= EXTENT:
-            problems.append(f"expected {name} from -{EXTENT:g} to {EXTENT:g}, received {cell}")
+            problems.append(_("expected {name} from -{bound:g} to {bound:g}, received {cell}")
+                            .format(name=name, bound=EXTENT, cell=cell))
     label = _number(cells[2])
     if regression:
         if label is None or not -MAX_TARGET <= label <= MAX_TARGET:  # also for NaN and infinities
             shown = f'"{cells[2]}"' if label is None else cells[2]
-            problems.append(f"expected a target from -{MAX_TARGET:g} to {MAX_TARGET:g}, received {shown}")
+            problems.append(_("expected a target from -{bound:g} to {bound:g}, received {shown}")
+                            .format(bound=MAX_TARGET, shown=shown))
         if problems:
             return None, problems
         return (_round(float(cells[0])), _round(float(cells[1])), _round(label)), []
     if label is None:
-        problems.append(f'expected a label from 0 to {MAX_LABEL}, received "{cells[2]}"')
+        problems.append(_('expected a label from 0 to {high}, received "{cell}"').format(high=MAX_LABEL, cell=cells[2]))
     elif not label.is_integer():
-        problems.append(f"expected a whole-number label from 0 to {MAX_LABEL}, received {cells[2]}")
+        problems.append(_("expected a whole-number label from 0 to {high}, received {cell}")
+                        .format(high=MAX_LABEL, cell=cells[2]))
     elif not 0 <= label <= MAX_LABEL:
-        problems.append(f"expected a label from 0 to {MAX_LABEL}, received {cells[2]}")
+        problems.append(_("expected a label from 0 to {high}, received {cell}").format(high=MAX_LABEL, cell=cells[2]))
     if problems:
         return None, problems
     return (_round(float(cells[0])), _round(float(cells[1])), int(label)), []

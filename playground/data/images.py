@@ -23,21 +23,23 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.i18n import N_, _
+
 ENV_VAR = "PLAYGROUND_DATA_DIR"
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(digit) for digit in range(10)),
     "fashion_mnist": (
-        "T-shirt/top",
-        "Trouser",
-        "Pullover",
-        "Dress",
-        "Coat",
-        "Sandal",
-        "Shirt",
-        "Sneaker",
-        "Bag",
-        "Ankle boot",
+        N_("T-shirt/top"),
+        N_("Trouser"),
+        N_("Pullover"),
+        N_("Dress"),
+        N_("Coat"),
+        N_("Sandal"),
+        N_("Shirt"),
+        N_("Sneaker"),
+        N_("Bag"),
+        N_("Ankle boot"),
     ),
 }
 DATASET_LABELS: dict[str, str] = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
@@ -161,10 +163,10 @@ def load_images(name: str, *, data_dir: str | os.PathLike | None = None) -> Imag
 
 def _guidance(name: str) -> str:
     files = ", ".join(f"{_SUBDIRS[name]}/{file}" for file in _FILES.values())
-    return (
-        f"To get {DATASET_LABELS[name]}, either set {ENV_VAR} (or pass data_dir=) to a folder holding {files}, "
+    return _(
+        "To get {dataset}, either set {variable} (or pass data_dir=) to a folder holding {files}, "
         "or connect to the internet once so that Keras can download and cache it in ~/.keras/datasets."
-    )
+    ).format(dataset=DATASET_LABELS[name], variable=ENV_VAR, files=files)
 
 
 # Two entries hold both datasets from one source (~220 MB each as float32); a bound keeps a process that
@@ -178,8 +180,11 @@ def _load(name: str, folder: str | None) -> ImageSet:
         # anything it raises means "not available here"; the cause is kept in the chain and the message.
         except Exception as err:
             raise DataUnavailableError(
-                f"{DATASET_LABELS[name]} is not available: {ENV_VAR} is not set and Keras could not load it "
-                f"({type(err).__name__}: {err}). {_guidance(name)}"
+                _("{dataset} is not available: {variable} is not set and Keras could not load it "
+                  "({kind}: {error}). {guidance}").format(
+                    dataset=DATASET_LABELS[name], variable=ENV_VAR, kind=type(err).__name__, error=err,
+                    guidance=_guidance(name),
+                )
             ) from err
         source = "the Keras dataset cache"
     else:
@@ -187,8 +192,9 @@ def _load(name: str, folder: str | None) -> ImageSet:
         missing = [str(path) for path in paths.values() if not path.is_file()]
         if missing:
             raise DataUnavailableError(
-                f"Expected the IDX files of {DATASET_LABELS[name]} in {folder}. "
-                f"Received: missing file(s) {', '.join(missing)}. {_guidance(name)}"
+                _("Expected the IDX files of {dataset} in {folder}. Received: missing file(s) {missing}. {guidance}")
+                .format(dataset=DATASET_LABELS[name], folder=folder, missing=", ".join(missing),
+                        guidance=_guidance(name))
             )
         x_train, y_train, x_test, y_test = (read_idx(paths[key]) for key in _FILES)
         source = str(Path(folder, _SUBDIRS[name]))

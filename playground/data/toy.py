@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from playground.i18n import N_
+
 EXTENT = 6.0
 MIN_SAMPLES, MAX_SAMPLES = 10, 5000
 MIN_BLOBS, MAX_BLOBS = 3, 5
 
 
-PROBLEMS = {"classification": "Classification", "regression": "Regression"}
+PROBLEMS = {"classification": N_("Classification"), "regression": N_("Regression")}
 
 
 @dataclass(frozen=True)
@@ -137,14 +139,14 @@ class ToyDataset:
 
 
 DATASETS: dict[str, ToyDataset] = {
-    "circle": ToyDataset("Circle", _circle),
-    "xor": ToyDataset("Exclusive or", _xor),
-    "gauss": ToyDataset("Two Gaussians", _gauss),
-    "spiral": ToyDataset("Spiral", _spiral),
-    "moons": ToyDataset("Moons", _moons),
-    "blobs": ToyDataset("Gaussian blobs (3-5 classes)", _blobs, multiclass=True),
-    "plane": ToyDataset("Plane", _plane, problem="regression"),
-    "gauss_sum": ToyDataset("Sum of Gaussians", _gauss_sum, problem="regression"),
+    "circle": ToyDataset(N_("Circle"), _circle),
+    "xor": ToyDataset(N_("Exclusive or"), _xor),
+    "gauss": ToyDataset(N_("Two Gaussians"), _gauss),
+    "spiral": ToyDataset(N_("Spiral"), _spiral),
+    "moons": ToyDataset(N_("Moons"), _moons),
+    "blobs": ToyDataset(N_("Gaussian blobs (3-5 classes)"), _blobs, multiclass=True),
+    "plane": ToyDataset(N_("Plane"), _plane, problem="regression"),
+    "gauss_sum": ToyDataset(N_("Sum of Gaussians"), _gauss_sum, problem="regression"),
 }
 
 

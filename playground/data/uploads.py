@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from playground.i18n import _
+
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 4096 * 4096
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
@@ -81,15 +83,15 @@ def digit_from_photo(raw: bytes) -> np.ndarray:
     gray = _decode(raw)
     if gray.mean() < _DARK_PHOTO:
         raise InvalidImageError(
-            f"The photo is too dark to read (average brightness {gray.mean():.0%}). Expected a digit written on "
-            "paper in good light: turn towards a window or a lamp"
+            _("The photo is too dark to read (average brightness {brightness:.0%}). Expected a digit written on "
+              "paper in good light: turn towards a window or a lamp").format(brightness=gray.mean())
         )
     # Percentiles, not the extremes: a camera's noise alone spans a range that looks like faint strokes.
     low, high = np.percentile(gray, [0.5, 99.5])
     if high - low < _PHOTO_STROKE_CONTRAST:
         raise InvalidImageError(
-            "The photo looks empty: nothing stands out clearly from the paper. Expected a digit written thickly "
-            "in dark pen on light paper"
+            _("The photo looks empty: nothing stands out clearly from the paper. Expected a digit written thickly "
+              "in dark pen on light paper")
         )
     ink = np.clip((gray - low) / (high - low), 0.0, 1.0)
     paper = float(np.median(ink))  # most of a good photo is paper
@@ -97,8 +99,8 @@ def digit_from_photo(raw: bytes) -> np.ndarray:
     stands_out = float((difference > 0.5).mean())
     if stands_out > _CLUTTERED_PHOTO:
         raise InvalidImageError(
-            f"The photo shows more than a digit: {stands_out:.0%} of it stands out from the background. "
-            "Expected one digit written thickly on plain paper, filling most of the picture"
+            _("The photo shows more than a digit: {share:.0%} of it stands out from the background. "
+              "Expected one digit written thickly on plain paper, filling most of the picture").format(share=stands_out)
         )
     # The paper's grain and the sensor's noise would count as ink and spread the crop over the whole photo.
     paper_only = np.where(difference < _PHOTO_NOISE, paper, ink)
@@ -118,11 +120,11 @@ def _decode(raw: bytes) -> np.ndarray:
         raise InvalidImageError(f"Expected the file's content as bytes. Received: type={type(raw).__name__}")
     size = memoryview(raw).nbytes
     if size == 0:
-        raise InvalidImageError("The file is empty. Expected an image file such as PNG or JPEG. Received: 0 bytes")
+        raise InvalidImageError(_("The file is empty. Expected an image file such as PNG or JPEG. Received: 0 bytes"))
     if size > MAX_UPLOAD_BYTES:
         raise InvalidImageError(
-            f"The file is too large. Expected at most {MAX_UPLOAD_BYTES // 2**20} MB ({MAX_UPLOAD_BYTES:,} bytes). "
-            f"Received: {size:,} bytes"
+            _("The file is too large. Expected at most {limit_mb} MB ({limit:,} bytes). Received: {size:,} bytes")
+            .format(limit_mb=MAX_UPLOAD_BYTES // 2**20, limit=MAX_UPLOAD_BYTES, size=size)
         )
     # Pillow only warns about images between its own bomb limit and twice that; as an error here, every oversized
     # image fails the same way. catch_warnings is process-wide, but a race with another session can only leave
@@ -132,35 +134,44 @@ def _decode(raw: bytes) -> np.ndarray:
         try:
             img = Image.open(io.BytesIO(raw), formats=FORMATS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise _too_many_pixels(f"more than Pillow's own safety limit ({err})") from err
+            raise _too_many_pixels(
+                _("The image has too many pixels. Expected at most {side}x{side} = {limit:,} pixels. Received: "
+                  "more than Pillow's own safety limit ({error})"), error=err
+            ) from err
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
             raise InvalidImageError(
-                f"The file is not an image Pillow can read. Expected one of {', '.join(FORMATS)}. "
-                f"Received: {size:,} bytes of another kind"
+                _("The file is not an image Pillow can read. Expected one of {formats}. "
+                  "Received: {size:,} bytes of another kind").format(formats=", ".join(FORMATS), size=size)
             ) from err
         # Image.open reads only the header, so this rejects a decompression bomb before it is inflated.
         width, height = img.size
         if width * height > MAX_PIXELS:
-            raise _too_many_pixels(f"{width}x{height} = {width * height:,} pixels")
+            raise _too_many_pixels(
+                _("The image has too many pixels. Expected at most {side}x{side} = {limit:,} pixels. Received: "
+                  "{width}x{height} = {pixels:,} pixels"), width=width, height=height, pixels=width * height
+            )
         try:
             # Image.open is lazy: only a full decode finds a truncated or corrupt pixel stream.
             img.load()
             ImageOps.exif_transpose(img, in_place=True)  # phone photos are often stored sideways
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise _too_many_pixels(f"a frame beyond Pillow's own safety limit ({err})") from err
+            raise _too_many_pixels(
+                _("The image has too many pixels. Expected at most {side}x{side} = {limit:,} pixels. Received: "
+                  "a frame beyond Pillow's own safety limit ({error})"), error=err
+            ) from err
         except (OSError, SyntaxError, ValueError, EOFError) as err:
             raise InvalidImageError(
-                f"The {img.format} file is damaged or truncated: its pixels cannot be decoded ({err}). "
-                "Expected a complete image file; try saving or exporting it again"
+                _("The {format} file is damaged or truncated: its pixels cannot be decoded ({error}). "
+                  "Expected a complete image file; try saving or exporting it again")
+                .format(format=img.format, error=err)
             ) from err
     return _to_gray(img)
 
 
-def _too_many_pixels(received: str) -> InvalidImageError:
-    return InvalidImageError(
-        f"The image has too many pixels. Expected at most {math.isqrt(MAX_PIXELS)}x{math.isqrt(MAX_PIXELS)} = "
-        f"{MAX_PIXELS:,} pixels. Received: {received}"
-    )
+def _too_many_pixels(message: str, **received: object) -> InvalidImageError:
+    """The error for an image over ``MAX_PIXELS``: ``message`` (translated; one whole sentence per case) with the
+    limit and what was received filled in."""
+    return InvalidImageError(message.format(side=math.isqrt(MAX_PIXELS), limit=MAX_PIXELS, **received))
 
 
 def _to_gray(img: Image.Image) -> np.ndarray:
@@ -172,8 +183,8 @@ def _to_gray(img: Image.Image) -> np.ndarray:
             img = img.convert("L")
     except ValueError as err:
         raise InvalidImageError(
-            "Pillow cannot convert this image's colour mode to grayscale. Expected an RGB, grayscale, palette, "
-            f"CMYK or 1-bit image. Received: mode {img.mode}"
+            _("Pillow cannot convert this image's colour mode to grayscale. Expected an RGB, grayscale, palette, "
+              "CMYK or 1-bit image. Received: mode {mode}").format(mode=img.mode)
         ) from err
     # float32 halves the memory of float64 on a 16-megapixel upload and is ample for 16-bit data.
     gray = np.asarray(img, dtype=np.float32)
@@ -182,7 +193,7 @@ def _to_gray(img: Image.Image) -> np.ndarray:
     if img.mode.startswith("I;16"):
         return gray / 65535.0
     if not np.isfinite(gray).all():
-        raise InvalidImageError("The image contains NaN or infinite pixel values. Expected finite values only")
+        raise InvalidImageError(_("The image contains NaN or infinite pixel values. Expected finite values only"))
     # "F" and "I" have no fixed white level: use the usual one the values fit under, else the image's own range.
     whites = (1.0,) if img.mode == "F" else (255.0, 65535.0)
     low, high = gray.min(), gray.max()
@@ -196,8 +207,8 @@ def _fit_like_mnist(gray: np.ndarray) -> np.ndarray:
     low, high = gray.min(), gray.max()
     if high - low < _MIN_CONTRAST:
         raise InvalidImageError(
-            "The image is empty: it is all one colour. Expected a dark drawing on a light background "
-            "or a light one on a dark background"
+            _("The image is empty: it is all one colour. Expected a dark drawing on a light background "
+              "or a light one on a dark background")
         )
     # Judging the border on the image's own range (not absolute 0.5) also gets dim photos of paper right.
     ink = (gray - low) / (high - low)
@@ -210,8 +221,8 @@ def _fit_like_mnist(gray: np.ndarray) -> np.ndarray:
     background = float(np.median(border))
     if 1.0 - background < _MIN_CONTRAST:
         raise InvalidImageError(
-            "The image is empty: no strokes stand out from the background. Expected a drawing that fills part "
-            "of the picture, not all of it"
+            _("The image is empty: no strokes stand out from the background. Expected a drawing that fills part "
+              "of the picture, not all of it")
         )
     ink = np.clip((ink - background) / (1.0 - background), 0.0, 1.0)
     rows, cols = np.nonzero(ink > _INK)

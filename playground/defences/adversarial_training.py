@@ -38,6 +38,7 @@ import tensorflow as tf
 from playground import attacks, evaluation, gradient_steps, optimizers
 from playground.attacks.base import Param
 from playground.compiled import per_model
+from playground.i18n import N_, _
 
 # Held-out PGD accuracy falling this far below its best marks catastrophic overfitting: Wong et al. report a
 # fall from ~40% to ~0% within one epoch; ordinary epoch-to-epoch noise on 1000 images is a few points.
@@ -46,16 +47,16 @@ VALIDATION_PGD_STEPS = 10
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 128
 
-EPS = Param("eps", 0.1, min=0.01, max=0.4, step=0.01, help="The L∞ radius trained against (MNIST papers use 0.1–0.3).",
-            label="Training ε")
-SIGMA = Param("sigma", 0.25, min=0.05, max=1.0, step=0.05, help="Standard deviation of the Gaussian noise.",
-              label="Training noise σ")
+EPS = Param("eps", 0.1, min=0.01, max=0.4, step=0.01,
+            help=N_("The L∞ radius trained against (MNIST papers use 0.1–0.3)."), label=N_("Training ε"))
+SIGMA = Param("sigma", 0.25, min=0.05, max=1.0, step=0.05, help=N_("Standard deviation of the Gaussian noise."),
+              label=N_("Training noise σ"))
 PGD_STEPS = Param(
-    "pgd_steps", 7, min=1, max=40, step=1, help="PGD steps per training batch (Madry et al. use 40 on MNIST).",
-    label="PGD steps",
+    "pgd_steps", 7, min=1, max=40, step=1, help=N_("PGD steps per training batch (Madry et al. use 40 on MNIST)."),
+    label=N_("PGD steps"),
 )
-EPOCHS = Param("epochs", 3, min=1, max=20, step=1, help="Passes over the training set; at most 20.",
-               label="Epochs")
+EPOCHS = Param("epochs", 3, min=1, max=20, step=1, help=N_("Passes over the training set; at most 20."),
+               label=N_("Epochs"))
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Preset:
     summary: str
     reference: str
     perturbation: str  # "fgsm_mix", "pgd", "fast_fgsm" or "noise"
-    robust_metric: str  # what the held-out robust accuracy measures, for the curves' legend
+    robust_metric: str  # what the held-out robust accuracy measures, for the curves' legend; translate it where shown
 
 
 PRESETS: dict[str, Preset] = {
@@ -75,36 +76,36 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "goodfellow",
-            "FGSM mix, α = 0.5",
-            "Every batch's loss is half on clean images, half on their FGSM versions.",
+            N_("FGSM mix, α = 0.5"),
+            N_("Every batch's loss is half on clean images, half on their FGSM versions."),
             "Goodfellow, Shlens & Szegedy 2015, Explaining and harnessing adversarial examples",
             "fgsm_mix",
             "PGD",
         ),
         Preset(
             "madry",
-            "PGD training",
-            "Every batch is replaced by PGD examples from a random start: the min–max game, played out.",
+            N_("PGD training"),
+            N_("Every batch is replaced by PGD examples from a random start: the min–max game, played out."),
             "Madry et al. 2018, Towards deep learning models resistant to adversarial attacks",
             "pgd",
             "PGD",
         ),
         Preset(
             "fast",
-            "Fast FGSM, random start",
-            "One FGSM step of 1.25ε from a random point of the ε-ball: nearly as robust as PGD, at twice the "
-            "cost of plain training, but watch for catastrophic overfitting.",
+            N_("Fast FGSM, random start"),
+            N_("One FGSM step of 1.25ε from a random point of the ε-ball: nearly as robust as PGD, at twice the "
+               "cost of plain training, but watch for catastrophic overfitting."),
             "Wong, Rice & Kolter 2020, Fast is better than free",
             "fast_fgsm",
             "PGD",
         ),
         Preset(
             "gaussian",
-            "Gaussian augmentation",
-            "Trains on noisy copies x + N(0, σ²), the base classifier that randomized smoothing needs.",
+            N_("Gaussian augmentation"),
+            N_("Trains on noisy copies x + N(0, σ²), the base classifier that randomized smoothing needs."),
             "Cohen, Rosenfeld & Kolter 2019, Certified adversarial robustness via randomized smoothing",
             "noise",
-            "noisy",
+            N_("noisy"),
         ),
     )
 }
@@ -147,7 +148,7 @@ def perturb(model, x, y, *, perturbation, eps, sigma, pgd_steps, seed, low, high
         steps, step_size = 1, 1.25 * eps
     else:  # "pgd": Madry et al.'s step of 2.5 eps / steps reaches the ball's boundary from anywhere inside it
         steps, step_size = pgd_steps, 2.5 * eps / tf.cast(pgd_steps, tf.float32)
-    for _ in tf.range(steps):
+    for _step in tf.range(steps):
         direction = gradient_steps.normalized_step(_input_gradient(model, x_adv, y), "inf")
         x_adv = gradient_steps.projected_step(x, x_adv, direction, step_size, eps, "inf", low, high)
     return tf.stop_gradient(x_adv)
@@ -273,9 +274,9 @@ class AdversarialTrainer:
         self.steps += count
         self._cursor += count
         if not math.isfinite(float(loss)):
-            self.stopped = (
-                f"The training loss became NaN or infinite at epoch {self.epoch + 1}; the best epoch is kept."
-            )
+            self.stopped = _(
+                "The training loss became NaN or infinite at epoch {epoch}; the best epoch is kept."
+            ).format(epoch=self.epoch + 1)
             self.restore_best()
         elif self._cursor == len(self._batches):
             self._batches = None
@@ -288,11 +289,11 @@ class AdversarialTrainer:
         if record.robust_accuracy > self.best.robust_accuracy:
             self._best = (record, self.model.get_weights())
         if self.spec.perturbation != "noise" and record.robust_accuracy < self.best.robust_accuracy - COLLAPSE_DROP:
-            self.stopped = (
-                f"Catastrophic overfitting at epoch {record.epoch}: held-out PGD accuracy fell from "
-                f"{self.best.robust_accuracy:.1%} (epoch {self.best.epoch}) to {record.robust_accuracy:.1%} while "
-                "training went on. Training stopped and the best epoch was restored."
-            )
+            self.stopped = _(
+                "Catastrophic overfitting at epoch {epoch}: held-out PGD accuracy fell from {best:.1%} (epoch "
+                "{best_epoch}) to {now:.1%} while training went on. Training stopped and the best epoch was restored."
+            ).format(epoch=record.epoch, best=self.best.robust_accuracy, best_epoch=self.best.epoch,
+                     now=record.robust_accuracy)
             self.restore_best()
 
     def restore_best(self) -> None:

@@ -36,6 +36,7 @@ from playground import attacks as attack_registry  # `attacks` is detection_repo
 from playground import evaluation
 from playground.attacks.base import Param
 from playground.defences.transforms import BitDepth, MedianFilter, Stack, Transform, check_images
+from playground.i18n import N_, _
 
 Squeezer = Transform | Stack
 Progress = Callable[[float, str], None]
@@ -47,11 +48,11 @@ MIN_FIT_IMAGES = 20  # below this the quantile is a guess
 DEFAULT_ATTACKS = ("fgsm", "pgd", "cw_l2")
 # The Detector tab's settings: the attacks' L∞ budget (C&W is a minimum-norm L2 attack and runs unbounded) and
 # how many held-out images to attack.
-EPS = Param("eps", 0.1, min=0.01, max=0.5, step=0.01, help="L∞ budget on the [0, 1] scale. C&W L2 is a "
-            "minimum-norm attack and runs unbounded.", label="Perturbation size ε")
-N_ATTACKED = Param("n", 100, min=10, max=500, step=10, help="Taken from the clean half held out of the fit.",
-                   label="Images to attack")
-ADAPTIVE_CAVEAT = (
+EPS = Param("eps", 0.1, min=0.01, max=0.5, step=0.01, help=N_("L∞ budget on the [0, 1] scale. C&W L2 is a "
+            "minimum-norm attack and runs unbounded."), label=N_("Perturbation size ε"))
+N_ATTACKED = Param("n", 100, min=10, max=500, step=10, help=N_("Taken from the clean half held out of the fit."),
+                   label=N_("Images to attack"))
+ADAPTIVE_CAVEAT = N_(
     "These attacks do not know about the detector. An attacker who does can craft examples that fool the model "
     "and keep the squeezed predictions close at once: He, Wei, Chen, Carlini & Song (2017, 'Adversarial example "
     "defenses: ensembles of weak defenses are not strong') broke feature squeezing this way, and Xu et al. "
@@ -417,12 +418,13 @@ def detection_report(
             parts.append(spec(model, x_attack[i : i + batch_size], None, **kwargs))
             done += 1
             if progress:
-                progress(done / total, f"{spec.label}: {min(i + batch_size, len(x_attack))}/{len(x_attack)} images")
+                progress(done / total, _("{attack}: {done}/{total} images").format(
+                    attack=_(spec.label), done=min(i + batch_size, len(x_attack)), total=len(x_attack)))
         x_adv = np.concatenate(parts)
         successful = x_adv[evaluation.predict(model, x_adv, batch_size=batch_size).argmax(-1) != clean_predictions]
         if len(successful):
             scores = detector.scores(model, successful)
-            fpr, tpr, _ = roc_curve(clean_scores, scores)
+            fpr, tpr, _thresholds = roc_curve(clean_scores, scores)
             rate, auc = float(np.mean(scores > detector.threshold)), roc_auc(fpr, tpr)
         else:
             scores, fpr, tpr, rate, auc = np.empty(0), np.empty(0), np.empty(0), math.nan, math.nan

@@ -43,6 +43,7 @@ from playground import evaluation
 from playground.attacks import base
 from playground.attacks.base import Param
 from playground.defences.transforms import check_images
+from playground.i18n import N_, _
 
 ABSTAIN = -1
 
@@ -52,9 +53,9 @@ SIGMA = Param(
     min=0.01,
     max=1.0,
     step=0.01,
-    help="Standard deviation σ of the Gaussian noise, on the [0, 1] pixel scale. A larger σ can certify larger "
-    "radii, but the base classifier sees noisier images and errs or abstains more.",
-    label="Noise σ",
+    help=N_("Standard deviation σ of the Gaussian noise, on the [0, 1] pixel scale. A larger σ can certify larger "
+            "radii, but the base classifier sees noisier images and errs or abstains more."),
+    label=N_("Noise σ"),
 )
 N = Param(
     "n",
@@ -62,9 +63,9 @@ N = Param(
     min=10,
     max=100_000,
     step=10,
-    help="Noisy votes used to bound the top class's probability. The default ~1000 is chosen for speed; Cohen "
-    "et al. use 100 000, which tightens the bound and enlarges the certified radius.",
-    label="Votes n",
+    help=N_("Noisy votes used to bound the top class's probability. The default ~1000 is chosen for speed; Cohen "
+            "et al. use 100 000, which tightens the bound and enlarges the certified radius."),
+    label=N_("Votes n"),
 )
 N0 = Param(
     "n0",
@@ -72,8 +73,8 @@ N0 = Param(
     min=10,
     max=10_000,
     step=10,
-    help="Noisy votes used only to pick the top class, kept apart from the n votes that certify it.",
-    label="Selection votes n0",
+    help=N_("Noisy votes used only to pick the top class, kept apart from the n votes that certify it."),
+    label=N_("Selection votes n0"),
 )
 ALPHA = Param(
     "alpha",
@@ -81,8 +82,8 @@ ALPHA = Param(
     min=1e-5,
     max=0.1,
     step=1e-5,
-    help="Failure probability: a certificate (or a prediction) is wrong with probability at most alpha.",
-    label="Failure probability α",
+    help=N_("Failure probability: a certificate (or a prediction) is wrong with probability at most alpha."),
+    label=N_("Failure probability α"),
 )
 ALPHAS = (1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1)  # the levels the Defend page and its links offer
 
@@ -192,7 +193,7 @@ def clopper_pearson_lower(k: int, n: int, alpha: float) -> float:
     log_coefficients = _log_choose(n, j)
     log_alpha = math.log(alpha)
     low, high = 0.0, 1.0
-    for _ in range(2000):  # the relative-width test ends it in ~60-100 halvings; the cap only guards the loop
+    for _halving in range(2000):  # the relative-width test ends it in ~60-100 halvings; the cap only guards the loop
         middle = 0.5 * (low + high)
         if not low < middle < high or high - low <= 1e-16 * high:
             break
@@ -535,7 +536,7 @@ def certify_many(
         rng = np.random.default_rng([seed, i])
         certificates.append(_certify(model, x[i : i + 1], sigma, n0, n, alpha, rng, batch_size))
         if progress is not None:
-            progress((i + 1) / len(x), f"Certified {i + 1} of {len(x)} images")
+            progress((i + 1) / len(x), _("Certified {done} of {total} images").format(done=i + 1, total=len(x)))
     return certificates
 
 

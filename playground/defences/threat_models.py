@@ -30,13 +30,16 @@ import tensorflow as tf
 from playground import attacks, evaluation
 from playground.attacks import base
 from playground.defences.transforms import Stack, Transform, check_images
+from playground.i18n import N_, _
 
 THREATS: dict[str, str] = {
-    "unaware": "Defence-unaware: attack the bare model, then feed the result through the defence.",
-    "bpda": "BPDA: attack through the defence, passing gradients straight through the transforms that have none.",
-    "eot": "EOT: as BPDA, averaging over many draws of the defence's randomness at every attack step.",
+    "unaware": N_("Defence-unaware: attack the bare model, then feed the result through the defence."),
+    "bpda": N_(
+        "BPDA: attack through the defence, passing gradients straight through the transforms that have none."
+    ),
+    "eot": N_("EOT: as BPDA, averaging over many draws of the defence's randomness at every attack step."),
 }
-THREAT_LABELS = {"unaware": "Defence-unaware", "bpda": "BPDA", "eot": "EOT"}
+THREAT_LABELS = {"unaware": N_("Defence-unaware"), "bpda": "BPDA", "eot": "EOT"}
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,9 @@ class DefendAttack:
 # reaches the ball's edge; AutoAttack is the standard strong evaluation (Croce & Hein 2020). Both aim at the
 # true labels and are scored by evaluation.robust's rule.
 DEFEND_ATTACKS = {
-    "pgd": DefendAttack("Quick: PGD-20", {"steps": 20}),
+    "pgd": DefendAttack(N_("Quick: PGD-20"), {"steps": 20}),
     "fgsm": DefendAttack("FGSM", {}),
-    "autoattack": DefendAttack("Thorough: AutoAttack", {}),
+    "autoattack": DefendAttack(N_("Thorough: AutoAttack"), {}),
 }
 
 
@@ -66,8 +69,8 @@ SAMPLES = base.Param(
     min=1,
     max=32,
     step=1,
-    help="Draws of the defence's randomness averaged at every attack step (EOT); each multiplies the cost.",
-    label="EOT draws",
+    help=N_("Draws of the defence's randomness averaged at every attack step (EOT); each multiplies the cost."),
+    label=N_("EOT draws"),
 )
 
 
@@ -296,6 +299,13 @@ def _score(model, stack: Stack, x, attacked: list[np.ndarray], y, seed: int, bat
     return np.logical_and.reduce([evaluation.robust(clean, predictions(x_adv), y) for x_adv in attacked])
 
 
+def _in_sentence(label: str) -> str:
+    """A row's label inside a progress sentence: lower-cased in English, as before ("BPDA through jpeg
+    compression…"); translated and otherwise untouched in another language (Chinese has no case)."""
+    text = _(label)
+    return label.lower() if text == label else text
+
+
 def _check_batch(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = check_images(x)
     y = np.asarray(y)
@@ -395,10 +405,11 @@ def compare_threats(
     spec = attacks.get(attack)
     stack = as_stack(stack)
     x, y = _check_batch(x, y)
-    parts = [("No defence", Stack())] + [(t.label, Stack.of(t)) for t in stack.transforms]
+    # The rows' labels stay in English (marked with N_): the page translates them where it shows them.
+    parts = [(N_("No defence"), Stack())] + [(t.label, Stack.of(t)) for t in stack.transforms]
     if len(stack) > 1:
-        parts.append(("All together", stack))
-    jobs = 1 + sum(1 if not part.randomised else 2 for _, part in parts[1:])
+        parts.append((N_("All together"), stack))
+    jobs = 1 + sum(1 if not part.randomised else 2 for _label, part in parts[1:])
     done, stage = 0, ""
 
     def report(text: str) -> None:
@@ -415,7 +426,7 @@ def compare_threats(
     def accuracy(part: Stack, attacked: list[np.ndarray]) -> float:
         return float(_score(model, part, x, attacked, y, seed, batch_size).mean())
 
-    report("Attacking the bare model…")
+    report(_("Attacking the bare model…"))
     x_bare = _craft(model, Stack(), x, y, "unaware", spec, eps, params, samples, seed, batch_size, tick)
     rows = []
     for label, part in parts:
@@ -423,17 +434,17 @@ def compare_threats(
         if not len(part):
             robust |= {"bpda": robust["unaware"], "eot": robust["unaware"]}
         else:
-            report(f"BPDA through {label.lower()}…")
+            report(_("BPDA through {defence}…").format(defence=_in_sentence(label)))
             robust["bpda"] = accuracy(
                 part, _craft(model, part, x, y, "bpda", spec, eps, params, samples, seed, batch_size, tick)
             )
             if part.randomised:
-                report(f"EOT through {label.lower()}…")
+                report(_("EOT through {defence}…").format(defence=_in_sentence(label)))
                 x_eot = _craft(model, part, x, y, "eot", spec, eps, params, samples, seed, batch_size, tick)
                 robust["eot"] = accuracy(part, x_eot)
             else:
                 robust["eot"] = robust["bpda"]
         rows.append(ThreatRow(label, accuracy(part, [x]), robust, not part.randomised, len(x)))
     if progress is not None:
-        progress(1.0, "Done.")
+        progress(1.0, _("Done."))
     return rows

@@ -29,6 +29,7 @@ import tensorflow as tf
 from PIL import Image
 
 from playground.attacks.base import Param
+from playground.i18n import N_
 
 MAX_STACK = 4  # each transform costs a pass over the batch at every step of a defence-aware attack
 # Gaussian kernels stop at 4 sigma, as scipy.ndimage.gaussian_filter does (truncate=4.0): the tail beyond
@@ -141,8 +142,8 @@ class Transform:
 
 
 _BITS = Param(
-    "bits", 1, min=1, max=8, step=1, help="Bits kept per pixel: 8 is the original image, 1 is black and white.",
-    label="Bits per pixel",
+    "bits", 1, min=1, max=8, step=1, help=N_("Bits kept per pixel: 8 is the original image, 1 is black and white."),
+    label=N_("Bits per pixel"),
 )
 
 
@@ -158,8 +159,10 @@ class BitDepth(Transform):
     """
 
     name: ClassVar[str] = "bit_depth"
-    label: ClassVar[str] = "Bit-depth reduction"
-    summary: ClassVar[str] = "Rounds every pixel to one of 2^bits levels, erasing perturbations smaller than a step."
+    label: ClassVar[str] = N_("Bit-depth reduction")
+    summary: ClassVar[str] = N_(
+        "Rounds every pixel to one of 2^bits levels, erasing perturbations smaller than a step."
+    )
     reference: ClassVar[str] = "Xu, Evans & Qi 2018, Feature Squeezing: Detecting Adversarial Examples (NDSS)"
     params: ClassVar[tuple[Param, ...]] = (_BITS,)
     # Rounding is a staircase: its gradient is zero almost everywhere, the textbook shattered gradient.
@@ -176,7 +179,9 @@ class BitDepth(Transform):
         return tf.round(x * levels) / levels
 
 
-_SIZE = Param("size", 2, min=2, max=5, step=1, help="Side of the square window, in pixels.", label="Window size")
+_SIZE = Param(
+    "size", 2, min=2, max=5, step=1, help=N_("Side of the square window, in pixels."), label=N_("Window size")
+)
 
 
 @dataclass(frozen=True)
@@ -196,8 +201,8 @@ class MedianFilter(Transform):
     """
 
     name: ClassVar[str] = "median"
-    label: ClassVar[str] = "Median filter"
-    summary: ClassVar[str] = "Replaces each pixel by the median of its window, removing isolated specks."
+    label: ClassVar[str] = N_("Median filter")
+    summary: ClassVar[str] = N_("Replaces each pixel by the median of its window, removing isolated specks.")
     reference: ClassVar[str] = "Xu, Evans & Qi 2018, Feature Squeezing: Detecting Adversarial Examples (NDSS)"
     params: ClassVar[tuple[Param, ...]] = (_SIZE,)
 
@@ -228,8 +233,8 @@ class MedianFilter(Transform):
 
 
 _QUALITY = Param(
-    "quality", 75, min=10, max=95, step=5, help="JPEG quality: lower discards more detail (and more perturbation).",
-    label="Quality",
+    "quality", 75, min=10, max=95, step=5,
+    help=N_("JPEG quality: lower discards more detail (and more perturbation)."), label=N_("Quality"),
 )
 
 
@@ -251,8 +256,8 @@ class JPEG(Transform):
     """
 
     name: ClassVar[str] = "jpeg"
-    label: ClassVar[str] = "JPEG compression"
-    summary: ClassVar[str] = "Compresses and decompresses the image, discarding the high-frequency detail."
+    label: ClassVar[str] = N_("JPEG compression")
+    summary: ClassVar[str] = N_("Compresses and decompresses the image, discarding the high-frequency detail.")
     reference: ClassVar[str] = (
         "Guo, Rana, Cissé & van der Maaten 2018, Countering Adversarial Images using Input Transformations (ICLR)"
     )
@@ -282,7 +287,7 @@ class JPEG(Transform):
 
 
 _SIGMA_BLUR = Param(
-    "sigma", 1.0, min=0.5, max=3.0, step=0.1, help="Width of the blur, in pixels.", label="Blur width σ"
+    "sigma", 1.0, min=0.5, max=3.0, step=0.1, help=N_("Width of the blur, in pixels."), label=N_("Blur width σ")
 )
 
 
@@ -302,8 +307,8 @@ class GaussianBlur(Transform):
     """
 
     name: ClassVar[str] = "blur"
-    label: ClassVar[str] = "Gaussian blur"
-    summary: ClassVar[str] = "Averages each pixel with its neighbours, smoothing away fine-grained noise."
+    label: ClassVar[str] = N_("Gaussian blur")
+    summary: ClassVar[str] = N_("Averages each pixel with its neighbours, smoothing away fine-grained noise.")
     reference: ClassVar[str] = (
         "Guo, Rana, Cissé & van der Maaten 2018, Countering Adversarial Images using Input Transformations (ICLR)"
     )
@@ -341,8 +346,8 @@ class GaussianBlur(Transform):
 
 
 _SIGMA_NOISE = Param(
-    "sigma", 0.1, min=0.01, max=0.5, step=0.01, help="Standard deviation of the added noise (pixels are in [0, 1]).",
-    label="Noise σ",
+    "sigma", 0.1, min=0.01, max=0.5, step=0.01,
+    help=N_("Standard deviation of the added noise (pixels are in [0, 1])."), label=N_("Noise σ"),
 )
 
 
@@ -361,8 +366,8 @@ class GaussianNoise(Transform):
     """
 
     name: ClassVar[str] = "noise"
-    label: ClassVar[str] = "Random noise"
-    summary: ClassVar[str] = "Adds fresh random noise to every input, so each query sees a different image."
+    label: ClassVar[str] = N_("Random noise")
+    summary: ClassVar[str] = N_("Adds fresh random noise to every input, so each query sees a different image.")
     reference: ClassVar[str] = (
         "Athalye, Carlini & Wagner 2018, Obfuscated Gradients Give a False Sense of Security (ICML), §4.3 and §5.3"
     )

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.i18n import _
 from playground.plots.style import COLORS, SERIES, base_layout
 
 HISTOGRAM_BINS = 40
@@ -36,25 +37,25 @@ def roc_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], operating_f
     roc_figure([(f"PGD (AUC {r.auc:.2f})", *r.roc) for r in results], operating_fpr=detector.fpr_target)
     ```
     """
-    fig = go.Figure(layout=base_layout("Detection ROC: clean vs adversarial", height=440))
+    fig = go.Figure(layout=base_layout(_("Detection ROC: clean vs adversarial"), height=440))
     fig.add_scatter(
-        x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"color": COLORS["muted"], "dash": "dash"},
+        x=[0, 1], y=[0, 1], name=_("chance"), mode="lines", line={"color": COLORS["muted"], "dash": "dash"},
         hoverinfo="skip",
     )
     for index, (label, fpr, tpr) in enumerate(curves):
         fig.add_scatter(
             x=np.asarray(fpr), y=np.asarray(tpr), name=label, mode="lines",
             line={"color": SERIES[index % len(SERIES)], "shape": "linear"},
-            hovertemplate="false positives %{x:.1%}<br>detected %{y:.1%}<extra>" + label + "</extra>",
+            hovertemplate=_("false positives %{x:.1%}<br>detected %{y:.1%}") + "<extra>" + label + "</extra>",
         )
     if operating_fpr is not None and math.isfinite(operating_fpr):
         fig.add_vline(
             x=operating_fpr, line={"color": COLORS["ink"], "dash": "dot", "width": 1},
-            annotation_text=f"{operating_fpr:.0%} FPR", annotation_position="bottom right",
+            annotation_text=_("{fpr:.0%} FPR").format(fpr=operating_fpr), annotation_position="bottom right",
         )
     fig.update_layout(
-        xaxis={"title": "false-positive rate (clean flagged)", "range": [0, 1], "tickformat": ".0%"},
-        yaxis={"title": "detection rate (adversarial flagged)", "range": [0, 1.02], "tickformat": ".0%"},
+        xaxis={"title": _("false-positive rate (clean flagged)"), "range": [0, 1], "tickformat": ".0%"},
+        yaxis={"title": _("detection rate (adversarial flagged)"), "range": [0, 1.02], "tickformat": ".0%"},
         legend=LEGEND_BELOW, margin={"b": 120},
     )
     return fig
@@ -82,13 +83,13 @@ def score_histogram_figure(
     score_histogram_figure(clean_scores, [("PGD", r.scores) for r in results], detector.threshold)
     ```
     """
-    fig = go.Figure(layout=base_layout("Squeezing scores", height=440))
-    series = [("clean", np.asarray(clean_scores, np.float64).ravel(), COLORS["muted"])]
+    fig = go.Figure(layout=base_layout(_("Squeezing scores"), height=440))
+    series = [(_("clean"), np.asarray(clean_scores, np.float64).ravel(), COLORS["muted"])]
     series += [
         (label, np.asarray(scores, np.float64).ravel(), SERIES[index % len(SERIES)])
         for index, (label, scores) in enumerate(adversarial)
     ]
-    values = np.concatenate([s for _, s, _ in series])
+    values = np.concatenate([scores for _label, scores, _colour in series])
     values = values[np.isfinite(values)]
     # Scores live in [0, 2]; shared bins keep the bars of different series aligned.
     top = float(values.max()) if values.size and values.max() > 0 else 2.0
@@ -96,17 +97,18 @@ def score_histogram_figure(
     for label, scores, colour in series:
         fig.add_histogram(
             x=scores, name=f"{label} ({len(scores)})", xbins=bins, histnorm="probability", opacity=0.55,
-            marker_color=colour, hovertemplate="score %{x}<br>%{y:.1%} of " + label + "<extra></extra>",
+            marker_color=colour,
+            hovertemplate=_("score %{{x}}<br>%{{y:.1%}} of {label}").format(label=label) + "<extra></extra>",
         )
     if math.isfinite(threshold):
         fig.add_vline(
             x=threshold, line={"color": COLORS["bad"], "dash": "dot"},
-            annotation_text="threshold", annotation_position="top right",
+            annotation_text=_("threshold"), annotation_position="top right",
         )
     fig.update_layout(
         barmode="overlay",
-        xaxis={"title": "score: max L1 distance between softmax outputs", "range": [0, top]},
-        yaxis={"title": "fraction of images", "tickformat": ".0%"},
+        xaxis={"title": _("score: max L1 distance between softmax outputs"), "range": [0, top]},
+        yaxis={"title": _("fraction of images"), "tickformat": ".0%"},
         legend=LEGEND_BELOW, margin={"b": 120},
     )
     return fig

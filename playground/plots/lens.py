@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.i18n import _
 from playground.plots.style import COLORS, SERIES, base_layout
 
 CROSSED = "#d62728"
@@ -33,7 +34,7 @@ def _arrows(fig: go.Figure, clean: np.ndarray, adversarial: np.ndarray) -> None:
     segments = np.full((len(clean) * 3, 2), np.nan)
     segments[0::3], segments[1::3] = clean, adversarial
     fig.add_scatter(x=segments[:, 0], y=segments[:, 1], mode="lines", line={"color": "#555", "width": 1},
-                    name="attack", hoverinfo="skip")
+                    name=_("attack"), hoverinfo="skip")
 
 
 def _eps_ball(fig: go.Figure, centre: np.ndarray, *, eps: float, norm: str, color: str) -> None:
@@ -67,21 +68,21 @@ def lens_figure(
                     showscale=False, hoverinfo="skip")
     fig.add_contour(x=axis, y=axis, z=winner, contours={"coloring": "none", "start": 0.5, "end": n_classes - 1.5,
                     "size": 1}, line={"color": COLORS["ink"], "width": 2}, showscale=False, hoverinfo="skip",
-                    name="boundary")
+                    name=_("boundary"))
     _arrows(fig, clean, adversarial)
     for k in range(n_classes):
         mine = labels == k
         fig.add_scatter(
-            x=clean[mine, 0], y=clean[mine, 1], mode="markers", name=f"class {k}",
+            x=clean[mine, 0], y=clean[mine, 1], mode="markers", name=_("class {k}").format(k=k),
             marker={"color": class_colors[k], "size": 7, "line": {"color": "white", "width": 1}},
-            customdata=np.flatnonzero(mine), hovertemplate="point %{customdata}<extra></extra>",
+            customdata=np.flatnonzero(mine), hovertemplate=_("point %{customdata}") + "<extra></extra>",
         )
     fig.add_scatter(
-        x=adversarial[crossed, 0], y=adversarial[crossed, 1], mode="markers", name="crossed the boundary",
+        x=adversarial[crossed, 0], y=adversarial[crossed, 1], mode="markers", name=_("crossed the boundary"),
         marker={"symbol": "x", "color": CROSSED, "size": 9}, hoverinfo="skip",
     )
     fig.add_scatter(
-        x=clean[crossed, 0], y=clean[crossed, 1], mode="markers", name="fooled (start)", hoverinfo="skip",
+        x=clean[crossed, 0], y=clean[crossed, 1], mode="markers", name=_("fooled (start)"), hoverinfo="skip",
         marker={"symbol": "circle-open", "color": CROSSED, "size": 13, "line": {"width": 2}},
     )
     if selected is not None and 0 <= selected < len(clean):
@@ -93,7 +94,8 @@ def min_eps_figure(eps_map: np.ndarray, *, extent: float, eps_max: float, norm: 
     """The smallest ε that flips the decision at each spot; white where nothing up to ``eps_max`` does."""
     axis = _plane_axis(eps_map, extent)
     shown = np.where(np.isfinite(eps_map), eps_map, np.nan)
-    fig = go.Figure(layout=base_layout(f"Minimum {'L∞' if norm == 'inf' else 'L2'} ε to flip the decision", height=460))
+    title = _("Minimum {norm} ε to flip the decision").format(norm="L∞" if norm == "inf" else "L2")
+    fig = go.Figure(layout=base_layout(title, height=460))
     fig.add_heatmap(
         x=axis, y=axis, z=shown, zmin=0, zmax=eps_max, colorscale="Viridis", reversescale=True,
         colorbar={"title": "ε", "thickness": 12},
@@ -117,21 +119,22 @@ def regression_lens_figure(
     axis = _plane_axis(values, extent)
     fig = go.Figure(layout=base_layout(None, height=640))
     fig.add_heatmap(x=axis, y=axis, z=values, zmin=VALUE_RANGE[0], zmax=VALUE_RANGE[1], colorscale=VALUE_SCALE,
-                    opacity=0.6, colorbar={"title": "value", "thickness": 12},
-                    hovertemplate="(%{x:.2f}, %{y:.2f}): predicted %{z:.2f}<extra></extra>")
+                    opacity=0.6, colorbar={"title": _("value"), "thickness": 12},
+                    hovertemplate=_("(%{x:.2f}, %{y:.2f}): predicted %{z:.2f}") + "<extra></extra>")
     _arrows(fig, clean, adversarial)
+    hover = _("target {target:.2f}, predicted {prediction:.2f} after the attack, error gain {gain:+.3f}")
     fig.add_scatter(
-        x=adversarial[:, 0], y=adversarial[:, 1], mode="markers", name="after the attack", hoverinfo="skip",
+        x=adversarial[:, 0], y=adversarial[:, 1], mode="markers", name=_("after the attack"), hoverinfo="skip",
         marker={"symbol": "x-thin", "color": COLORS["ink"], "size": 5, "line": {"width": 1, "color": COLORS["ink"]}},
     )
     fig.add_scatter(
-        x=clean[:, 0], y=clean[:, 1], mode="markers", name="test point (colour: target)",
+        x=clean[:, 0], y=clean[:, 1], mode="markers", name=_("test point (colour: target)"),
         marker={"color": targets, "colorscale": VALUE_SCALE, "cmin": VALUE_RANGE[0], "cmax": VALUE_RANGE[1],
                 "size": 7, "line": {"color": COLORS["ink"], "width": 1}},
         customdata=np.arange(len(clean)),
-        text=[f"target {t:.2f}, predicted {p:.2f} after the attack, error gain {g:+.3f}"
+        text=[hover.format(target=t, prediction=p, gain=g)
               for t, p, g in zip(targets, adversarial_prediction, error_gain, strict=True)],
-        hovertemplate="point %{customdata}: %{text}<extra></extra>",
+        hovertemplate=_("point %{customdata}: %{text}") + "<extra></extra>",
     )
     if selected is not None and 0 <= selected < len(clean):
         _eps_ball(fig, clean[selected], eps=eps, norm=norm, color=COLORS["ink"])
@@ -141,9 +144,9 @@ def regression_lens_figure(
 def mse_curve_figure(eps: Sequence[float], mse: Sequence[float], *, name: str, eps_title: str) -> go.Figure:
     """The MSE under attack against ε. A lower bound: a stronger attack can only push the line up, and the title
     says so."""
-    fig = go.Figure(layout=base_layout("MSE under attack (a lower bound)", height=320))
+    fig = go.Figure(layout=base_layout(_("MSE under attack (a lower bound)"), height=320))
     fig.add_scatter(x=list(eps), y=list(mse), name=name, mode="lines+markers", line={"color": SERIES[0]})
-    fig.update_layout(xaxis={"title": eps_title}, yaxis={"title": "test MSE", "rangemode": "tozero"})
+    fig.update_layout(xaxis={"title": _(eps_title)}, yaxis={"title": _("test MSE"), "rangemode": "tozero"})
     return fig
 
 
@@ -151,10 +154,11 @@ def error_gain_figure(gain: np.ndarray, *, extent: float, eps: float, norm: str)
     """The largest squared change of the output an ε-attack found at each spot, in the target's units squared."""
     axis = _plane_axis(gain, extent)
     label = f"{'L∞' if norm == 'inf' else 'L2'} ε = {eps:.2f}"
-    fig = go.Figure(layout=base_layout(f"Largest error gain within {label}", height=460))
+    fig = go.Figure(layout=base_layout(_("Largest error gain within {budget}").format(budget=label), height=460))
     fig.add_heatmap(
-        x=axis, y=axis, z=gain, zmin=0, colorscale="Viridis", colorbar={"title": "(Δŷ)²<br>units²", "thickness": 12},
-        hovertemplate="(%{x:.2f}, %{y:.2f}): gain %{z:.3f}<extra></extra>",
+        x=axis, y=axis, z=gain, zmin=0, colorscale="Viridis",
+        colorbar={"title": _("(Δŷ)²<br>units²"), "thickness": 12},
+        hovertemplate=_("(%{x:.2f}, %{y:.2f}): gain %{z:.3f}") + "<extra></extra>",
     )
     _plane_axes(fig, extent)
     return fig

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.i18n import _
 from playground.plots.style import COLORS, SERIES, base_layout
 
 
@@ -36,7 +37,7 @@ def certified_accuracy_figure(radii: np.ndarray, curves: Sequence[tuple[str, np.
     ```
     """
     radii = np.asarray(radii, dtype=np.float64).ravel()
-    fig = go.Figure(layout=base_layout("Certified accuracy", height=320))
+    fig = go.Figure(layout=base_layout(_("Certified accuracy"), height=320))
     for index, (name, accuracy) in enumerate(curves):
         accuracy = np.asarray(accuracy, dtype=np.float64).ravel()
         if len(accuracy) != len(radii):
@@ -49,11 +50,11 @@ def certified_accuracy_figure(radii: np.ndarray, curves: Sequence[tuple[str, np.
             name=str(name),
             mode="lines+markers" if len(radii) <= 30 else "lines",
             line={"color": SERIES[index % len(SERIES)]},
-            hovertemplate="radius %{x:.3f}: %{y:.1%}<extra>%{fullData.name}</extra>",
+            hovertemplate=_("radius %{x:.3f}: %{y:.1%}") + "<extra>%{fullData.name}</extra>",
         )
     fig.update_layout(
-        xaxis={"title": "L2 radius ([0, 1] pixel scale)", "rangemode": "tozero"},
-        yaxis={"title": "certified accuracy", "range": [0, 1.02], "tickformat": ".0%"},
+        xaxis={"title": _("L2 radius ([0, 1] pixel scale)"), "rangemode": "tozero"},
+        yaxis={"title": _("certified accuracy"), "range": [0, 1.02], "tickformat": ".0%"},
     )
     return fig
 
@@ -94,24 +95,25 @@ def certificate_figure(
     names = [str(given[i]) if i < len(given) else str(i) for i in range(len(counts))]
     abstained = prediction < 0
     if abstained:
-        title = f"Abstains: p̲<sub>A</sub> = {p_lower:.4f} ≤ 0.5"
+        title = _("Abstains: p̲<sub>A</sub> = {p_lower:.4f} ≤ 0.5").format(p_lower=p_lower)
     else:
         label = names[prediction] if prediction < len(names) else str(prediction)
-        title = f"Certified {label}: p̲<sub>A</sub> = {p_lower:.4f}, radius R = {radius:.3f}"
+        title = _("Certified {label}: p̲<sub>A</sub> = {p_lower:.4f}, radius R = {radius:.3f}").format(
+            label=label, p_lower=p_lower, radius=radius)
     colours = [COLORS["primary"] if i == prediction else COLORS["muted"] for i in range(len(counts))]
     fig = go.Figure(layout=base_layout(title, height=280))
     fig.add_bar(
         x=names,
         y=counts,
         marker_color=colours,
-        name="votes",
-        hovertemplate="%{x}: %{y} of " + f"{n} noisy votes<extra></extra>",
+        name=_("votes"),
+        hovertemplate=_("%{{x}}: %{{y}} of {n} noisy votes").format(n=n) + "<extra></extra>",
     )
     fig.add_hline(y=n / 2, line={"color": COLORS["bad"] if abstained else COLORS["ink"], "dash": "dot", "width": 1})
     fig.update_layout(
         showlegend=False,
-        xaxis={"title": "class", "type": "category"},
-        yaxis={"title": f"votes out of {n}", "range": [0, max(n, 1) * 1.02]},
+        xaxis={"title": _("class"), "type": "category"},
+        yaxis={"title": _("votes out of {n}").format(n=n), "range": [0, max(n, 1) * 1.02]},
     )
     return fig
 
@@ -148,20 +150,20 @@ def radius_vs_n_figure(ns: Sequence[int], radii: Sequence[float], p_lowers: Sequ
             f"Expected ns, radii and p_lowers of the same length. Received: {len(ns)}, {len(radii)} and {len(p_lowers)}"
         )
     colours = [COLORS["primary"] if p > 0.5 else COLORS["bad"] for p in p_lowers]
-    fig = go.Figure(layout=base_layout("Certified radius against the number of votes", height=300))
+    fig = go.Figure(layout=base_layout(_("Certified radius against the number of votes"), height=300))
     fig.add_scatter(
         x=ns,
         y=radii,
         customdata=p_lowers,
         mode="lines+markers",
-        name="certified radius",
+        name=_("certified radius"),
         line={"color": COLORS["primary"]},
         marker={"color": colours, "size": 8},
-        hovertemplate="n = %{x:,}: radius %{y:.3f}, p̲<sub>A</sub> = %{customdata:.4f}<extra></extra>",
+        hovertemplate=_("n = %{x:,}: radius %{y:.3f}, p̲<sub>A</sub> = %{customdata:.4f}") + "<extra></extra>",
     )
     fig.update_layout(
         showlegend=False,
-        xaxis={"title": "votes n (log scale)", "type": "log"},
-        yaxis={"title": "certified L2 radius", "rangemode": "tozero"},
+        xaxis={"title": _("votes n (log scale)"), "type": "log"},
+        yaxis={"title": _("certified L2 radius"), "rangemode": "tozero"},
     )
     return fig

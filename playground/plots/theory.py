@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from playground.i18n import N_, _
 from playground.plots.style import COLORS, SERIES, base_layout
 
 # A log axis cannot show a loss of exactly 0 (alpha = 0.5 lands on the minimum in one step).
@@ -49,8 +50,8 @@ def activation_figure(
             )
         )
     fig.update_layout(**base_layout(title, height=height), hovermode="x unified")
-    fig.update_xaxes(title_text="x (pre-activation)", zeroline=True, zerolinecolor="#c9d1d9")
-    fig.update_yaxes(title_text="output", zeroline=True, zerolinecolor="#c9d1d9")
+    fig.update_xaxes(title_text=_("x (pre-activation)"), zeroline=True, zerolinecolor="#c9d1d9")
+    fig.update_yaxes(title_text=_("output"), zeroline=True, zerolinecolor="#c9d1d9")
     return fig
 
 
@@ -61,7 +62,7 @@ def loss_figure(
     x_title: str,
     highlight_x: float | None = None,
     highlight_y: Mapping[str, float] | None = None,
-    highlight_label: str = "confident and wrong",
+    highlight_label: str = N_("confident and wrong"),
     title: str | None = None,
     height: int = 320,
 ) -> go.Figure:
@@ -74,7 +75,7 @@ def loss_figure(
         highlight_x: An x to mark with a dotted line; None for no mark.
         highlight_y: Curve name -> exact loss at `highlight_x`, drawn and labelled as a marker on that
             curve. Given by the caller so the labels match the formula, not a grid interpolation.
-        highlight_label: Text written at the mark.
+        highlight_label: Text written at the mark (translated here with ``_()``).
         title: Optional figure title.
         height: Figure height in pixels.
 
@@ -116,12 +117,12 @@ def loss_figure(
         fig.add_vline(
             x=highlight_x,
             line={"color": COLORS["muted"], "dash": "dot"},
-            annotation_text=highlight_label,
+            annotation_text=_(highlight_label),
             annotation_position="top",
         )
     fig.update_layout(**base_layout(title, height=height), hovermode="x unified")
     fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text="loss", rangemode="tozero")
+    fig.update_yaxes(title_text=_("loss"), rangemode="tozero")
     return fig
 
 
@@ -166,7 +167,7 @@ def gradient_descent_figure(
         cols=2,
         column_widths=[0.6, 0.4],
         horizontal_spacing=0.14,
-        subplot_titles=("Path on the loss surface", "Loss per step"),
+        subplot_titles=(_("Path on the loss surface"), _("Loss per step")),
     )
     if len(axes) == 1:
         _add_path_1d(fig, axes[0], landscape, weights[:, 0], losses)
@@ -181,7 +182,7 @@ def gradient_descent_figure(
             name="loss",
             line={"color": COLORS["primary"], "width": 2},
             marker={"size": 5},
-            hovertemplate="step %{x}<br>L = %{customdata:.4g}<extra></extra>",
+            hovertemplate=_step("%{x}") + "<br>L = %{customdata:.4g}<extra></extra>",
             showlegend=False,
         ),
         row=1,
@@ -192,7 +193,7 @@ def gradient_descent_figure(
     layout["legend"] = {"orientation": "h", "x": 0.0, "xanchor": "left", "y": -0.2, "yanchor": "top"}
     layout["margin"]["b"] = 72
     fig.update_layout(**layout)
-    fig.update_xaxes(title_text="step t", row=1, col=2)
+    fig.update_xaxes(title_text=_("step t"), row=1, col=2)
     # Plotly's default log ticks label 2..9 in every decade, which crowds a small panel: label 1-2-5 over
     # a couple of decades, and about six decades when a diverging run spans dozens.
     decades = np.log10(shown.max()) - np.log10(shown.min())
@@ -207,6 +208,11 @@ def gradient_descent_figure(
     return fig
 
 
+def _step(number: str) -> str:
+    """The first line of a step's hover text; ``number`` is Plotly's placeholder for the step's number."""
+    return _("step {number}").format(number=number)
+
+
 def _add_path_1d(fig: go.Figure, w: np.ndarray, landscape: np.ndarray, path: np.ndarray, losses: np.ndarray):
     fig.add_trace(
         go.Scatter(x=w, y=landscape, mode="lines", name="L(w)", line={"color": COLORS["muted"], "width": 2.5}),
@@ -218,11 +224,11 @@ def _add_path_1d(fig: go.Figure, w: np.ndarray, landscape: np.ndarray, path: np.
             x=path,
             y=losses,
             mode="lines+markers",
-            name="steps",
+            name=_("steps"),
             line={"color": COLORS["secondary"], "width": 1.5},
             marker={"color": COLORS["secondary"], "size": 8},
             customdata=np.arange(len(path)),
-            hovertemplate="step %{customdata}<br>w = %{x:.4g}<br>L = %{y:.4g}<extra></extra>",
+            hovertemplate=_step("%{customdata}") + "<br>w = %{x:.4g}<br>L = %{y:.4g}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -257,11 +263,11 @@ def _add_path_2d(fig: go.Figure, axes: Sequence[np.ndarray], landscape: np.ndarr
             x=path[:, 0],
             y=path[:, 1],
             mode="lines+markers",
-            name="steps",
+            name=_("steps"),
             line={"color": COLORS["secondary"], "width": 2},
             marker={"color": COLORS["secondary"], "size": 7},
             customdata=np.arange(len(path)),
-            hovertemplate="step %{customdata}<br>w1 = %{x:.4g}<br>w2 = %{y:.4g}<extra></extra>",
+            hovertemplate=_step("%{customdata}") + "<br>w1 = %{x:.4g}<br>w2 = %{y:.4g}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -278,7 +284,7 @@ def _add_endpoints(fig: go.Figure, x: Sequence[float], y: Sequence[float]):
             x=x,
             y=y,
             mode="markers",
-            name="start / end",
+            name=_("start / end"),
             marker={
                 "color": [COLORS["ink"], COLORS["good"]],
                 "size": 13,
@@ -331,8 +337,9 @@ def neuron_figure(inputs: Sequence[float], weights: Sequence[float], bias: float
     _edge(fig, (1.6, 0.5), (3.0, 0.5), 1.0, 1.0, f"{activation}(z)")
     _nodes(fig, [(0.0, y) for y in ys], [f"x{i + 1}<br>{x:.2f}" for i, x in enumerate(inputs)], COLORS["muted"])
     _nodes(fig, [(1.6, 0.5)], [f"z<br>{z:.2f}"], COLORS["ink"])
-    _nodes(fig, [(3.0, 0.5)], [f"output<br>{output:.3f}"], COLORS["good"])
-    fig.add_annotation(x=1.6, y=0.05, text=f"+ bias b = {bias:.2f}", showarrow=False, font={"size": 13})
+    _nodes(fig, [(3.0, 0.5)], [_("output<br>{value:.3f}").format(value=output)], COLORS["good"])
+    fig.add_annotation(x=1.6, y=0.05, text=_("+ bias b = {bias:.2f}").format(bias=bias), showarrow=False,
+                       font={"size": 13})
     return _diagram_layout(fig, height)
 
 
@@ -340,7 +347,7 @@ def softmax_figure(logits: Sequence[float], probabilities: Sequence[float], name
                    height: int = 300) -> go.Figure:
     """Each class's logit beside its softmax probability; the true class is drawn in green."""
     colours = [COLORS["good"] if k == label else COLORS["primary"] for k in range(len(names))]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("logits z", "probabilities softmax(z)"),
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("logits z"), _("probabilities softmax(z)")),
                         horizontal_spacing=0.14)
     fig.add_trace(go.Bar(x=list(names), y=list(logits), marker_color=colours, text=[f"{v:.2f}" for v in logits],
                          textposition="outside", cliponaxis=False, hoverinfo="skip"), row=1, col=1)
@@ -366,5 +373,6 @@ def backprop_figure(step, *, height: int = 320) -> go.Figure:
     _nodes(fig, inputs, [f"x{i + 1}<br>{v:.2f}" for i, v in enumerate(step.x)], COLORS["muted"])
     _nodes(fig, hidden, [f"h{j + 1}<br>{v:.3f}" for j, v in enumerate(step.h)], COLORS["ink"])
     _nodes(fig, [out], [f"p<br>{step.p:.3f}"], COLORS["good"])
-    fig.add_annotation(x=3.0, y=0.05, text=f"loss = {step.loss:.3f}", showarrow=False, font={"size": 13})
+    fig.add_annotation(x=3.0, y=0.05, text=_("loss = {loss:.3f}").format(loss=step.loss), showarrow=False,
+                       font={"size": 13})
     return _diagram_layout(fig, height)

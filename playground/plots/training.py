@@ -7,16 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from playground.i18n import N_, _
 from playground.plots.style import base_layout
 
 MAX_CURVE_POINTS = 500
 
 
 CURVES = (  # (name, EpochRecord attribute, dash, y axis)
-    ("train loss", "train_loss", "solid", "y"),
-    ("test loss", "test_loss", "dot", "y"),
-    ("train accuracy", "train_accuracy", "solid", "y2"),
-    ("test accuracy", "test_accuracy", "dot", "y2"),
+    (N_("train loss"), "train_loss", "solid", "y"),
+    (N_("test loss"), "test_loss", "dot", "y"),
+    (N_("train accuracy"), "train_accuracy", "solid", "y2"),
+    (N_("test accuracy"), "test_accuracy", "dot", "y2"),
 )
 
 
@@ -37,12 +38,13 @@ def training_curves(history: Sequence, *, into: go.Figure | None = None) -> go.F
     # A regression has no accuracy (all NaN): its figure is the losses alone.
     accuracy = any(np.isfinite(record.test_accuracy) or np.isfinite(record.train_accuracy) for record in history)
     with fig.batch_update():
-        for trace, (_, attribute, _, axis) in zip(fig.data, CURVES, strict=True):
+        for trace, (name, attribute, _dash, axis) in zip(fig.data, CURVES, strict=True):
+            trace.name = _(name)  # a figure kept from before may have been made in another language
             trace.x = epochs
             trace.y = np.array([getattr(record, attribute) for record in history], dtype=float)
             trace.visible = accuracy or axis == "y"
         fig.layout.yaxis2.visible = accuracy
-        fig.layout.title.text = "Loss and accuracy" if accuracy else "Loss"
+        fig.layout.title.text = _("Loss and accuracy") if accuracy else _("Loss")
     return fig
 
 
@@ -53,16 +55,16 @@ def thinned(history: Sequence) -> list:
 
 
 def _empty_curves() -> go.Figure:
-    fig = go.Figure(layout=base_layout("Loss and accuracy", height=300))
-    for name, _, dash, axis in CURVES:
+    fig = go.Figure(layout=base_layout(_("Loss and accuracy"), height=300))
+    for name, _attribute, dash, axis in CURVES:
         colour = "#444" if axis == "y" else "#0877bd"
         line = {"color": colour, "dash": dash, "width": 2}
-        fig.add_scatter(x=[], y=[], name=name, mode="lines", yaxis=axis, line=line)
+        fig.add_scatter(x=[], y=[], name=_(name), mode="lines", yaxis=axis, line=line)
     fig.update_layout(
-        xaxis={"title": "epoch"},
-        yaxis={"title": "loss", "rangemode": "tozero"},
+        xaxis={"title": _("epoch")},
+        yaxis={"title": _("loss"), "rangemode": "tozero"},
         yaxis2={
-            "title": "accuracy",
+            "title": _("accuracy"),
             "overlaying": "y",
             "side": "right",
             "range": [0, 1.02],
@@ -86,7 +88,7 @@ def activation_map(values: np.ndarray, *, extent: float, title: str) -> go.Figur
         zmin=-scale,
         zmax=scale,
         colorscale=[[0.0, "#f59322"], [0.5, "#ffffff"], [1.0, "#0877bd"]],
-        colorbar={"title": "activation", "thickness": 12},
+        colorbar={"title": _("activation"), "thickness": 12},
     )
     fig.update_layout(xaxis={"title": "x₁", "constrain": "domain"}, yaxis={"title": "x₂", "scaleanchor": "x"})
     return fig
