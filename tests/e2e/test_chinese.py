@@ -31,7 +31,7 @@ ALLOWED = {
     "Sigmoid", "softmax", "Softmax", "Adam", "SGD", "RMSprop", "TensorFlow", "Keras", "Playground", "CSV", "PNG",
     "JPG", "JSON", "URL", "Python", "logits", "logit", "Huber", "epoch", "English", "max", "min", "exp", "log",
     "sign", "clip", "Clopper", "Pearson", "McCulloch", "Pitts", "Goodfellow", "Shlens", "Szegedy", "Madry",
-    "Athalye", "Tsipras", "Croce", "Hein", "Cohen", "Wong",
+    "Athalye", "Tsipras", "Croce", "Hein", "Cohen", "Wong", "Wei", "Chen", "Song", "sin", "cos", "html",
 }
 
 
