@@ -39,3 +39,8 @@ def test_each_rule_matches_keras_over_many_steps(name):
 def test_unknown_optimizer_is_refused():
     with pytest.raises(ValueError, match="Expected an optimizer in"):
         optimizers.Optimizer("adagrad", 0.1, [])
+
+
+def test_the_momentum_label_gives_the_momentum_used():
+    # The label is written out for the translation catalogue, so it must follow the constant by hand.
+    assert f"({optimizers.MOMENTUM:g})" in optimizers.RULES["momentum"].label

@@ -271,3 +271,8 @@ def test_points_ride_in_the_link_until_there_are_too_many():
     many = dataclasses.replace(few, points=(*few.points, (1.0, 1.0, 1)))
     assert "points" not in to_query(many) and to_query(many)["dataset"] == "custom"
     assert to_query(DEFAULT)["points"] == ""  # no points: an empty value, not a code
+
+
+def test_the_defences_label_gives_the_stack_limit():
+    # The label is written out for the translation catalogue, so it must follow the constant by hand.
+    assert f"(at most {state.MAX_STACK})" in state.DEFENCES_LABEL
