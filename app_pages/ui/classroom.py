@@ -43,7 +43,11 @@ _SHARE_BOX = "classroom_share_box"  # (page script hash, placeholder) of the las
 
 PRESENTER_CSS = """
 html { font-size: 22px !important; }
-[data-testid="stMain"] h1 { font-size: 3rem !important; }
+/* The title no larger than usual, and less room above it: the main figure must fit a 1280×720 first screen. The
+   header (only the ⋮ menu, at the right) turns transparent, so the title may sit under its height. */
+[data-testid="stMain"] h1 { font-size: 1.75rem !important; padding: 0.25rem 0 0.5rem !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 0.75rem !important; }
+[data-testid="stHeader"] { background: transparent !important; }
 [data-testid="stMain"] h2 { font-size: 2.3rem !important; }
 [data-testid="stMain"] h3 { font-size: 1.8rem !important; }
 [data-testid="stMain"] h4 { font-size: 1.45rem !important; }
@@ -55,6 +59,11 @@ html { font-size: 22px !important; }
 .js-plotly-plot .colorbar text { font-size: 18px !important; }
 .js-plotly-plot .gtitle { font-size: 22px !important; }
 [data-testid="stButtonGroup"] > div { flex-wrap: wrap; }  /* larger options wrap instead of being cut off */
+/* The lecturer's controls keep their usual size, so the figures they drive stay on a projector's first screen. */
+[data-testid="stMain"] [data-testid="stButtonGroup"] button,
+.st-key-language_switch button { padding: 4px 12px !important; min-height: 40px !important; }
+[data-testid="stMain"] [data-testid="stButtonGroup"] button p,
+[data-testid="stMain"] [data-testid="stButton"] button p { font-size: 16px !important; }
 """
 
 PART = "__"  # between a setting's key and a part of it: bt_layers__depth

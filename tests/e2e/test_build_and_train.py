@@ -25,18 +25,22 @@ def frames_drawn(page) -> int:
     return int(page.locator("[data-testid='boundary-view']").get_attribute("data-frames-drawn"))
 
 
+def first_screen_boxes(page) -> dict[str, dict | None]:
+    stage = page.locator("[data-testid='boundary-view'] .bv-stage")
+    wait_until(lambda: (stage.bounding_box() or {}).get("height", 0) > 0, message="the boundary to be drawn")
+    return {
+        "the boundary": stage.bounding_box(),
+        "Play": page.get_by_role("button", name="Play").bounding_box(),
+        "the epoch counter": page.locator("[data-testid='live-metric'][data-label='Epoch']").bounding_box(),
+    }
+
+
 def test_the_boundary_and_play_share_the_first_screen(projector_page, app_url, artifacts):
     """On a projector the decision boundary, Play and the epoch counter are in view at once, the boundary large."""
     page = projector_page
     width, height = page.viewport_size["width"], page.viewport_size["height"]
     open_trainer(page, app_url)
-    stage = page.locator("[data-testid='boundary-view'] .bv-stage")
-    wait_until(lambda: (stage.bounding_box() or {}).get("height", 0) > 0, message="the boundary to be drawn")
-    boxes = {
-        "the boundary": stage.bounding_box(),
-        "Play": page.get_by_role("button", name="Play").bounding_box(),
-        "the epoch counter": page.locator("[data-testid='live-metric'][data-label='Epoch']").bounding_box(),
-    }
+    boxes = first_screen_boxes(page)
     page.screenshot(path=str(artifacts / f"build_and_train_first_screen_{width}x{height}.png"))
     assert_on_first_screen(page, boxes)
     content = page.get_by_test_id("stMainBlockContainer").evaluate(
@@ -44,6 +48,16 @@ def test_the_boundary_and_play_share_the_first_screen(projector_page, app_url, a
         " - parseFloat(s.paddingRight); }"
     )
     assert boxes["the boundary"]["width"] >= 0.45 * content, f"{boxes['the boundary']} in {content} px"
+
+
+def test_in_presenter_mode_the_boundary_and_play_still_share_the_first_screen(projector_page, app_url, artifacts):
+    """Presenter mode enlarges the text, not the title or the lecturer's buttons, so the figure stays in view."""
+    page = projector_page
+    width, height = page.viewport_size["width"], page.viewport_size["height"]
+    open_trainer(page, app_url, "?presenter=true")
+    boxes = first_screen_boxes(page)
+    page.screenshot(path=str(artifacts / f"build_and_train_presenter_first_screen_{width}x{height}.png"))
+    assert_on_first_screen(page, boxes)
 
 
 def test_play_trains_and_pause_stops(page, app_url, artifacts):
