@@ -131,7 +131,7 @@ def points_editor(config: state.TrainPageConfig) -> dict:
     if clear.button(_("Clear"), key=KEY + "points_clear", icon=":material/delete_sweep:"):
         config = dataclasses.replace(config, points=())
         st.session_state.pop(POINTS_ERROR, None)
-    columns = "x1,x2,target" if config.regression else "x1,x2,label"
+    columns = "`x1,x2,target`" if config.regression else "`x1,x2,label`"  # a CSV header: code, in any language
     st.file_uploader(_("Upload a CSV of {columns} (at most {limit:,} rows)").format(columns=columns,
                                                                                   limit=custom.MAX_POINTS),
                      type=["csv"],

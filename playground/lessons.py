@@ -397,7 +397,7 @@ def locate(lesson_id: str, step_text: str) -> tuple[Lesson, int]:
     """
     lesson = LESSONS.get(lesson_id.strip())
     if lesson is None:
-        known = ", ".join(LESSONS)
+        known = ", ".join(f"`{known_id}`" for known_id in LESSONS)  # ids, as a link writes them
         raise LessonNotFound(_("Ignored lesson={value!r}: there is no such lesson (known: {known}).").format(
             value=lesson_id[:40], known=known))
     try:

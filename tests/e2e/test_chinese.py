@@ -22,15 +22,23 @@ PAGES = {  # URL path -> what shows the page has drawn its main figure
     "defend": "[data-testid='stTable'], [data-testid='stDataFrame'], [data-testid='stPlotlyChart']",
     "lessons": "[data-testid='stExpander']",
 }
+# Parts a page shows only with some settings, read in Chinese too (URL path, query).
+MORE_VIEWS = [
+    ("build_and_train", "lens=true&show_test=true"),
+    ("build_and_train", "problem=regression&lens=true"),
+    ("build_and_train", "dataset=custom"),
+    ("attack", "targeted=true&attack=pgd"),
+    ("home", "lesson=no-such-lesson"),
+]
 
 # Words that stay as they are in Chinese: names of methods, datasets, people and tools, math functions, and the
 # papers the pages cite (a paper keeps its title).
 ALLOWED = {
-    "MNIST", "Fashion", "FGSM", "PGD", "BIM", "APGD", "AutoAttack", "Square", "DeepFool", "ART", "Carlini",
-    "Wagner", "BPDA", "EOT", "CNN", "MLP", "XOR", "JPEG", "PREDICT", "CERTIFY", "ReLU", "tanh", "Tanh", "sigmoid",
-    "Sigmoid", "softmax", "Softmax", "Adam", "SGD", "RMSprop", "TensorFlow", "Keras", "Playground", "CSV", "PNG",
-    "JPG", "JSON", "URL", "Python", "logits", "logit", "Huber", "epoch", "English", "max", "min", "exp", "log",
-    "sign", "clip", "Clopper", "Pearson", "McCulloch", "Pitts", "Goodfellow", "Shlens", "Szegedy", "Madry",
+    "MNIST", "Fashion", "FGSM", "PGD", "BIM", "APGD", "AutoAttack", "Square", "DeepFool", "ART", "Carlini", "Wagner",
+    "BPDA", "EOT", "CNN", "MLP", "XOR", "JPEG", "PREDICT", "CERTIFY", "ReLU", "tanh", "Tanh", "sigmoid", "Sigmoid",
+    "softmax", "Softmax", "Adam", "SGD", "RMSprop", "TensorFlow", "Keras", "Playground", "CSV", "PNG", "JPG", "JSON",
+    "URL", "Python", "logits", "logit", "Huber", "Hinge", "hinge", "MSE", "epoch", "English", "max", "min", "exp",
+    "log", "sign", "clip", "Clopper", "Pearson", "McCulloch", "Pitts", "Goodfellow", "Shlens", "Szegedy", "Madry",
     "Athalye", "Tsipras", "Croce", "Hein", "Cohen", "Wong", "Wei", "Chen", "Song", "sin", "cos", "html",
 }
 
@@ -47,6 +55,7 @@ def _citations() -> set[str]:
 
 # Streamlit draws a few words of its own that an app cannot translate (the file uploader's).
 STREAMLIT_OWN = ("Drag and drop file here", "Browse files", "Limit ", "per file", "Skip to main content")
+STREAMLIT_OWN_WORDS = {"Upload"}  # its file uploader's button
 
 VISIBLE_TEXT = """() => {
   const skip = "style, script, noscript, pre, code, .katex, [data-testid='stIconMaterial'], .modebar";
@@ -70,10 +79,11 @@ def _english(texts: list[str]) -> list[tuple[str, str]]:
     """(text, word) for each English word left in what the page shows."""
     found = []
     for text in texts:
-        if any(own in text for own in STREAMLIT_OWN):
+        if any(own in text for own in STREAMLIT_OWN) or text in STREAMLIT_OWN_WORDS:
             continue
-        for word in re.findall(r"[A-Za-z][A-Za-z]{2,}", re.sub(r"\S+\.(png|csv|keras|json|py)\b|https?://\S+", "",
-                                                                   text)):
+        # File names, addresses and a URL's own parameters echoed back (lesson='no-such-lesson') are not words.
+        words = re.sub(r"\S+\.(png|csv|keras|json|py)\b|https?://\S+|\b\w+=('[^']*'|\S+)", "", text)
+        for word in re.findall(r"[A-Za-z][A-Za-z]{2,}", words):
             if word not in ALLOWED | CITED:
                 found.append((text[:80], word))
     return found
@@ -116,6 +126,15 @@ def test_every_page_reads_in_chinese_without_english_left(chromium, app_url, art
     assert font_responses and set(font_responses) == {200}, "the page's Chinese did not load the shipped font"
     assert page.evaluate("document.fonts.check(\"16px 'Source Sans'\", '攻击')")
     context.close()
+
+
+@pytest.mark.parametrize(("path", "query"), MORE_VIEWS, ids=[f"{p}?{q}" for p, q in MORE_VIEWS])
+def test_views_behind_settings_read_in_chinese_too(page, app_url, path, query):
+    page.goto(f"{app_url}/{'' if path == 'home' else path}?{query}&lang=zh")
+    page.locator(PAGES["" if path == "home" else path]).first.wait_for()
+    wait_idle(page, timeout=120)
+    left = _english(_open_everything(page))
+    assert not left, f"{len(left)} English words left:\n" + "\n".join(f"{w!r} in {t!r}" for t, w in left)
 
 
 def test_the_sidebar_switches_language_and_it_stays_from_page_to_page(page, app_url):
