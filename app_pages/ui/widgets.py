@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from app_pages.ui import classroom
-from playground import state
+from playground import i18n, state
 from playground.attacks.base import Param
 from playground.i18n import _
 
@@ -22,11 +22,15 @@ def url_config(prefix: str, config_type: type[Config]) -> Config:
     by itself (heavy work that finished), and that must not wipe them.
     """
     if prefix + "config" not in st.session_state:
-        config, notices = state.from_query(config_type, st.query_params.to_dict())
+        query = st.query_params.to_dict()
+        config, notices = state.from_query(config_type, query)
         st.session_state[prefix + "config"] = config
-        st.session_state[prefix + "url_notices"] = (config, notices)
+        st.session_state[prefix + "url_notices"] = (config, notices, query, i18n.language())
     config = st.session_state[prefix + "config"]
-    from_url, notices = st.session_state.get(prefix + "url_notices", (None, []))
+    from_url, notices, query, language = st.session_state.get(prefix + "url_notices", (None, [], {}, None))
+    if notices and language != i18n.language():  # the student switched language: the same notices, in theirs
+        notices = state.from_query(config_type, query)[1]
+        st.session_state[prefix + "url_notices"] = (from_url, notices, query, i18n.language())
     if notices and config == from_url:
         for notice in notices:
             st.warning(notice, icon=":material/link_off:")
