@@ -184,7 +184,7 @@ def build_font(font_file: str | os.PathLike | None = None) -> list[dict[str, obj
         texts = [t for entry in read_po(po) if entry.id
                  for t in (entry.string if isinstance(entry.string, tuple) else (entry.string,))]
     characters = set("".join(texts) + "".join(i18n.LANGUAGES.values()) + "语言")
-    font = TTFont(font_file or NOTO_CJK, fontNumber=NOTO_CJK_SC_FACE)
+    font = TTFont(font_file or NOTO_CJK, fontNumber=NOTO_CJK_SC_FACE, recalcTimestamp=False)  # same input, same file
     options = subset.Options()
     options.flavor = "woff2"
     options.layout_features = ["*"]  # Chinese punctuation's proportional forms and the like

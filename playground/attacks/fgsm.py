@@ -93,7 +93,7 @@ base.register(
         label="FGSM",
         fn=fgsm,
         params=(base.EPS, base.NORM),
-        summary=N_("One gradient step of size eps: the fastest, weakest first-order attack."),
+        summary=N_("One gradient step of size ε: the fastest, weakest first-order attack."),
         reference="Goodfellow, Shlens & Szegedy 2015, Explaining and Harnessing Adversarial Examples (ICLR)",
     )
 )

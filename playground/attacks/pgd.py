@@ -421,7 +421,7 @@ base.register(
             ),
             base.NORM,
         ),
-        summary=N_("Many small FGSM steps, each projected back onto the eps-ball, from a random start."),
+        summary=N_("Many small FGSM steps, each projected back onto the ε-ball, from a random start."),
         reference="Madry et al. 2018, Towards Deep Learning Models Resistant to Adversarial Attacks (ICLR)",
     )
 )
