@@ -183,7 +183,7 @@ def build_font(font_file: str | os.PathLike | None = None) -> list[dict[str, obj
     with (i18n.LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po").open("rb") as po:
         texts = [t for entry in read_po(po) if entry.id
                  for t in (entry.string if isinstance(entry.string, tuple) else (entry.string,))]
-    characters = set("".join(texts) + "".join(i18n.LANGUAGES.values()) + "语言")
+    characters = set("".join(texts) + i18n.untranslated_text())
     font = TTFont(font_file or NOTO_CJK, fontNumber=NOTO_CJK_SC_FACE, recalcTimestamp=False)  # same input, same file
     options = subset.Options()
     options.flavor = "woff2"

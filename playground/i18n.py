@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}  # code (as in ?lang=) -> its name, in itself
+SWITCH_LABEL = "Language · 语言"  # the same in every language: whoever reads either finds it
 DEFAULT = "en"  # the language the code is written in
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -63,6 +64,11 @@ def catalogue(code: str) -> gettext.NullTranslations:
     if code == DEFAULT:
         return gettext.NullTranslations()
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[code])
+
+
+def untranslated_text() -> str:
+    """What the UI shows in Chinese outside the catalogue: the switch's label and the languages' own names."""
+    return SWITCH_LABEL + "".join(LANGUAGES.values())
 
 
 def _(message: str) -> str:

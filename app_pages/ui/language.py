@@ -54,7 +54,7 @@ def notice() -> None:
 def switch() -> None:
     """The sidebar's language switch; it names each language in that language."""
     st.session_state[_SWITCH] = st.session_state[_CHOSEN]
-    st.sidebar.segmented_control("Language · 语言", list(i18n.LANGUAGES), key=_SWITCH, format_func=i18n.LANGUAGES.get,
+    st.sidebar.segmented_control(i18n.SWITCH_LABEL, list(i18n.LANGUAGES), key=_SWITCH, format_func=i18n.LANGUAGES.get,
                                  on_change=_switched, label_visibility="collapsed", required=True)
 
 
