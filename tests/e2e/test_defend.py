@@ -95,7 +95,9 @@ def test_adversarial_training_runs_live_and_stops(page, app_url, artifacts):
     done.wait_for(timeout=120_000)
     # The model choice sits in the sidebar of the tabs that attack one model, such as the transforms tab.
     page.get_by_role("tab", name="Input transforms").click()
-    page.get_by_test_id("stSidebar").get_by_text("Adversarially trained").click()
+    # Exact: until the tab's rerun lands, the sidebar still shows the training tab's caption, which contains
+    # "adversarially trained" too, and a loose match would click that caption instead of the radio option.
+    page.get_by_test_id("stSidebar").get_by_text("Adversarially trained", exact=True).click()
     wait_until(lambda: "your CNN" in page.get_by_test_id("stSidebar").inner_text(),
                message="the sidebar to use the trained model")
     page.screenshot(path=str(artifacts / "defend_training.png"), full_page=True)
