@@ -4,13 +4,15 @@ that stay with their job, and jobs that vanish with their session."""
 from __future__ import annotations
 
 import gc
+import os
+import sys
 import threading
 import time
 import weakref
 
 import pytest
 
-from playground.scheduler import Job, Scheduler, Task
+from playground.scheduler import RUNNER_NICENESS, Job, Scheduler, Task
 
 
 class Spinner(Job):
@@ -63,6 +65,29 @@ def test_pause_takes_effect_within_one_slice():
     assert not job.scheduled
     run_for(0.2)
     assert job.slices == after, "no slice may start after cancel returned"
+
+
+class Niceness(Job):
+    """Notes its runner thread's nice value, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = threading.Event()
+        self.niceness: int | None = None
+
+    def run_slice(self, budget: float) -> None:
+        self.niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        self.seen.set()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="threads have nice values of their own on Linux only")
+def test_runners_work_at_a_lower_priority_than_the_threads_that_submit():
+    submitter = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    job = Niceness()
+    Scheduler(workers=1).submit(job)
+    assert job.seen.wait(10)
+    assert job.niceness == min(19, submitter + RUNNER_NICENESS), "batch work yields the CPU to clicks and browsers"
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == submitter, "only the runner is lowered"
 
 
 def test_heavy_jobs_cannot_starve_a_live_job():
