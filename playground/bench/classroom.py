@@ -314,7 +314,7 @@ def classroom_run(chromium, url: str, sessions: int, seconds: float, with_attack
         latencies = eps_move_seconds(attack, EPS_MOVES, timeout_ms=60_000)
         result["eps_to_image_s_p50_p95"] = [percentile(latencies, 0.5), percentile(latencies, 0.95)]
     pauses, plays = [], []
-    for _ in range(2):  # the others keep training while one session pauses and plays
+    for _ in range(RESPONSE_ROUNDS):  # the others keep training while one session pauses and plays
         for page in pages:
             pauses.append(pause_to_stop(page))
             plays.append(play_to_frame(page))
@@ -352,6 +352,7 @@ SESSION_TTL_SECONDS = 5  # Streamlit's default keeps a closed tab's session for 
 CHURN_CHECKPOINTS = (1, 10, 25, 50, 100, 200)  # RSS is read after these many sessions: growth, or a plateau
 WARM_UP_LIMIT_SECONDS = 120  # the longest a row waits for every session's first trained epoch
 EPS_MOVES = 20  # per ε timing: its p95 is then the second slowest move, not the slowest
+RESPONSE_ROUNDS = 4  # Pause and Play in every session, this many times: 20 of each with 5 sessions, for the same reason
 
 
 def session_churn(chromium, count: int) -> dict[str, float]:
