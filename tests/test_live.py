@@ -122,6 +122,27 @@ def scheduler():
     return Scheduler(workers=2)
 
 
+@pytest.mark.parametrize(("slice_ms", "rate", "frames_per_second"), [(25, 30, 30), (25, 50, 40), (10, 12, 12)])
+def test_frames_come_at_the_sessions_rate_even_between_slices(slice_ms, rate, frames_per_second):
+    # No clock: a slice every slice_ms for 10 s, spending a frame whenever one is due.
+    pacer = live.FramePacer(0.0)
+    frames = 0
+    for tick in range(1, 10_000 // slice_ms + 1):
+        if pacer.due(tick * slice_ms / 1000, rate):
+            pacer.spend()
+            frames += 1
+    assert abs(frames / 10 - frames_per_second) <= 0.3, "one frame per slice at most, else the rate exactly"
+
+
+def test_frame_credit_saved_while_paused_is_a_burst_of_two_at_most():
+    pacer = live.FramePacer(0.0)
+    assert pacer.due(60.0, 30)  # a minute paused
+    pacer.spend()
+    assert pacer.due(60.001, 30)
+    pacer.spend()
+    assert not pacer.due(60.002, 30), "then back to the rate"
+
+
 def test_play_trains_and_buffers_frames_and_pause_stops(scheduler):
     trainer = live.LiveTraining(experiment.ToyExperiment.create(dataclasses.replace(CONFIG, speed="max")), scheduler)
     assert [epoch for epoch, _ in trainer.drain()] == [0]
