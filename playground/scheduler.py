@@ -40,8 +40,8 @@ MAX_GIVE_WAY_SECONDS = 5.0
 UNWATCHED_TASK_SECONDS = 30.0
 # The runners' OS priority (nice 10, Linux only): training and evaluations are batch work that takes whatever
 # CPU is left, so a click (the server's event loop, a script run) and the browsers sharing the machine come
-# first. With 5 sessions training, an ε move on the Attack page went from 1.12-1.20 s to 0.79-0.92 s at p95
-# (closing note of issue 8).
+# first. With 5 sessions training, an ε move on the Attack page went from 1.17-1.69 s to 0.75-1.03 s at p95
+# (the classroom benchmark, with its browsers on the same 2 cores; closing note of issue 8).
 RUNNER_NICENESS = 10
 
 
