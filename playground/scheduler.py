@@ -166,7 +166,7 @@ class Scheduler:
             self._changed.wait(None if wake_at is None else wake_at - now)
 
     def _runner(self) -> None:
-        lower_priority()
+        _lower_priority()
         while True:
             with self._changed:
                 job = self._next_job()
@@ -192,7 +192,7 @@ class Scheduler:
             del job  # the queue's weak reference must be the only one left while it waits
 
 
-def lower_priority() -> None:
+def _lower_priority() -> None:
     """Lowers the calling thread by RUNNER_NICENESS, below the server's own (19 is the lowest). On Linux a thread
     has a nice value of its own; elsewhere (a student's laptop, where one person trains) it keeps its priority."""
     if sys.platform == "linux":

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import streamlit as st
 
 from app_pages.ui import classroom
-from playground import i18n, state
+from playground import state
 from playground.attacks.base import Param
 from playground.i18n import _
 
@@ -23,19 +23,17 @@ def url_config(prefix: str, config_type: type[Config]) -> Config:
     """
     if prefix + "config" not in st.session_state:
         query = st.query_params.to_dict()
-        config, notices = state.from_query(config_type, query)
-        st.session_state[prefix + "config"] = config
-        st.session_state[prefix + "url_notices"] = (config, notices, query, i18n.language())
+        st.session_state[prefix + "config"] = state.from_query(config_type, query)[0]
+        st.session_state[prefix + "url_query"] = query
     config = st.session_state[prefix + "config"]
-    from_url, notices, query, language = st.session_state.get(prefix + "url_notices", (None, [], {}, None))
-    if notices and language != i18n.language():  # the student switched language: the same notices, in theirs
-        notices = state.from_query(config_type, query)[1]
-        st.session_state[prefix + "url_notices"] = (from_url, notices, query, i18n.language())
+    query = st.session_state.get(prefix + "url_query")
+    # Read again on each run rather than stored: the notices then follow a switch of language.
+    from_url, notices = state.from_query(config_type, query) if query is not None else (None, [])
     if notices and config == from_url:
         for notice in notices:
             st.warning(notice, icon=":material/link_off:")
     else:
-        st.session_state.pop(prefix + "url_notices", None)
+        st.session_state.pop(prefix + "url_query", None)
     return config
 
 
