@@ -11,7 +11,7 @@ import re
 import pytest
 
 from app_pages.ui import fonts
-from tests.e2e.helpers import address, wait_idle
+from tests.e2e.helpers import address, wait_idle, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -53,12 +53,14 @@ def _citations() -> set[str]:
     return set(re.findall(r"[A-Za-z]+", " ".join(references)))
 
 
-# Streamlit draws a few words of its own that an app cannot translate (the file uploader's).
+# Streamlit draws a few words of its own that an app cannot translate: the file uploader's, and the header's
+# status widget, which offers "Stop" while a run lasts over half a second (as it does on a loaded server).
 STREAMLIT_OWN = ("Drag and drop file here", "Browse files", "Limit ", "per file", "Skip to main content")
 STREAMLIT_OWN_WORDS = {"Upload"}  # its file uploader's button
 
 VISIBLE_TEXT = """() => {
-  const skip = "style, script, noscript, pre, code, .katex, [data-testid='stIconMaterial'], .modebar";
+  const skip = "style, script, noscript, pre, code, .katex, [data-testid='stIconMaterial'], .modebar, "
+    + "[data-testid='stStatusWidget']";
   const texts = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
@@ -89,19 +91,35 @@ def _english(texts: list[str]) -> list[tuple[str, str]]:
     return found
 
 
+# A tab and "What does this mean?" are written only while open, in the rerun that opening them starts: these
+# find one that is open and shown but still empty.
+EMPTY_OPEN_EXPANDERS = """() => [...document.querySelectorAll(
+  "[data-testid='stMain'] details[open] [data-testid='stExpanderDetails']")]
+  .filter(details => details.getClientRects().length && !details.innerText.trim()).length"""
+
+EMPTY_TAB_SHOWN = """() => [...document.querySelectorAll("[data-testid='stMain'] [role='tabpanel']")]
+  .some(panel => panel.getClientRects().length && !panel.innerText.trim())"""
+
+
+def _open_expanders(page) -> None:
+    """Opens each visible closed expander (one in a tab not shown yet opens with its tab), and waits for its words."""
+    for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").all():
+        if summary.is_visible():
+            summary.click()
+    wait_until(lambda: page.evaluate(EMPTY_OPEN_EXPANDERS) == 0, timeout=120, message="the expanders' contents")
+    wait_idle(page, timeout=120)
+
+
 def _open_everything(page) -> list[str]:
     """The visible text, having opened each expander and each tab in turn."""
     texts = page.evaluate(VISIBLE_TEXT)
-    for summary in page.locator("[data-testid='stMain'] details > summary").all():
-        if summary.is_visible():  # an expander in a tab not shown yet opens with its tab, below
-            summary.click()
+    _open_expanders(page)
     texts += page.evaluate(VISIBLE_TEXT)
     for tab in page.get_by_role("tab").all():
         tab.click()
+        wait_until(lambda: not page.evaluate(EMPTY_TAB_SHOWN), timeout=120, message="the tab's contents")
         wait_idle(page, timeout=120)
-        for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").all():
-            if summary.is_visible():
-                summary.click()
+        _open_expanders(page)
         texts += page.evaluate(VISIBLE_TEXT)
     return texts
 
