@@ -19,7 +19,9 @@ if __name__ == "__main__":
     st.set_page_config(page_title=_("Adversarial Playground"), page_icon=":material/neurology:", layout="wide")
     keras_guard.install()  # before any page touches TensorFlow: Streamlit would wipe Keras after every run
     # Streamlit leaves 6rem above a page's title; on a 1280×720 projector the main figure needs that room.
-    st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }</style>")
+    # A caption wraps between words, never inside one ("adversa-rial" under a narrow image).
+    st.html("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.5rem; }"
+            "[data-testid='stImageCaption'] { overflow-wrap: normal; word-break: normal; }</style>")
     fonts.install()
     navigation = st.navigation(
         [

@@ -47,7 +47,7 @@ def sidebar(config: state.AttackPageConfig) -> dict:
 def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, class_names) -> dict | None:
     """The image to attack, as {"image": (1, 28, 28, 1), "label": int | None, "index": int}; None if none yet."""
     # One compact row, so that ε and what it does fit on a projector's first screen below it (issue 11).
-    row = st.columns([3, 3, 2, 2], vertical_alignment="bottom")
+    row = st.columns([5, 3, 2, 2], vertical_alignment="bottom")  # the sources on one line, in presenter mode too
     sources = {"Test set": _("Test set"), "Upload": _("Upload"), "Draw": _("Draw"), "Camera": _("Camera")}
     source = row[0].segmented_control(
         _("Image"), list(sources), default="Test set", required=True, format_func=sources.get,

@@ -48,22 +48,27 @@ html { font-size: 22px !important; }
 [data-testid="stMain"] h1 { font-size: 1.75rem !important; padding: 0.25rem 0 0.5rem !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 0.75rem !important; }
 [data-testid="stHeader"] { background: transparent !important; }
+/* Streamlit's side padding and gaps are in rem: at 22 px they would take a projector's room from the figures. */
+[data-testid="stMainBlockContainer"] { padding-left: 1.5rem !important; padding-right: 1.5rem !important; }
+[data-testid="stMain"] [data-testid="stVerticalBlock"] { gap: 0.5rem !important; }
 [data-testid="stMain"] h2 { font-size: 2.3rem !important; }
-[data-testid="stMain"] h3 { font-size: 1.8rem !important; }
+[data-testid="stMain"] h3 { font-size: 1.8rem !important; padding: 0.25rem 0 0.5rem !important; }
 [data-testid="stMain"] h4 { font-size: 1.45rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.6rem !important; }
 .js-plotly-plot .scatterlayer .js-line { stroke-width: 4px !important; }
-.js-plotly-plot .xtick text, .js-plotly-plot .ytick text, .js-plotly-plot .legendtext,
+/* Not the legend: Plotly lays it out for its own font size, and a larger one is cut off at the figure's edge. */
+.js-plotly-plot .xtick text, .js-plotly-plot .ytick text,
 .js-plotly-plot .annotation-text { font-size: 16px !important; }
 .js-plotly-plot .g-xtitle text, .js-plotly-plot .g-ytitle text, .js-plotly-plot .xtitle, .js-plotly-plot .ytitle,
 .js-plotly-plot .colorbar text { font-size: 18px !important; }
 .js-plotly-plot .gtitle { font-size: 22px !important; }
 [data-testid="stButtonGroup"] > div { flex-wrap: wrap; }  /* larger options wrap instead of being cut off */
 /* The lecturer's controls keep their usual size, so the figures they drive stay on a projector's first screen. */
-[data-testid="stMain"] [data-testid="stButtonGroup"] button,
+[data-testid="stMain"] [data-testid="stButtonGroup"] button, [data-testid="stMain"] [data-testid="stPopoverButton"],
 .st-key-language_switch button { padding: 4px 12px !important; min-height: 40px !important; }
 [data-testid="stMain"] [data-testid="stButtonGroup"] button p,
-[data-testid="stMain"] [data-testid="stButton"] button p { font-size: 16px !important; }
+[data-testid="stMain"] [data-testid="stButton"] button p,
+[data-testid="stMain"] [data-testid="stPopover"] button p { font-size: 16px !important; }
 """
 
 PART = "__"  # between a setting's key and a part of it: bt_layers__depth

@@ -80,6 +80,8 @@ const STREAM_RETRY_MS = 1000;     // after a failed fetch (the server restarting
 const DISCRETE_INTENSITY = 0.75;
 const POINT_RADIUS = 3.5;
 const EDIT_RADIUS_PX = 8;         // a click this close to a point removes it rather than adding one
+const MAX_SIDE_OF_HEIGHT = 0.6;   // the square's share of the window's height: on a 16:9 projector it stays on the
+                                  // first screen under Play and the metrics, in presenter mode's larger text too
 // left + right == top + bottom keeps the plot area square inside the square canvas.
 // Canvas text and margins follow the page's root font size (16 px; 22 px in presenter mode), as the CSS's rem
 // units do, so that a projector's presenter mode enlarges the axes too.
@@ -453,6 +455,8 @@ function createInstance(parent) {
         if (inst.playing && inst.live) navigator.sendBeacon(inst.live + "/pause");
     };
     window.addEventListener("pagehide", inst.onPageHide);
+    inst.onWindowResize = () => layout(inst, false);  // a window that only grows taller leaves the plot's width
+    window.addEventListener("resize", inst.onWindowResize);
     inst.resizeObserver = new ResizeObserver(() => {
         layout(inst, false);
         drawCurves(inst);
@@ -465,6 +469,7 @@ function createInstance(parent) {
 
 function destroy(parent, inst) {
     window.removeEventListener("pagehide", inst.onPageHide);
+    window.removeEventListener("resize", inst.onWindowResize);
     stopStream(inst);
     clearTimeout(inst.curveTimer);
     cancelAnimationFrame(inst.rafId);
@@ -475,7 +480,8 @@ function destroy(parent, inst) {
 
 function layout(inst, force) {
     if (!inst.data) return;
-    const side = Math.floor(Math.min(inst.plot.clientWidth, inst.data.height));
+    const side = Math.floor(Math.min(inst.plot.clientWidth, inst.data.height,
+                                     window.innerHeight * MAX_SIDE_OF_HEIGHT));
     const dpr = window.devicePixelRatio || 1;
     if (!force && side === inst.side && dpr === inst.dpr) return;
     inst.side = side;

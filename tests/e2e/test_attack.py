@@ -91,11 +91,13 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     page.screenshot(path=str(artifacts / "attack.png"))
 
 
-def test_eps_and_what_it_does_share_the_first_screen(projector_page, app_url, artifacts):
-    """The page's tagline is "move ε and watch the prediction flip": on a projector both must be in view at once."""
+@pytest.mark.parametrize("mode", ["", "presenter"])
+def test_eps_and_what_it_does_share_the_first_screen(projector_page, app_url, artifacts, mode):
+    """The page's tagline is "move ε and watch the prediction flip": on a projector both must be in view at once,
+    in presenter mode's larger text too."""
     page = projector_page
     width, height = page.viewport_size["width"], page.viewport_size["height"]
-    open_attack(page, app_url)
+    open_attack(page, app_url, "?presenter=true" if mode else "")
     wait_until(lambda: len(panel_images(page)) == 5, message="the attack panels")
     panels = page.locator(PANELS)
     boxes = {
@@ -105,7 +107,7 @@ def test_eps_and_what_it_does_share_the_first_screen(projector_page, app_url, ar
         "the adversarial image": panels.nth(3).bounding_box(),
         "the probability bars": page.locator(".st-key-atk_bars").bounding_box(),
     }
-    page.screenshot(path=str(artifacts / f"attack_first_screen_{width}x{height}.png"))
+    page.screenshot(path=str(artifacts / f"attack_{mode or 'normal'}_first_screen_{width}x{height}.png"))
     assert_on_first_screen(page, boxes)
     slider, original = boxes["the ε slider"], boxes["the original image"]
     assert slider["x"] + slider["width"] <= original["x"], "ε should sit beside the images, not above them"
