@@ -272,6 +272,19 @@ def test_real_pages_show_the_banner_and_the_step_settings(lesson_id, index, widg
     assert at.query_params["lesson"] == lesson_id and at.query_params["step"] == str(index)  # kept by save_config
 
 
+def test_a_link_with_only_the_lesson_and_step_opens_the_steps_settings():
+    step = lessons.LESSONS["tradeoff"].steps[1]  # Fashion-MNIST and the adversarially trained model
+    at = open_app(step.page, {"lesson": "tradeoff", "step": "1"})
+    assert at.session_state["def_dataset"] == step.query["dataset"] == "fashion_mnist"
+    assert at.session_state["def_model"] == step.query["model"] == "adversarial"
+
+
+def test_a_setting_the_link_gives_wins_over_the_steps():
+    query = lessons.lesson_query("linear", 0) | {"model": "mlp"}
+    at = open_app("attack", query)
+    assert at.selectbox(key="atk_model").value == "mlp"
+
+
 def test_next_step_on_the_same_page_applies_the_new_settings():
     at = open_app("attack", lessons.lesson_query("linear", 0))
     assert at.selectbox(key="atk_model").value == "softmax"

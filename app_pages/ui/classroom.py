@@ -212,6 +212,10 @@ def _enter(page: str, lesson_id: str, index: int, prefix: str, names: Sequence[s
     if st.session_state.get(_ENTERED) == (page, lesson_id, index):
         return  # a rerun of the step the student is on: keep what they changed since
     st.session_state[_ENTERED] = (page, lesson_id, index)
+    # A link that names only the lesson and the step (typed by hand) opens the step's settings too, not the page's
+    # defaults under a narrative that describes others; what the link does say wins, as a shared link carries it.
+    for name, value in lessons.LESSONS[lesson_id].steps[index].query.items():
+        st.query_params.setdefault(name, value)
     if not names:
         return
     widget_keys = {prefix + name for name in names}
