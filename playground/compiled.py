@@ -121,8 +121,15 @@ class PerModelFunction:
         """How many models still hold traces of this function."""
         return len(self._functions)
 
-    def tracing_count(self) -> int:
-        """Traces held for the live models, all together."""
+    def tracing_count(self, model: Any = None) -> int:
+        """Traces held for ``model``, or for all the live models together.
+
+        The total falls whenever a dropped model is collected, which the janitor may do at any moment: to ask
+        whether one model retraced, count its own.
+        """
+        if model is not None:
+            function = self._functions.get(model)
+            return 0 if function is None else function.experimental_get_tracing_count()
         return sum(f.experimental_get_tracing_count() for f in list(self._functions.values()))
 
 

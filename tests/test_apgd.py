@@ -284,7 +284,8 @@ def test_restarts_keep_the_first_success_and_only_rerun_the_survivors(toy):
 def test_new_settings_do_not_retrace(toy):
     x, y = toy.x[:8], toy.y[:8]
     attacks.apgd(toy.model, x, y, eps=0.05, steps=10, seed=0)
-    count = _apgd_loop.tracing_count()
+    count = _apgd_loop.tracing_count(toy.model)
+    assert count, "the loop traced for this model"
     attacks.apgd(toy.model, x, y, eps=0.08, steps=37, seed=1)
     attacks.apgd(toy.model, x, y, eps=0.02, steps=150, seed=2)
-    assert _apgd_loop.tracing_count() == count
+    assert _apgd_loop.tracing_count(toy.model) == count
