@@ -35,7 +35,7 @@ GALLERY = 10
 GALLERY_ROW = 5
 ATTACK_SEED = 0
 PANEL_ZOOM = 6  # 28 px images drawn at 168 px, shown at the column's width
-BARS_HEIGHT = 200
+BARS_PLOT_HEIGHT = 130  # px: with its legend and labels, the bars still fit a 1280×720 first screen
 
 
 def sidebar(config: state.AttackPageConfig) -> dict:
@@ -171,12 +171,13 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
         ":green[Not fooled]: {clean} → {adversarial}")
     st.markdown("### " + verdict.format(clean=class_names[clean_class], adversarial=class_names[adv_class]))
     legend = attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
-    bars = plots.probability_bars(evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0], class_names,
-                                  title=None, height=BARS_HEIGHT)  # the axis says what they are
-    st.plotly_chart(bars, key=KEY + "bars", **CHART)
+    before, after = evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0]
+    with st.container(key=KEY + "bars"):
+        st.html(plots.probability_bars_html(before, after, class_names, plot_height=BARS_PLOT_HEIGHT))
     st.caption(legend)
     explain("attack")
-    figures.append((N_("Class probabilities"), bars))  # export translates the button; the file keeps English
+    # The export's interactive figure, built only on download; its button is translated, the file keeps English.
+    figures.append((N_("Class probabilities"), lambda: plots.probability_bars(before, after, class_names, title=None)))
     sizes = st.columns(3)
     sizes[0].metric("L∞ ‖δ‖", f"{stats.linf:.3f}", help=f"{stats.linf * 255:.1f} / 255")
     sizes[1].metric("L2 ‖δ‖", f"{stats.l2:.3f}")

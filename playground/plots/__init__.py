@@ -1,4 +1,5 @@
 """Plotly figure builders: they take NumPy arrays and return ``go.Figure``; they know no models, no Streamlit.
+One chart that every ε move redraws is plain HTML instead (``html_bars``).
 
 One module per page's family of figures; every figure shares ``style.base_layout`` so the app looks like one
 product.
@@ -13,6 +14,7 @@ from playground.plots.attack import (
 )
 from playground.plots.defence import adversarial_training_figure
 from playground.plots.detection import roc_figure, score_histogram_figure
+from playground.plots.html_bars import probability_bars_html
 from playground.plots.lens import (
     error_gain_figure,
     lens_figure,
@@ -53,6 +55,7 @@ __all__ = [
     "mse_curve_figure",
     "neuron_figure",
     "probability_bars",
+    "probability_bars_html",
     "radius_vs_n_figure",
     "regression_lens_figure",
     "robustness_figure",
