@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground import features, gradient_steps, optimizers
-from playground.compiled import per_model
+from playground.compiled import on_calling_thread, per_model
 from playground.i18n import N_, _
 
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
@@ -402,42 +402,43 @@ class Trainer:
         deadline = None if time_budget is None else time.perf_counter() + time_budget
         x, y = self._tensors[:2]
         taken = 0
-        while self.diverged is None and (max_steps is None or taken < max_steps):
-            if self._epoch_batches is None:
-                self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
-            count = len(self._epoch_batches) - self._cursor
-            if max_steps is not None:
-                count = min(count, max_steps - taken)
-            if deadline is not None:
-                if self._seconds_per_step is None:
-                    count = 1
-                else:
-                    affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
-                    count = max(1, min(count, affordable))
-            started = time.perf_counter()
-            loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
-            elapsed = time.perf_counter() - started
-            if self._warm:
-                previous = self._seconds_per_step
-                per_step = elapsed / count
-                self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
-            self._warm = True
-            taken += count
-            self.steps += count
-            self._cursor += count
-            # Weights are checked as well as the loss: a fused ReLU kernel maps NaN to 0, hiding a NaN weight.
-            if not math.isfinite(loss) or not bool(_weights_finite(self.model)):
-                self._flag_divergence()
-                break
-            if self._cursor == len(self._epoch_batches):
-                self._epoch_batches = None
-                self.epoch += 1
-                record = self._measure()
-                self.history.append(record)
-                if not math.isfinite(record.train_loss):
+        with on_calling_thread():  # a tiny network's ops, one after another on this thread: cheaper than the pool
+            while self.diverged is None and (max_steps is None or taken < max_steps):
+                if self._epoch_batches is None:
+                    self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
+                count = len(self._epoch_batches) - self._cursor
+                if max_steps is not None:
+                    count = min(count, max_steps - taken)
+                if deadline is not None:
+                    if self._seconds_per_step is None:
+                        count = 1
+                    else:
+                        affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
+                        count = max(1, min(count, affordable))
+                started = time.perf_counter()
+                loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
+                elapsed = time.perf_counter() - started
+                if self._warm:
+                    previous = self._seconds_per_step
+                    per_step = elapsed / count
+                    self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
+                self._warm = True
+                taken += count
+                self.steps += count
+                self._cursor += count
+                # Weights are checked as well as the loss: a fused ReLU kernel maps NaN to 0, hiding a NaN weight.
+                if not math.isfinite(loss) or not bool(_weights_finite(self.model)):
                     self._flag_divergence()
-            if deadline is not None and time.perf_counter() >= deadline:
-                break
+                    break
+                if self._cursor == len(self._epoch_batches):
+                    self._epoch_batches = None
+                    self.epoch += 1
+                    record = self._measure()
+                    self.history.append(record)
+                    if not math.isfinite(record.train_loss):
+                        self._flag_divergence()
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
         return taken
 
     def _train(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor) -> tf.Tensor:
@@ -498,8 +499,9 @@ class Trainer:
         ).format(**numbers)
 
     def _measure(self) -> EpochRecord:
-        train_loss, train_accuracy = _evaluate(self.model, *self._train_eval, self.config.loss)
-        test_loss, test_accuracy = _evaluate(self.model, *self._tensors[2:], self.config.loss)
+        with on_calling_thread():  # as in training, so every path to these numbers computes them alike
+            train_loss, train_accuracy = _evaluate(self.model, *self._train_eval, self.config.loss)
+            test_loss, test_accuracy = _evaluate(self.model, *self._tensors[2:], self.config.loss)
         return EpochRecord(
             epoch=self.epoch,
             train_loss=train_loss,

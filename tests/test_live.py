@@ -143,6 +143,25 @@ def test_frame_credit_saved_while_paused_is_a_burst_of_two_at_most():
     assert not pacer.due(60.002, 30), "then back to the rate"
 
 
+def test_toy_training_runs_its_ops_on_the_calling_thread(monkeypatch):
+    """A tiny network trains and is measured off TensorFlow's shared pool (``compiled.on_calling_thread``), in a
+    live slice as in a script; other work keeps the pool."""
+    exp = experiment.ToyExperiment.create(CONFIG)
+    executors = []
+    for name in ("_train", "_measure"):
+        original = getattr(exp.trainer, name)
+
+        def recording(*args, original=original):
+            executors.append(compiled.context.context().function_call_options.executor_type)
+            return original(*args)
+
+        monkeypatch.setattr(exp.trainer, name, recording)
+    live.LiveTraining(exp, Scheduler(workers=1)).run_slice(0.05)  # never started: the slice runs right here
+    exp.trainer.run_epochs(1)
+    assert len(executors) >= 3 and set(executors) == {"SINGLE_THREADED_EXECUTOR"}
+    assert compiled.context.context().function_call_options.executor_type is None  # the default, elsewhere
+
+
 def test_play_trains_and_buffers_frames_and_pause_stops(scheduler):
     trainer = live.LiveTraining(experiment.ToyExperiment.create(dataclasses.replace(CONFIG, speed="max")), scheduler)
     assert [epoch for epoch, _ in trainer.drain()] == [0]
