@@ -1,9 +1,8 @@
 """The Attack page's class probabilities as plain HTML bars: the one chart that every ε move redraws.
 
-Plotly's redraw of the same grouped bars took about 50 of the 195 ms of main-thread work that an ε move cost
-the Attack tab in Chromium. With five sessions training and their tabs on the same two cores, dropping it took
-the ε move's p95 from 1.01-1.25 s to 0.67-1.00 s (closing note of issue 8). These bars cost a few ms; the Plotly
-figure (``plots.probability_bars``) remains for the export, built only when someone downloads it.
+Plotly's redraw of the same grouped bars made an ε move cost the Attack tab 204-225 ms of main-thread work in
+Chromium; with these bars, 158-162 ms (quiet machine, closing note of issue 8). The Plotly figure
+(``plots.probability_bars``) remains for the export, built only when someone downloads it.
 
 Sizes are in rem, so presenter mode's larger text enlarges the labels too; colours other than the two series'
 follow the page's text colour, in the light and the dark theme alike.

@@ -93,12 +93,16 @@ def _english(texts: list[str]) -> list[tuple[str, str]]:
 
 # A tab and "What does this mean?" are written only while open, in the rerun that opening them starts: these
 # find one that is open and shown but still empty.
-EMPTY_OPEN_EXPANDERS = """() => [...document.querySelectorAll(
-  "[data-testid='stMain'] details[open] [data-testid='stExpanderDetails']")]
-  .filter(details => details.getClientRects().length && !details.innerText.trim()).length"""
+# What Streamlit writes only in the rerun after a click: an open expander's words, a shown tab's contents.
+OPEN_EXPANDERS = "[data-testid='stMain'] details[open] [data-testid='stExpanderDetails']"
+TABS = "[data-testid='stMain'] [role='tabpanel']"
+ANY_SHOWN_EMPTY = """selector => [...document.querySelectorAll(selector)]
+  .some(part => part.getClientRects().length && !part.innerText.trim())"""
 
-EMPTY_TAB_SHOWN = """() => [...document.querySelectorAll("[data-testid='stMain'] [role='tabpanel']")]
-  .some(panel => panel.getClientRects().length && !panel.innerText.trim())"""
+
+def _wait_written(page, selector: str, what: str) -> None:
+    wait_until(lambda: not page.evaluate(ANY_SHOWN_EMPTY, selector), timeout=120, message=what)
+    wait_idle(page, timeout=120)
 
 
 def _open_expanders(page) -> None:
@@ -106,8 +110,7 @@ def _open_expanders(page) -> None:
     for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").all():
         if summary.is_visible():
             summary.click()
-    wait_until(lambda: page.evaluate(EMPTY_OPEN_EXPANDERS) == 0, timeout=120, message="the expanders' contents")
-    wait_idle(page, timeout=120)
+    _wait_written(page, OPEN_EXPANDERS, "the expanders' contents")
 
 
 def _open_everything(page) -> list[str]:
@@ -117,8 +120,7 @@ def _open_everything(page) -> list[str]:
     texts += page.evaluate(VISIBLE_TEXT)
     for tab in page.get_by_role("tab").all():
         tab.click()
-        wait_until(lambda: not page.evaluate(EMPTY_TAB_SHOWN), timeout=120, message="the tab's contents")
-        wait_idle(page, timeout=120)
+        _wait_written(page, TABS, "the tab's contents")
         _open_expanders(page)
         texts += page.evaluate(VISIBLE_TEXT)
     return texts
