@@ -35,7 +35,6 @@ GALLERY = 10
 GALLERY_ROW = 5
 ATTACK_SEED = 0
 PANEL_ZOOM = 6  # 28 px images drawn at 168 px, shown at the column's width
-BARS_PLOT_HEIGHT = 130  # px: with its legend and labels, the bars still fit a 1280×720 first screen
 
 
 def sidebar(config: state.AttackPageConfig) -> dict:
@@ -173,7 +172,7 @@ def attack_one(model, picked: dict, controls: dict, class_names, figures: list) 
     legend = attack_panels(x[0, :, :, 0], x_adv[0, :, :, 0], gradient[0, :, :, 0])
     before, after = evaluation.softmax(clean_logits)[0], evaluation.softmax(adv_logits)[0]
     with st.container(key=KEY + "bars"):
-        st.html(plots.probability_bars_html(before, after, class_names, plot_height=BARS_PLOT_HEIGHT))
+        st.html(plots.probability_bars_html(before, after, class_names))
     st.caption(legend)
     explain("attack")
     # The export's interactive figure, built only on download; its button is translated, the file keeps English.

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from playground.i18n import N_, _
-from playground.plots.style import COLORS, SERIES, base_layout
+from playground.plots.style import BEFORE_AFTER, COLORS, SERIES, base_layout
 
 
 def probability_bars(
@@ -25,8 +25,8 @@ def probability_bars(
 ) -> go.Figure:
     """Softmax probabilities per class before and after the attack, as grouped bars."""
     fig = go.Figure(layout=base_layout(_(title), height=height))
-    fig.add_bar(x=list(class_names), y=before, name=_("original"), marker_color=COLORS["muted"])
-    fig.add_bar(x=list(class_names), y=after, name=_("adversarial"), marker_color=COLORS["bad"])
+    fig.add_bar(x=list(class_names), y=before, name=_("original"), marker_color=BEFORE_AFTER[0])
+    fig.add_bar(x=list(class_names), y=after, name=_("adversarial"), marker_color=BEFORE_AFTER[1])
     fig.update_layout(barmode="group", yaxis={"range": [0, 1], "title": _("class probability")})
     return fig
 

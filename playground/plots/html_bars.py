@@ -16,10 +16,10 @@ from html import escape
 import numpy as np
 
 from playground.i18n import _
-from playground.plots.style import COLORS
+from playground.plots.style import BEFORE_AFTER
 
-SERIES_COLOURS = (COLORS["muted"], COLORS["bad"])  # as in plots.probability_bars: original, adversarial
 TICKS = ((1.0, "1"), (0.5, "0.5"), (0.0, "0"))
+PLOT_HEIGHT = 130  # px: with its legend and labels, the chart still fits the Attack page's 1280×720 first screen
 _FAINT = "rgba(128, 128, 128, 0.25)"
 _AXIS = "rgba(128, 128, 128, 0.6)"
 _TEXT = "font-size: 0.8125rem; line-height: 1.2;"  # Plotly's 13 px at the usual 16 px root
@@ -29,7 +29,7 @@ _AXIS_WIDTH = "3.4rem"  # the vertical axis title and the tick labels, left of t
 
 
 def probability_bars_html(before: np.ndarray, after: np.ndarray, class_names: Sequence[str], *,
-                          plot_height: int = 130) -> str:
+                          plot_height: int = PLOT_HEIGHT) -> str:
     """Grouped bars of the softmax probabilities per class, before and after the attack, with a legend, a 0-1
     axis and each bar's exact value on hover. ``plot_height`` is the bars' area in px, without the labels."""
     series = (_("original"), _("adversarial"))
@@ -38,7 +38,7 @@ def probability_bars_html(before: np.ndarray, after: np.ndarray, class_names: Se
     legend = "".join(
         f'<span style="display: inline-flex; align-items: center; gap: 0.35rem;">'
         f'<span style="width: 0.7rem; height: 0.7rem; background: {colour};"></span>{escape(name)}</span>'
-        for name, colour in zip(series, SERIES_COLOURS, strict=True)
+        for name, colour in zip(series, BEFORE_AFTER, strict=True)
     )
     grid = "".join(
         f'<div style="position: absolute; left: 0; right: 0; bottom: {value * 100:g}%; '
@@ -55,7 +55,7 @@ def probability_bars_html(before: np.ndarray, after: np.ndarray, class_names: Se
         'height: 100%; position: relative;">'
         + "".join(
             f'<div data-series="{s}" title="{escape(str(name))} · {escape(series[s])}: {values[s, k]:.1%}" '
-            f'style="width: 38%; height: {heights[s, k]:.1f}%; background: {SERIES_COLOURS[s]};"></div>'
+            f'style="width: 38%; height: {heights[s, k]:.1f}%; background: {BEFORE_AFTER[s]};"></div>'
             for s in range(2)
         )
         + "</div>"

@@ -12,6 +12,7 @@ COLORS = {
     "ink": "#2d3640",
 }
 SERIES = (COLORS["primary"], COLORS["secondary"], COLORS["good"], COLORS["bad"], COLORS["muted"])
+BEFORE_AFTER = (COLORS["muted"], COLORS["bad"])  # an attack's original and adversarial, in every chart
 
 
 def base_layout(title: str | None = None, *, height: int = 320) -> dict:
