@@ -86,6 +86,23 @@ def test_eps_slider_drives_the_perturbation(at):
     assert verdict(at) == ("Not fooled", "7", "7")
 
 
+def test_a_moved_slider_is_never_sent_back_to_the_browser():
+    """A seeded widget carries its seed on every run until the user moves it (a slow browser may draw a later
+    run first); after that the browser's value is the newer one, and a value sent back would overwrite it
+    while the user is still moving it."""
+    at = open_page({"eps": "0.15"})
+    eps = "atk_eps__fgsm"
+    run(at)  # a run the browser did not start by moving ε, as when heavy work ends
+    assert at.slider(key=eps).proto.set_value and at.slider(key=eps).value == pytest.approx(0.15)
+
+    at.slider(key=eps).set_value(0.2)
+    run(at)
+    assert not at.slider(key=eps).proto.set_value
+    run(at)
+    assert not at.slider(key=eps).proto.set_value
+    assert at.slider(key=eps).value == pytest.approx(0.2) and metric(at, "L∞ ‖δ‖") == "0.200"
+
+
 @pytest.mark.parametrize("name", attacks.names())
 def test_every_registered_attack_runs(at, name):
     for key, value in QUICK.items():

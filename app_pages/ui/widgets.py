@@ -13,6 +13,7 @@ from playground.attacks.base import Param
 from playground.i18n import _
 
 Config = TypeVar("Config")
+SEEDS = "widget_seeds"  # session state: each seeded widget's seed, until the user changes the widget
 
 
 def url_config(prefix: str, config_type: type[Config]) -> Config:
@@ -44,15 +45,29 @@ def save_config(prefix: str, config: Any) -> None:
 
 
 def seed_widget(key: str, value: Any) -> str:
-    """Gives a widget its starting value, then keeps sending the session's value with the widget on every run.
+    """Gives a widget its starting value, and sends it again with the widget until the user changes it.
 
     A value written to session state reaches the browser only with that run's widget. A busy browser can skip
     to the next run's copy before it draws the first (the page reruns by itself when heavy work ends), and a
     copy without the value shows the widget's own default: a shared link opened with quality 10, not its 30.
-    Writing the value back each run puts it in every copy.
+    So the seed goes with every copy while the value is still the seed. Once the user has moved the widget,
+    the browser holds the value and must keep it: a value sent back would overwrite the user's newer one
+    (60 fast ε presses ended at 0.285, not 0.3).
     """
-    st.session_state[key] = st.session_state.get(key, value)
+    seeds = st.session_state.setdefault(SEEDS, {})
+    if key not in st.session_state:
+        seeds[key] = st.session_state[key] = value
+    elif key in seeds:
+        if _same(st.session_state[key], seeds[key]):
+            st.session_state[key] = seeds[key]
+        else:
+            del seeds[key]
     return key
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, where a widget may give back as a tuple what was seeded as a list."""
+    return (list(a) if isinstance(a, tuple) else a) == (list(b) if isinstance(b, tuple) else b)
 
 
 def part_key(prefix: str, name: str, part: object) -> str:
