@@ -11,38 +11,21 @@ import pytest
 
 from playground import attacks
 from playground.attacks.apgd import _apgd_loop, checkpoints
+from tests import attack_toys as toys
 
 N_CLASSES = 3
 SHAPE = (4, 4, 1)
 EPS = {"inf": 0.1, "2": 0.4}
 
 
-def _blobs(n: int, seed: int, n_classes: int = N_CLASSES, shape=SHAPE) -> tuple[np.ndarray, np.ndarray]:
-    """Noisy grey "images", one prototype per class, values in [0, 1]."""
-    prototypes = np.random.default_rng(0).uniform(0.25, 0.75, size=(n_classes, *shape))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, n_classes, n)
-    x = np.clip(prototypes[y] + rng.normal(0.0, 0.08, (n, *shape)), 0.0, 1.0)
-    return x.astype(np.float32), y
-
-
-def _predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model(x, training=False)).argmax(axis=1)
-
-
-def _distance(delta: np.ndarray, norm: str) -> np.ndarray:
-    flat = delta.reshape(len(delta), -1).astype(np.float64)
-    return np.abs(flat).max(axis=1) if norm == "inf" else np.linalg.norm(flat, axis=1)
-
-
 def _trained(model: keras.Model, n_classes: int, shape: tuple[int, ...]) -> SimpleNamespace:
     model.compile(
         optimizer=keras.optimizers.Adam(0.01), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )
-    x_train, y_train = _blobs(900, 1, n_classes, shape)
+    x_train, y_train = toys.blobs(900, 1, n_classes, shape)
     model.fit(x_train, y_train, epochs=20, batch_size=64, shuffle=False, verbose=0)
-    x_test, y_test = _blobs(300, 2, n_classes, shape)
-    correct = _predict(model, x_test) == y_test
+    x_test, y_test = toys.blobs(300, 2, n_classes, shape)
+    correct = toys.predict(model, x_test) == y_test
     assert correct.mean() >= 0.95
     return SimpleNamespace(model=model, x=x_test[correct][:48], y=y_test[correct][:48])
 
@@ -101,7 +84,7 @@ def test_stays_in_the_ball_and_clip_range_and_is_reproducible(name, norm, conv):
     x_adv = CALLS[name](conv.model, x, conv.y, seed=3, **settings)
     assert np.array_equal(x, conv.x), "the attack modified its input"
     assert x_adv.dtype == np.float32 and x_adv.shape == x.shape
-    assert _distance(x_adv - x, norm).max() <= EPS[norm] + 1e-6
+    assert toys.distance(x_adv - x, norm).max() <= EPS[norm] + 1e-6
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
     assert np.array_equal(x_adv, CALLS[name](conv.model, x, conv.y, seed=3, **settings))
     # The examples it fails on keep their best try, which depends on the random start.
@@ -110,7 +93,7 @@ def test_stays_in_the_ball_and_clip_range_and_is_reproducible(name, norm, conv):
     x_wide = 2.0 * x - 1.0
     wide = CALLS[name](conv.model, x_wide, conv.y, seed=3, clip=(-1.0, 1.0), **(settings | {"eps": 4 * EPS[norm]}))
     assert wide.min() >= -1.0 and wide.max() <= 1.0
-    assert _distance(wide - x_wide, norm).max() <= 4 * EPS[norm] + 1e-6
+    assert toys.distance(wide - x_wide, norm).max() <= 4 * EPS[norm] + 1e-6
 
 
 def test_no_global_random_state_is_used(toy):
@@ -195,7 +178,7 @@ def test_apgd_ce_reaches_the_closed_form_minimum_of_a_linear_margin_in_the_box(e
     # attack cannot succeed) APGD-CE's best point must attain it.
     model = _linear_model(W, B)
     x = np.random.default_rng(5).uniform(0.0, 1.0, size=(60, 6)).astype(np.float32)
-    y = _predict(model, x)
+    y = toys.predict(model, x)
     d = W[y] - W[1 - y]
     lowest = np.einsum("ij,ij->i", d, np.clip(x - eps * np.sign(d), 0.0, 1.0)) + (B[y] - B[1 - y])
     x_adv = attacks.apgd(model, x, eps=eps, seed=0)
@@ -211,7 +194,7 @@ def test_apgd_ce_reaches_the_closed_form_minimum_in_the_l2_ball():
     # Away from the clip range the minimum of d . delta over ||delta||_2 <= eps is -eps ||d||_2.
     model = _linear_model(W, B)
     x = (0.5 + np.random.default_rng(6).uniform(-0.05, 0.05, size=(40, 6))).astype(np.float32)
-    y = _predict(model, x)
+    y = toys.predict(model, x)
     d = W[y] - W[1 - y]
     eps = 0.1
     lowest = _margin(model, x, y) - eps * np.linalg.norm(d, axis=1)
@@ -225,13 +208,13 @@ def test_apgd_ce_reaches_the_closed_form_minimum_in_the_l2_ball():
 @pytest.mark.parametrize("eps", [0.08, 0.1, 0.12])
 def test_apgd_is_at_least_as_strong_as_pgd_20(eps, toy):
     x_pgd = attacks.pgd(toy.model, toy.x, toy.y, eps=eps, step_size=2.5 * eps / 20, steps=20, seed=0)
-    pgd_fooled = np.mean(_predict(toy.model, x_pgd) != toy.y)
+    pgd_fooled = np.mean(toys.predict(toy.model, x_pgd) != toy.y)
     assert pgd_fooled < 1.0
     for x_adv in (
         attacks.apgd(toy.model, toy.x, toy.y, eps=eps, seed=0),
         attacks.get("apgd")(toy.model, toy.x, toy.y, eps=eps, seed=0),
     ):
-        assert np.mean(_predict(toy.model, x_adv) != toy.y) >= pgd_fooled
+        assert np.mean(toys.predict(toy.model, x_adv) != toy.y) >= pgd_fooled
 
 
 def test_the_dlr_loss_survives_a_saturated_softmax(toy):
@@ -239,9 +222,9 @@ def test_the_dlr_loss_survives_a_saturated_softmax(toy):
     # at its random start, while the DLR loss, invariant to scaling the logits, attacks as before.
     saturated = keras.Sequential([toy.model, keras.layers.Rescaling(1e4)])
     settings = dict(eps=0.12, seed=0)
-    ce = np.mean(_predict(saturated, attacks.apgd(saturated, toy.x, toy.y, **settings)) != toy.y)
-    dlr = np.mean(_predict(saturated, attacks.apgd(saturated, toy.x, toy.y, loss="dlr", **settings)) != toy.y)
-    unscaled = np.mean(_predict(toy.model, attacks.apgd(toy.model, toy.x, toy.y, loss="dlr", **settings)) != toy.y)
+    ce = np.mean(toys.predict(saturated, attacks.apgd(saturated, toy.x, toy.y, **settings)) != toy.y)
+    dlr = np.mean(toys.predict(saturated, attacks.apgd(saturated, toy.x, toy.y, loss="dlr", **settings)) != toy.y)
+    unscaled = np.mean(toys.predict(toy.model, attacks.apgd(toy.model, toy.x, toy.y, loss="dlr", **settings)) != toy.y)
     assert ce <= 0.05 and dlr >= 0.4
     assert dlr == pytest.approx(unscaled, abs=0.05)
 
@@ -249,10 +232,10 @@ def test_the_dlr_loss_survives_a_saturated_softmax(toy):
 def test_apgd_t_targets_the_closest_classes_and_helps(conv):
     eps = 0.1
     untargeted = np.mean(
-        _predict(conv.model, attacks.apgd(conv.model, conv.x, conv.y, eps=eps, loss="dlr", seed=0)) != conv.y
+        toys.predict(conv.model, attacks.apgd(conv.model, conv.x, conv.y, eps=eps, loss="dlr", seed=0)) != conv.y
     )
     x_adv = attacks.apgd_t(conv.model, conv.x, conv.y, eps=eps, seed=0)
-    targeted = np.mean(_predict(conv.model, x_adv) != conv.y)
+    targeted = np.mean(toys.predict(conv.model, x_adv) != conv.y)
     assert 0 < untargeted < 1 and targeted >= untargeted
     # Capped at the number of other classes, and one target is the same run as the first of several.
     capped = attacks.apgd_t(conv.model, conv.x, conv.y, eps=eps, target_classes=99, seed=0)
@@ -274,11 +257,11 @@ def test_examples_already_misclassified_are_returned_unchanged(toy):
 def test_restarts_keep_the_first_success_and_only_rerun_the_survivors(toy):
     eps = 0.1
     first = attacks.apgd(toy.model, toy.x, toy.y, eps=eps, steps=10, seed=7)
-    fooled = _predict(toy.model, first) != toy.y
+    fooled = toys.predict(toy.model, first) != toy.y
     again = attacks.apgd(toy.model, toy.x, toy.y, eps=eps, steps=10, restarts=3, seed=7)
     np.testing.assert_array_equal(again[fooled], first[fooled])
-    assert np.all(_predict(toy.model, again)[fooled] != toy.y[fooled])
-    assert np.mean(_predict(toy.model, again) != toy.y) >= fooled.mean()
+    assert np.all(toys.predict(toy.model, again)[fooled] != toy.y[fooled])
+    assert np.mean(toys.predict(toy.model, again) != toy.y) >= fooled.mean()
 
 
 def test_new_settings_do_not_retrace(toy):

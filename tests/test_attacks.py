@@ -7,6 +7,7 @@ them to. Models are tiny and seeded through their initializers (never a global s
 
 from __future__ import annotations
 
+import functools
 import inspect
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ import tensorflow as tf
 from playground import attacks
 from playground.attacks.fgsm import _fgsm_step
 from playground.attacks.pgd import _trajectory, iterate, sample_start
+from tests import attack_toys as toys
 
 NAMES = attacks.names()
 N_CLASSES = 3
@@ -25,6 +27,7 @@ SHAPE = (4, 4, 1)
 # Budgets at which every attack should fool the toy model. In 16 dimensions the corners of the L-inf ball of
 # radius r lie at L2 distance 4 * r, so the L2 budget is that radius.
 EPS = {"inf": 0.2, "2": 0.8}
+_blobs = functools.partial(toys.blobs, n_classes=N_CLASSES, shape=SHAPE)
 
 
 def _norms(spec: attacks.AttackSpec) -> tuple[str, ...]:
@@ -56,24 +59,6 @@ def _cases() -> list[tuple[str, str]]:
     return [(name, norm) for name in NAMES for norm in _norms(attacks.get(name))]
 
 
-def _distance(delta: np.ndarray, norm: str) -> np.ndarray:
-    flat = delta.reshape(len(delta), -1).astype(np.float64)
-    return np.abs(flat).max(axis=1) if norm == "inf" else np.linalg.norm(flat, axis=1)
-
-
-def _predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model(x, training=False)).argmax(axis=1)
-
-
-def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Three noisy 4x4 grey "images", one prototype per class, values in [0, 1]."""
-    prototypes = np.random.default_rng(0).uniform(0.25, 0.75, size=(N_CLASSES, *SHAPE))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, N_CLASSES, n)
-    x = np.clip(prototypes[y] + rng.normal(0.0, 0.08, (n, *SHAPE)), 0.0, 1.0)
-    return x.astype(np.float32), y
-
-
 @pytest.fixture(scope="module")
 def toy() -> SimpleNamespace:
     """A trained 16-32-3 MLP and 48 test points it classifies correctly."""
@@ -91,7 +76,7 @@ def toy() -> SimpleNamespace:
     x_train, y_train = _blobs(900, seed=1)
     model.fit(x_train, y_train, epochs=20, batch_size=64, shuffle=False, verbose=0)
     x_test, y_test = _blobs(300, seed=2)
-    correct = _predict(model, x_test) == y_test
+    correct = toys.predict(model, x_test) == y_test
     assert correct.mean() >= 0.95
     return SimpleNamespace(model=model, x=x_test[correct][:48], y=y_test[correct][:48])
 
@@ -196,7 +181,7 @@ def test_result_stays_in_the_eps_ball_and_clip_range_without_touching_x(name, no
     eps = EPS[norm] / 2
     x_adv = spec(toy.model, x, toy.y, **_kwargs(spec, eps, norm))
     assert np.array_equal(x, toy.x), "the attack modified its input"
-    assert _distance(x_adv - x, norm).max() <= eps + 1e-6
+    assert toys.distance(x_adv - x, norm).max() <= eps + 1e-6
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
 
 
@@ -208,15 +193,15 @@ def test_a_non_default_clip_range_is_respected(name, norm, toy):
     eps = 2 * EPS[norm]
     x_adv = spec(toy.model, x, toy.y, clip=(-1.0, 1.0), **_kwargs(spec, eps, norm))
     assert x_adv.min() >= -1.0 and x_adv.max() <= 1.0
-    assert _distance(x_adv - x, norm).max() <= eps + 1e-6
+    assert toys.distance(x_adv - x, norm).max() <= eps + 1e-6
 
 
 @pytest.mark.parametrize(("name", "norm"), _cases())
 def test_success_rate_on_a_trained_toy_model(name, norm, toy):
     spec = attacks.get(name)
     x_adv = spec(toy.model, toy.x, toy.y, **_kwargs(spec, EPS[norm], norm))
-    assert _distance(x_adv - toy.x, norm).max() <= EPS[norm] + 1e-6
-    assert np.mean(_predict(toy.model, x_adv) != toy.y) >= 0.5
+    assert toys.distance(x_adv - toy.x, norm).max() <= EPS[norm] + 1e-6
+    assert np.mean(toys.predict(toy.model, x_adv) != toy.y) >= 0.5
 
 
 @pytest.mark.parametrize(("name", "norm"), [case for case in _cases() if _accepts(attacks.get(case[0]), "targeted")])
@@ -224,8 +209,8 @@ def test_targeted_attack_reaches_its_target(name, norm, toy):
     spec = attacks.get(name)
     target = (toy.y + 1) % N_CLASSES
     x_adv = spec(toy.model, toy.x, target, targeted=True, **_kwargs(spec, EPS[norm], norm))
-    assert _distance(x_adv - toy.x, norm).max() <= EPS[norm] + 1e-6
-    assert np.mean(_predict(toy.model, x_adv) == target) >= 0.8
+    assert toys.distance(x_adv - toy.x, norm).max() <= EPS[norm] + 1e-6
+    assert np.mean(toys.predict(toy.model, x_adv) == target) >= 0.8
 
 
 @pytest.mark.parametrize(("name", "norm"), _cases())
@@ -237,7 +222,7 @@ def test_y_none_attacks_the_prediction_not_the_true_label(name, norm, toy):
     true_labels = np.ones(len(x), np.int64)
     kwargs = _kwargs(spec, EPS[norm], norm)
     x_adv = spec(toy.model, x, None, **kwargs)
-    assert np.mean(_predict(toy.model, x_adv) != 0) >= 0.5
+    assert np.mean(toys.predict(toy.model, x_adv) != 0) >= 0.5
     assert np.array_equal(x_adv, spec(toy.model, x, np.zeros(len(x), np.int64), **kwargs))
     assert not np.array_equal(x_adv, spec(toy.model, x, true_labels, **kwargs))
 
@@ -245,9 +230,9 @@ def test_y_none_attacks_the_prediction_not_the_true_label(name, norm, toy):
 def test_pgd_is_at_least_as_strong_as_fgsm(toy):
     # A budget at which FGSM fails on a good share of the points, so there is room to do better.
     eps = 0.15
-    fgsm_success = np.mean(_predict(toy.model, attacks.fgsm(toy.model, toy.x, toy.y, eps=eps)) != toy.y)
+    fgsm_success = np.mean(toys.predict(toy.model, attacks.fgsm(toy.model, toy.x, toy.y, eps=eps)) != toy.y)
     x_pgd = attacks.pgd(toy.model, toy.x, toy.y, eps=eps, step_size=eps / 8, steps=20, restarts=2, seed=0)
-    pgd_success = np.mean(_predict(toy.model, x_pgd) != toy.y)
+    pgd_success = np.mean(toys.predict(toy.model, x_pgd) != toy.y)
     assert fgsm_success < 1.0
     assert pgd_success >= fgsm_success
 
@@ -302,7 +287,7 @@ def test_tiny_gradients_still_step_and_zero_gradients_do_not():
     for margin, expected_distance in ((45.0, 0.3), (200.0, 0.0)):
         model = _linear_model(np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([margin + 1.0, 0.0]))
         x_adv = attacks.fgsm(model, x, eps=0.3, norm="2")
-        np.testing.assert_allclose(_distance(x_adv - x, "2"), expected_distance, atol=1e-6)
+        np.testing.assert_allclose(toys.distance(x_adv - x, "2"), expected_distance, atol=1e-6)
 
 
 # --- Golden values on a fixed model ---------------------------------------------------------------------------
@@ -382,7 +367,7 @@ def test_restarts_keep_the_first_success_else_the_highest_loss():
     settings = dict(eps=0.15, step_size=1e-4, steps=1)
     restarts, seed = 4, 10
     runs = [attacks.pgd(model, x, y, **settings, restarts=1, seed=seed + r) for r in range(restarts)]
-    succeeded = np.array([_predict(model, run) != 0 for run in runs])
+    succeeded = np.array([toys.predict(model, run) != 0 for run in runs])
     # The case must exercise all three outcomes: success on the first start, on a later one, and never.
     first = succeeded.argmax(axis=0)
     assert (succeeded[0]).any() and (succeeded.any(axis=0) & (first > 0)).any() and (~succeeded.any(axis=0)).any()
@@ -393,7 +378,7 @@ def test_restarts_keep_the_first_success_else_the_highest_loss():
     expected = np.array(runs)[choice, np.arange(len(x))]
     actual = attacks.pgd(model, x, y, **settings, restarts=restarts, seed=seed)
     np.testing.assert_allclose(actual, expected, rtol=0, atol=1e-7)
-    assert np.array_equal(_predict(model, actual) != 0, succeeded.any(axis=0))
+    assert np.array_equal(toys.predict(model, actual) != 0, succeeded.any(axis=0))
 
 
 @pytest.mark.parametrize("norm", ["inf", "2"])
@@ -402,7 +387,7 @@ def test_random_start_is_uniform_in_the_ball(norm):
     # radius holds 1/4 of the area, for the square (L-inf) and the disc (L2) alike, and the mean offset is 0.
     x = np.full((4000, 2), 0.5, np.float32)
     offsets = sample_start(tf.constant(x), tf.constant(0.3), norm, 7, (0.0, 1.0)).numpy() - x
-    distance = _distance(offsets, norm)
+    distance = toys.distance(offsets, norm)
     assert distance.max() <= 0.3 + 1e-6
     assert abs(np.mean(distance <= 0.15) - 0.25) < 0.03
     np.testing.assert_allclose(offsets.mean(axis=0), 0.0, atol=0.01)
@@ -444,7 +429,7 @@ def test_pgd_trajectory_replays_pgd(norm, toy):
     for step in (0, 3, 6):
         logits = np.asarray(toy.model(trajectory.images[step]))
         assert np.array_equal(trajectory.top_class[step], logits.argmax(axis=1))
-        assert _distance(trajectory.images[step] - x, norm).max() <= eps + 1e-6
+        assert toys.distance(trajectory.images[step] - x, norm).max() <= eps + 1e-6
     assert np.all(trajectory.loss[-1] > trajectory.loss[0])
 
 

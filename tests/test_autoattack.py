@@ -3,6 +3,7 @@ stages alone (exactly their union); each stage attacks only the images still sta
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import SimpleNamespace
 
@@ -12,30 +13,15 @@ import pytest
 import tensorflow as tf
 
 from playground import attacks
+from tests import attack_toys as toys
 
 APGD_MODULE = importlib.import_module("playground.attacks.apgd")
 SQUARE_MODULE = importlib.import_module("playground.attacks.square")
 N_CLASSES = 5
 SHAPE = (6, 6, 1)
 EPS = {"inf": 0.1, "2": 0.4}
+_blobs = functools.partial(toys.blobs, n_classes=N_CLASSES, shape=SHAPE)
 QUICK = dict(steps=20, queries=200)
-
-
-def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    prototypes = np.random.default_rng(0).uniform(0.25, 0.75, size=(N_CLASSES, *SHAPE))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, N_CLASSES, n)
-    x = np.clip(prototypes[y] + rng.normal(0.0, 0.08, (n, *SHAPE)), 0.0, 1.0)
-    return x.astype(np.float32), y
-
-
-def _predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model(x, training=False)).argmax(axis=1)
-
-
-def _distance(delta: np.ndarray, norm: str) -> np.ndarray:
-    flat = delta.reshape(len(delta), -1).astype(np.float64)
-    return np.abs(flat).max(axis=1) if norm == "inf" else np.linalg.norm(flat, axis=1)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +42,7 @@ def conv() -> SimpleNamespace:
     x_train, y_train = _blobs(900, 1)
     model.fit(x_train, y_train, epochs=20, batch_size=64, shuffle=False, verbose=0)
     x_test, y_test = _blobs(300, 2)
-    correct = _predict(model, x_test) == y_test
+    correct = toys.predict(model, x_test) == y_test
     assert correct.mean() >= 0.95
     return SimpleNamespace(model=model, x=x_test[correct][:48], y=y_test[correct][:48])
 
@@ -76,7 +62,7 @@ def test_stays_in_the_ball_and_clip_range_and_is_reproducible(norm, conv):
     x_adv = attacks.autoattack(conv.model, x, conv.y, seed=1, **settings)
     assert np.array_equal(x, conv.x), "the attack modified its input"
     assert x_adv.dtype == np.float32 and x_adv.shape == x.shape
-    assert _distance(x_adv - x, norm).max() <= EPS[norm] + 1e-6
+    assert toys.distance(x_adv - x, norm).max() <= EPS[norm] + 1e-6
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
     assert np.array_equal(x_adv, attacks.autoattack(conv.model, x, conv.y, seed=1, **settings))
     x_wide = 2.0 * x - 1.0
@@ -84,7 +70,7 @@ def test_stays_in_the_ball_and_clip_range_and_is_reproducible(norm, conv):
         conv.model, x_wide, conv.y, seed=1, clip=(-1.0, 1.0), **(settings | {"eps": 2 * EPS[norm]})
     )
     assert wide.min() >= -1.0 and wide.max() <= 1.0
-    assert _distance(wide - x_wide, norm).max() <= 2 * EPS[norm] + 1e-6
+    assert toys.distance(wide - x_wide, norm).max() <= 2 * EPS[norm] + 1e-6
     np.testing.assert_array_equal(attacks.autoattack(conv.model, x, conv.y, eps=0.0), x)
 
 
@@ -118,9 +104,9 @@ def test_fools_exactly_the_images_some_stage_alone_fools(norm, conv):
         attacks.apgd_t(conv.model, conv.x, conv.y, eps=eps, steps=steps, norm=norm, target_classes=9, seed=seed),
         attacks.square(conv.model, conv.x, conv.y, eps=eps, queries=queries, p_init=0.8, norm=norm, seed=seed),
     ]
-    fooled_alone = np.array([_predict(conv.model, x_adv) != conv.y for x_adv in alone])
+    fooled_alone = np.array([toys.predict(conv.model, x_adv) != conv.y for x_adv in alone])
     x_auto = attacks.autoattack(conv.model, conv.x, conv.y, eps=eps, norm=norm, seed=seed, **QUICK)
-    fooled = _predict(conv.model, x_auto) != conv.y
+    fooled = toys.predict(conv.model, x_auto) != conv.y
     # The case must leave room: no stage alone fools everything, and the later stages add images.
     assert fooled_alone.any(axis=1).all() and not fooled_alone.all(axis=1).any()
     assert fooled.mean() > fooled_alone[0].mean()
@@ -131,7 +117,7 @@ def test_fools_exactly_the_images_some_stage_alone_fools(norm, conv):
     for stage, x_adv in enumerate(alone):
         np.testing.assert_array_equal(x_auto[first == stage], x_adv[first == stage])
     # The survivors keep an attacked image (the stage that brought them closest to the boundary), not x.
-    assert np.all(_distance(x_auto[~fooled] - conv.x[~fooled], norm) > 0)
+    assert np.all(toys.distance(x_auto[~fooled] - conv.x[~fooled], norm) > 0)
 
 
 def test_each_stage_attacks_only_the_images_still_standing(conv, monkeypatch):
@@ -160,7 +146,7 @@ def test_each_stage_attacks_only_the_images_still_standing(conv, monkeypatch):
     for stage, loss, pending, fooled in calls:
         assert set(pending.tolist()) == standing, (stage, loss)
         standing -= set(fooled.tolist())
-    assert standing == set(np.flatnonzero(_predict(conv.model, x_adv) == y).tolist())
+    assert standing == set(np.flatnonzero(toys.predict(conv.model, x_adv) == y).tolist())
 
 
 def test_progress_is_reported_between_stages(conv):
@@ -187,6 +173,6 @@ def test_the_square_stage_catches_a_model_with_zero_gradients():
         [np.stack([np.zeros(64), np.ones(64)], axis=1).astype(np.float32), np.array([0.0, -20.0], np.float32)]
     )
     x = np.random.default_rng(0).uniform(0.16, 0.2, (12, 8, 8, 1)).astype(np.float32)
-    assert np.all(_predict(model, attacks.apgd(model, x, eps=0.1, steps=20, seed=0)) == 0)
+    assert np.all(toys.predict(model, attacks.apgd(model, x, eps=0.1, steps=20, seed=0)) == 0)
     x_adv = attacks.autoattack(model, x, eps=0.1, seed=0, **QUICK)
-    assert np.all(_predict(model, x_adv) == 1) and np.abs(x_adv - x).max() <= 0.1 + 1e-6
+    assert np.all(toys.predict(model, x_adv) == 1) and np.abs(x_adv - x).max() <= 0.1 + 1e-6

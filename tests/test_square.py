@@ -3,6 +3,7 @@ where gradients are useless (a model that quantises its input, whose gradient is
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import keras
@@ -12,27 +13,12 @@ import tensorflow as tf
 
 from playground import attacks
 from playground.attacks.square import eta, square_fraction, square_side
+from tests import attack_toys as toys
 
 N_CLASSES = 3
 SHAPE = (4, 4, 1)
 EPS = {"inf": 0.1, "2": 0.4}
-
-
-def _blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    prototypes = np.random.default_rng(0).uniform(0.25, 0.75, size=(N_CLASSES, *SHAPE))
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, N_CLASSES, n)
-    x = np.clip(prototypes[y] + rng.normal(0.0, 0.08, (n, *SHAPE)), 0.0, 1.0)
-    return x.astype(np.float32), y
-
-
-def _predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    return np.asarray(model(x, training=False)).argmax(axis=1)
-
-
-def _distance(delta: np.ndarray, norm: str) -> np.ndarray:
-    flat = delta.reshape(len(delta), -1).astype(np.float64)
-    return np.abs(flat).max(axis=1) if norm == "inf" else np.linalg.norm(flat, axis=1)
+_blobs = functools.partial(toys.blobs, n_classes=N_CLASSES, shape=SHAPE)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +39,7 @@ def toy() -> SimpleNamespace:
     x_train, y_train = _blobs(900, seed=1)
     model.fit(x_train, y_train, epochs=20, batch_size=64, shuffle=False, verbose=0)
     x_test, y_test = _blobs(300, seed=2)
-    correct = _predict(model, x_test) == y_test
+    correct = toys.predict(model, x_test) == y_test
     return SimpleNamespace(model=model, x=x_test[correct][:48], y=y_test[correct][:48])
 
 
@@ -102,7 +88,7 @@ def test_stays_in_the_ball_and_clip_range_and_is_reproducible(norm, toy):
     result = attacks.square_attack(toy.model, x, toy.y, seed=0, **settings)
     assert np.array_equal(x, toy.x), "the attack modified its input"
     assert result.images.dtype == np.float32 and result.images.shape == x.shape
-    assert _distance(result.images - x, norm).max() <= EPS[norm] + 1e-6
+    assert toys.distance(result.images - x, norm).max() <= EPS[norm] + 1e-6
     assert result.images.min() >= 0.0 and result.images.max() <= 1.0
     again = attacks.square_attack(toy.model, x, toy.y, seed=0, **settings)
     assert np.array_equal(result.images, again.images) and np.array_equal(result.queries, again.queries)
@@ -112,7 +98,7 @@ def test_stays_in_the_ball_and_clip_range_and_is_reproducible(norm, toy):
     x_wide = 2.0 * x - 1.0
     wide = attacks.square(toy.model, x_wide, toy.y, seed=0, clip=(-1.0, 1.0), **(settings | {"eps": 4 * EPS[norm]}))
     assert wide.min() >= -1.0 and wide.max() <= 1.0
-    assert _distance(wide - x_wide, norm).max() <= 4 * EPS[norm] + 1e-6
+    assert toys.distance(wide - x_wide, norm).max() <= 4 * EPS[norm] + 1e-6
 
 
 def test_linf_perturbations_sit_on_the_corners_of_the_box(toy):
@@ -180,13 +166,13 @@ def test_the_l2_pattern_has_unit_norm_and_opposite_halves(side):
 def test_square_fools_a_model_with_zero_gradients_where_pgd_and_apgd_fail():
     model, _ = _quantised_model()
     x = _quantised_inputs(20)
-    assert np.all(_predict(model, x) == 0)
+    assert np.all(toys.predict(model, x) == 0)
     eps = 0.1
     x_pgd = attacks.pgd(model, x, eps=eps, step_size=2.5 * eps / 20, steps=20, restarts=3, seed=0)
     x_apgd = attacks.get("apgd")(model, x, eps=eps, seed=0)
     result = attacks.square_attack(model, x, eps=eps, queries=300, seed=0)
-    assert np.all(_predict(model, x_pgd) == 0) and np.all(_predict(model, x_apgd) == 0)
-    assert np.all(_predict(model, result.images) == 1)
+    assert np.all(toys.predict(model, x_pgd) == 0) and np.all(toys.predict(model, x_apgd) == 0)
+    assert np.all(toys.predict(model, result.images) == 1)
     assert np.abs(result.images - x).max() <= eps + 1e-6
 
 
@@ -201,7 +187,7 @@ def test_query_counts_are_exact():
     rows = int(counter.rows.numpy())
     # Every forward pass is counted: the clean pass over the batch that finds the labels, then one row per query.
     assert rows == len(x) + result.queries.sum()
-    fooled = _predict(model, result.images) != 0
+    fooled = toys.predict(model, result.images) != 0
     assert fooled[:10].all() and not fooled[10:].any()
     assert result.queries.dtype.kind == "i" and np.all(result.queries <= budget)
     np.testing.assert_array_equal(result.queries[10:], budget)  # 1 initial evaluation + budget - 1 proposals
@@ -209,7 +195,7 @@ def test_query_counts_are_exact():
     # The initial stripes do not depend on the budget: a budget of 1 fools exactly the examples they fooled.
     unfooled = attacks.square_attack(model, x, eps=0.1, queries=1, seed=3)
     np.testing.assert_array_equal(unfooled.queries, 1)
-    assert np.array_equal(_predict(model, unfooled.images) != 0, result.queries == 1)
+    assert np.array_equal(toys.predict(model, unfooled.images) != 0, result.queries == 1)
 
 
 def test_already_misclassified_examples_cost_no_query(toy):
@@ -240,4 +226,4 @@ def test_vectors_and_single_channel_images_are_accepted(toy):
     vector_model = keras.Sequential([keras.Input((16,)), keras.layers.Reshape(SHAPE), toy.model])
     x_adv = attacks.square(vector_model, flat, toy.y, eps=0.2, queries=100, seed=0)
     assert x_adv.shape == flat.shape and np.abs(x_adv - flat).max() <= 0.2 + 1e-6
-    assert np.mean(_predict(vector_model, x_adv) != toy.y) >= 0.5
+    assert np.mean(toys.predict(vector_model, x_adv) != toy.y) >= 0.5
