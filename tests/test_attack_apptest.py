@@ -140,7 +140,7 @@ def test_the_network_trained_here_can_be_the_transfer_surrogate():
 
     at = AppTest.from_file(APP, default_timeout=120)
     trained = image_models.load_bundled_model("mnist", "softmax")  # stands in for one trained on the page
-    at.session_state["model_trained"] = ChosenModel(trained, "your Softmax regression (1 epoch)", 0.9, "mnist")
+    at.session_state["model_trained"] = ChosenModel(trained, lambda: "your Softmax regression (1 epoch)", 0.9, "mnist")
     at.switch_page(PAGE)
     settle(at.run())
     surrogate = at.selectbox(key="atk_tr_surrogate")

@@ -15,7 +15,7 @@ import keras
 import streamlit as st
 
 from app_pages.ui import heavy_work
-from playground import assets, data, evaluation, i18n, image_models, plots, training
+from playground import assets, data, evaluation, image_models, plots, training
 from playground.i18n import _
 
 KEY = "model_"
@@ -25,15 +25,14 @@ TRAIN_EPOCH_CAP = 20
 @dataclass
 class ChosenModel:
     model: keras.Model
-    label: str  # in English; ``title`` says it in the session's language
+    words: Callable[[], str]  # says its name in the language of the moment: the model outlives a switch
     clean_accuracy: float  # on the bundled test sample
     dataset: str
     keras_file: bytes | None = None
-    words: Callable[[], str] | None = None  # the label in the language of the moment
 
     def title(self) -> str:
-        """The label in the session's language, also after a switch of language (the model stays in the session)."""
-        return self.words() if self.words is not None else _(self.label)
+        """Its name in the session's language, also after a switch of language."""
+        return self.words()
 
 
 def _sample_accuracy(model: keras.Model, dataset: str) -> float:
@@ -43,9 +42,7 @@ def _sample_accuracy(model: keras.Model, dataset: str) -> float:
 
 def _remember(slot: str, model: keras.Model, words: Callable[[], str], dataset: str) -> ChosenModel:
     """Keeps ``model`` in the session; ``words`` says its label, in the language of the moment."""
-    with i18n.using(i18n.DEFAULT):
-        label = words()
-    chosen = ChosenModel(model, label, _sample_accuracy(model, dataset), dataset, words=words)
+    chosen = ChosenModel(model, words, _sample_accuracy(model, dataset), dataset)
     st.session_state[KEY + slot] = chosen
     return chosen
 
