@@ -25,14 +25,10 @@ TRAIN_EPOCH_CAP = 20
 @dataclass
 class ChosenModel:
     model: keras.Model
-    words: Callable[[], str]  # says its name in the language of the moment: the model outlives a switch
+    title: Callable[[], str]  # its name in the language of the moment: the model outlives a switch of language
     clean_accuracy: float  # on the bundled test sample
     dataset: str
     keras_file: bytes | None = None
-
-    def title(self) -> str:
-        """Its name in the session's language, also after a switch of language."""
-        return self.words()
 
 
 def _sample_accuracy(model: keras.Model, dataset: str) -> float:

@@ -28,10 +28,9 @@ _VERTICAL = "writing-mode: vertical-rl; text-orientation: sideways; transform: r
 _AXIS_WIDTH = "3.4rem"  # the vertical axis title and the tick labels, left of the bars
 
 
-def probability_bars_html(before: np.ndarray, after: np.ndarray, class_names: Sequence[str], *,
-                          plot_height: int = PLOT_HEIGHT) -> str:
+def probability_bars_html(before: np.ndarray, after: np.ndarray, class_names: Sequence[str]) -> str:
     """Grouped bars of the softmax probabilities per class, before and after the attack, with a legend, a 0-1
-    axis and each bar's exact value on hover. ``plot_height`` is the bars' area in px, without the labels."""
+    axis and each bar's exact value on hover."""
     series = (_("original"), _("adversarial"))
     values = np.stack([np.asarray(before, dtype=float), np.asarray(after, dtype=float)])
     heights = np.nan_to_num(np.clip(values, 0.0, 1.0)) * 100
@@ -73,7 +72,7 @@ def probability_bars_html(before: np.ndarray, after: np.ndarray, class_names: Se
         f'<div role="img" aria-label="{escape(_("Class probabilities"))}: {escape(summary)}" '
         f'style="{_TEXT} display: flex; flex-direction: column; gap: 0.3rem;">'
         f'<div style="display: flex; justify-content: flex-end; gap: 1rem;">{legend}</div>'
-        f'<div style="display: flex; height: {plot_height}px;">'
+        f'<div style="display: flex; height: {PLOT_HEIGHT}px;">'
         f'<div style="width: {_AXIS_WIDTH}; flex: none; display: flex; position: relative;">'
         f'<span style="{_VERTICAL}">{axis_title}</span>'
         f'<div style="flex: 1; position: relative;">{ticks}</div></div>'
