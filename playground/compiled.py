@@ -43,7 +43,7 @@ from tensorflow.python.eager import context
 gc.collect()
 gc.freeze()
 
-NEW_FUNCTIONS_PER_SWEEP = 40  # about eight networks: each has up to five compiled functions
+NEW_FUNCTIONS_PER_SWEEP = 40  # about ten networks: a toy network has four compiled functions
 COLLECT_SECONDS = 5.0
 SWEEP_SECONDS = 30.0
 _JANITOR_CHECK_SECONDS = 1.0

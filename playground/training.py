@@ -151,9 +151,18 @@ def _penalty(model: keras.Model, regularization: str) -> tf.Tensor:
     return tf.constant(0.0)
 
 
+def _loss_unless_diverged(model: keras.Model, loss: tf.Tensor) -> tf.Tensor:
+    """``loss``, or NaN if a weight is no longer finite: a fused ReLU kernel maps NaN to 0, which can hide a NaN
+    weight from the loss. Checked inside the chunk, so a chunk is one call (each call holds the GIL for its Python
+    dispatch, which two students' trainers share)."""
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
+    return tf.where(finite, loss, tf.constant(math.nan))
+
+
 @per_model
 def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
-    """Runs one optimiser step per row of ``batches`` (an index matrix); returns the mean data loss."""
+    """Runs one optimiser step per row of ``batches`` (an index matrix); returns the mean data loss (NaN once a
+    weight is not finite)."""
     per_example = LOSSES[loss_name].per_example
     total = tf.constant(0.0)
     for row in tf.range(tf.shape(batches)[0]):
@@ -164,7 +173,7 @@ def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, reg
         gradients = tape.gradient(objective, model.trainable_variables)
         optimizer.apply(gradients)
         total += loss
-    return total / tf.cast(tf.shape(batches)[0], tf.float32)
+    return _loss_unless_diverged(model, total / tf.cast(tf.shape(batches)[0], tf.float32))
 
 
 @per_model
@@ -199,17 +208,29 @@ def _adversarial_train_chunk(
         gradients = tape.gradient(objective, model.trainable_variables)
         optimizer.apply(gradients)
         total += loss
-    return total / tf.cast(tf.shape(batches)[0], tf.float32)
+    return _loss_unless_diverged(model, total / tf.cast(tf.shape(batches)[0], tf.float32))
 
 
-@per_model
-def _evaluate_sums(model, x, y, loss_name):
+def _sums(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) -> tuple[tf.Tensor, tf.Tensor]:
     outputs = model(x, training=False)
     loss = tf.reduce_sum(LOSSES[loss_name].per_example(outputs, y))
     if LOSSES[loss_name].problem == "regression":
         return loss, tf.constant(math.nan)  # a value is never "correct"
     correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(outputs, axis=-1, output_type=y.dtype), y), tf.float32))
     return loss, correct
+
+
+@per_model
+def _evaluate_sums(model, x, y, loss_name):
+    return tf.stack(_sums(model, x, y, loss_name))
+
+
+@per_model
+def _evaluate_two_sums(model, x_train, y_train, x_test, y_test, loss_name):
+    """Both sets' sums in one call. The measures after every epoch were two calls and two slices, which took 41 %
+    of a trainer's time holding the GIL (TensorFlow's Python dispatch), and the GIL is what two students'
+    trainers share (py-spy, issue 8)."""
+    return tf.stack([*_sums(model, x_train, y_train, loss_name), *_sums(model, x_test, y_test, loss_name)])
 
 
 def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) -> tuple[float, float]:
@@ -221,15 +242,22 @@ def _evaluate(model: keras.Model, x: tf.Tensor, y: tf.Tensor, loss_name: str) ->
     loss = correct = 0.0
     for start in range(0, n, EVAL_BATCH_SIZE):
         stop = start + EVAL_BATCH_SIZE
-        chunk_loss, chunk_correct = _evaluate_sums(model, x[start:stop], y[start:stop], loss_name)
+        chunk_loss, chunk_correct = _evaluate_sums(model, x[start:stop], y[start:stop], loss_name).numpy()
         loss += float(chunk_loss)
         correct += float(chunk_correct)
     return loss / n, correct / n
 
 
-@per_model
-def _weights_finite(model):
-    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
+def _evaluate_both(
+    model: keras.Model, train: tuple[tf.Tensor, tf.Tensor], test: tuple[tf.Tensor, tf.Tensor], loss_name: str
+) -> tuple[float, float, float, float]:
+    """``_evaluate`` on the training and the test set: train loss, train accuracy, test loss, test accuracy."""
+    sizes = [int(x.shape[0]) for x, _ in (train, test)]
+    if min(sizes) == 0 or max(sizes) > EVAL_BATCH_SIZE:
+        return (*_evaluate(model, *train, loss_name), *_evaluate(model, *test, loss_name))
+    train_loss, train_correct, test_loss, test_correct = (float(s) for s in _evaluate_two_sums(
+        model, *train, *test, loss_name).numpy())
+    return train_loss / sizes[0], train_correct / sizes[0], test_loss / sizes[1], test_correct / sizes[1]
 
 
 @per_model
@@ -426,8 +454,7 @@ class Trainer:
                 taken += count
                 self.steps += count
                 self._cursor += count
-                # Weights are checked as well as the loss: a fused ReLU kernel maps NaN to 0, hiding a NaN weight.
-                if not math.isfinite(loss) or not bool(_weights_finite(self.model)):
+                if not math.isfinite(loss):
                     self._flag_divergence()
                     break
                 if self._cursor == len(self._epoch_batches):
@@ -500,8 +527,9 @@ class Trainer:
 
     def _measure(self) -> EpochRecord:
         with on_calling_thread():  # as in training, so every path to these numbers computes them alike
-            train_loss, train_accuracy = _evaluate(self.model, *self._train_eval, self.config.loss)
-            test_loss, test_accuracy = _evaluate(self.model, *self._tensors[2:], self.config.loss)
+            train_loss, train_accuracy, test_loss, test_accuracy = _evaluate_both(
+                self.model, self._train_eval, self._tensors[2:], self.config.loss
+            )
         return EpochRecord(
             epoch=self.epoch,
             train_loss=train_loss,

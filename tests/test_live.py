@@ -13,7 +13,7 @@ from playground import compiled, experiment, live, state, training
 from playground.scheduler import Scheduler
 
 CONFIG = state.TrainPageConfig()
-COMPILED = (training._train_chunk, training._evaluate_sums, training._forward, training._weights_finite)
+COMPILED = (training._train_chunk, training._evaluate_sums, training._evaluate_two_sums, training._forward)
 
 
 def compiled_counts() -> tuple[int, int]:
@@ -46,14 +46,14 @@ def test_dropped_networks_are_swept_without_a_collection_from_outside(monkeypatc
     gc.collect()
     gc.disable()  # only the sweep may collect here
     try:
-        for seed in range(30):  # 30 networks of up to five compiled functions: several sweeps
+        for seed in range(30):  # 30 networks of four compiled functions each: several sweeps
             used_network(dataclasses.replace(CONFIG, init_seed=seed))
         live_models = max(f.live_models() for f in COMPILED)
     finally:
         gc.enable()
-    # A network compiles five functions, and _forward holds two models of it (the net and its hidden layers): at
+    # A network compiles four functions, and _forward holds two models of it (the net and its hidden layers): at
     # most one sweep's worth of networks may wait for the next sweep (60 models here without the sweep).
-    networks_per_sweep = compiled.NEW_FUNCTIONS_PER_SWEEP // 5
+    networks_per_sweep = compiled.NEW_FUNCTIONS_PER_SWEEP // 4
     assert live_models <= 2 * (networks_per_sweep + 1)
     assert clears
 
