@@ -31,10 +31,11 @@ import gc
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import keras  # noqa: F401  (loaded before the freeze below, so that its objects are frozen too)
+import numpy as np
 import tensorflow as tf
 from tensorflow.python.eager import context
 
@@ -101,6 +102,66 @@ def _sweep() -> None:
             ctypes.CDLL(None).malloc_trim(0)
 
 
+def _trace_key(value: Any) -> Hashable:
+    """What decides which trace a ``tf.function`` argument calls, found cheaply: a tensor's shape and dtype, a plain
+    Python value itself (a new value is a new trace), any other object (a variable, an optimiser) by identity.
+    Raises TypeError for an argument it cannot key."""
+    if isinstance(value, tf.Tensor | np.ndarray):
+        return tuple(value.shape), value.dtype
+    if value is None or isinstance(value, bool | int | float | str):
+        return type(value), value
+    if isinstance(value, tuple | list):
+        return type(value), tuple(_trace_key(item) for item in value)
+    return _Same(value)
+
+
+class _Same:
+    """Hashes and compares an object by identity, without keeping it alive (a variable's own ``==`` compares
+    values, and it cannot be hashed)."""
+
+    __slots__ = ("_id", "_ref")
+
+    def __init__(self, value: Any) -> None:
+        self._ref, self._id = weakref.ref(value), id(value)  # TypeError if it cannot be referenced weakly
+
+    def __hash__(self) -> int:
+        return self._id
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and self._ref() is not None and self._ref() is other._ref()
+
+
+class _ModelFunction:
+    """One model's ``tf.function``, and the traces it has already called, by ``_trace_key``.
+
+    ``tf.function`` finds the trace for a call by working out every argument's trace type, which takes about
+    half of a small call's time, holding the GIL (330 of 740 us for a toy network's measures; issue 8). A trace
+    found once is called directly from then on, with the same arguments: the same computation, found faster.
+    """
+
+    MAX_TRACES = 16  # more shapes or values than a page uses: start again (tf.function still has them all)
+
+    def __init__(self, python_function: Callable[..., Any]) -> None:
+        self.function = tf.function(python_function, reduce_retracing=True)
+        self._traces: dict[Hashable, Any] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            key = tuple(_trace_key(value) for value in args), tuple((k, _trace_key(v)) for k, v in kwargs.items())
+        except TypeError:  # an argument that cannot be keyed or hashed: tf.function finds the trace itself
+            return self.function(*args, **kwargs)
+        trace = self._traces.get(key)
+        if trace is not None:
+            return trace(*args, **kwargs)
+        # The first call goes through tf.function as it always did (it may trace, and create variables); the
+        # lookup after it only finds that trace.
+        result = self.function(*args, **kwargs)
+        if len(self._traces) >= self.MAX_TRACES:
+            self._traces.clear()
+        self._traces[key] = self.function.get_concrete_function(*args, **kwargs)
+        return result
+
+
 class PerModelFunction:
     """Calls ``python_function(model, ...)`` through a ``tf.function`` made once per live model."""
 
@@ -113,7 +174,7 @@ class PerModelFunction:
         function = self._functions.get(model)
         if function is None:
             _sweep_if_due()
-            function = self._functions[model] = tf.function(self.python_function, reduce_retracing=True)
+            function = self._functions[model] = _ModelFunction(self.python_function)
             weakref.finalize(model, _note_dropped)
         return function(model, *args, **kwargs)
 
@@ -129,8 +190,8 @@ class PerModelFunction:
         """
         if model is not None:
             function = self._functions.get(model)
-            return 0 if function is None else function.experimental_get_tracing_count()
-        return sum(f.experimental_get_tracing_count() for f in list(self._functions.values()))
+            return 0 if function is None else function.function.experimental_get_tracing_count()
+        return sum(f.function.experimental_get_tracing_count() for f in list(self._functions.values()))
 
 
 @contextlib.contextmanager
