@@ -19,12 +19,11 @@ from playground import scheduler as scheduling
 from playground import thumbnails
 from playground.experiment import ToyExperiment
 
-MAX_FRAMES_PER_SECOND = 50  # boundary snapshots; more would not be seen, and each costs a forward pass
 # Frames are shared out like the CPU: each costs a forward pass here, then the stream's encoding and the browser's
-# decoding and painting. Sessions share FRAME_BUDGET frames/s: one alone gets the full rate, two 30 each, five 12.
-# At 50 each, two sessions trained at 35-39 % of one's epochs/s (the browsers on the same two cores); at 30, 43 %
-# (closing note of issue 8).
-FRAME_BUDGET = 60
+# decoding and painting. Sessions share FRAME_BUDGET frames/s: one alone gets 40, two 20 each, five 8. With 30 each,
+# two sessions trained at 31-35 % of one's epochs/s (the browsers on the same two cores); with 20 each, 38-44 %, and
+# faster in absolute terms too (72-97 epochs/s each against 66-72; issue 8's classroom benchmark, 2026-12-07).
+FRAME_BUDGET = 40
 MAX_FRAME_CREDIT = 2.0  # frames a session may owe itself after a pause: a short burst, then its rate
 NEURON_MAPS_PER_SECOND = 3
 LINK_DECIMALS = 3  # the links' weights only set a colour and a thickness
@@ -143,7 +142,7 @@ class LiveTraining(scheduling.Job):
                 self._step_credit = max(0.0, self._step_credit - taken)
             now = time.monotonic()
             moved = exp.trainer.steps != self._frame_step
-            rate = min(MAX_FRAMES_PER_SECOND, FRAME_BUDGET / max(1, self._scheduler.busy_jobs(heavy=False)))
+            rate = FRAME_BUDGET / max(1, self._scheduler.busy_jobs(heavy=False))
             due = self._frame_pacer.due(now, rate)
             if moved and (due or exp.trainer.diverged):
                 self._frames.append((exp.trainer.epoch, exp.boundary()))
@@ -157,7 +156,7 @@ class LiveTraining(scheduling.Job):
             if max_steps is None:
                 return 0.0
             # Capped: come back when the cap allows about one frame's worth of steps.
-            return max(0.0, 1 / MAX_FRAMES_PER_SECOND - (time.monotonic() - started))
+            return max(0.0, 1 / FRAME_BUDGET - (time.monotonic() - started))
 
     def _allowed_steps(self, now: float) -> int | None:
         """Steps the speed setting allows now (None: no cap), from the time since the previous slice."""

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the server imports this module at start-up, before anything
     from playground.live import LiveTraining
 
 # A request with no new frame waits up to this long for one, checking this often: a capped trainer makes one
-# at least every 1/MAX_FRAMES_PER_SECOND s, so a canvas is never more than a check behind its worker.
+# at least every 1/FRAME_BUDGET s, so a canvas is never more than a check behind its worker.
 LONG_POLL_SECONDS = 1.0
 CHECK_SECONDS = 0.02
 
