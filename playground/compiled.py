@@ -195,16 +195,18 @@ class PerModelFunction:
 
 
 @contextlib.contextmanager
-def on_calling_thread() -> Iterator[None]:
-    """Compiled functions called inside run their ops one after another on the calling thread, not on
-    TensorFlow's inter-op pool, which every session shares.
+def one_op_at_a_time() -> Iterator[None]:
+    """Compiled functions called inside run their ops one after another on one thread, instead of handing every
+    ready op to a thread of TensorFlow's inter-op pool.
 
-    For Build & Train's tiny networks, handing each op to the pool costs more than the op. Measured, one network
-    training alone: 175 epochs/s on 0.99 cores here, against 124 on 1.2 cores through the pool (closing note of
-    issue 8). The work also stays on the thread that runs it, at that thread's priority: live training's runners
-    are niced, the pool's threads are not. A heavy evaluation's large batches are faster on the pool (PGD-20 on 300
-    MNIST images: 1.2-1.7 s against 1.9 s), so only the toy networks' training and measures run this way
-    (``training.Trainer``), on every path alike: the executor changes the last bits of the numbers.
+    For Build & Train's tiny networks, handing each op out costs more than the op. Measured, one network training
+    alone: 175 epochs/s on 0.99 cores here, against 124 on 1.2 cores through the pool (closing note of issue 8).
+    The one thread is still one of the pool's, not the caller's: with one network training, the pool's threads
+    ("tf_Compute" in /proc) used 0.69 of the process's 1.0 core, the runner 0.31 (2026-12-07). So the compiled work
+    runs at the pool's priority, not at the runners' lower one. A heavy evaluation's large batches are faster
+    spread over the pool (PGD-20 on 300 MNIST images: 1.2-1.7 s against 1.9 s), so only the toy networks' training
+    and measures run this way (``training.Trainer``), on every path alike: the executor changes the last bits of
+    the numbers.
     """
     with context.function_executor_type("SINGLE_THREADED_EXECUTOR"):
         yield

@@ -41,7 +41,8 @@ UNWATCHED_TASK_SECONDS = 30.0
 # The runners' OS priority (nice 10, Linux only): training and evaluations are batch work that takes whatever
 # CPU is left, so a click (the server's event loop, a script run) and the browsers sharing the machine come
 # first. With 5 sessions training, an ε move on the Attack page went from 1.17-1.69 s to 0.75-1.03 s at p95
-# (the classroom benchmark, with its browsers on the same 2 cores; closing note of issue 8).
+# (the classroom benchmark, with its browsers on the same 2 cores; closing note of issue 8). Only the runners'
+# Python is lowered: the compiled work runs on TensorFlow's own threads (``compiled.one_op_at_a_time``).
 RUNNER_NICENESS = 10
 
 

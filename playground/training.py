@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from playground import features, gradient_steps, optimizers
-from playground.compiled import on_calling_thread, per_model
+from playground.compiled import one_op_at_a_time, per_model
 from playground.i18n import N_, _
 
 MIN_LEARNING_RATE, MAX_LEARNING_RATE = 1e-5, 10.0
@@ -430,7 +430,7 @@ class Trainer:
         deadline = None if time_budget is None else time.perf_counter() + time_budget
         x, y = self._tensors[:2]
         taken = 0
-        with on_calling_thread():  # a tiny network's ops, one after another on this thread: cheaper than the pool
+        with one_op_at_a_time():  # a tiny network's ops, one after another: cheaper than spreading them
             while self.diverged is None and (max_steps is None or taken < max_steps):
                 if self._epoch_batches is None:
                     self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
@@ -526,7 +526,7 @@ class Trainer:
         ).format(**numbers)
 
     def _measure(self) -> EpochRecord:
-        with on_calling_thread():  # as in training, so every path to these numbers computes them alike
+        with one_op_at_a_time():  # as in training, so every path to these numbers computes them alike
             train_loss, train_accuracy, test_loss, test_accuracy = _evaluate_both(
                 self.model, self._train_eval, self._tensors[2:], self.config.loss
             )

@@ -143,9 +143,9 @@ def test_frame_credit_saved_while_paused_is_a_burst_of_two_at_most():
     assert not pacer.due(60.002, 30), "then back to the rate"
 
 
-def test_toy_training_runs_its_ops_on_the_calling_thread(monkeypatch):
-    """A tiny network trains and is measured off TensorFlow's shared pool (``compiled.on_calling_thread``), in a
-    live slice as in a script; other work keeps the pool."""
+def test_toy_training_runs_its_ops_one_at_a_time(monkeypatch):
+    """A tiny network trains and is measured one op after another (``compiled.one_op_at_a_time``), in a live
+    slice as in a script; other work keeps spreading its ops over TensorFlow's pool."""
     exp = experiment.ToyExperiment.create(CONFIG)
     executors = []
     for name in ("_train", "_measure"):
