@@ -227,7 +227,7 @@ def _evaluate_sums(model, x, y, loss_name):
 
 @per_model
 def _evaluate_two_sums(model, x_train, y_train, x_test, y_test, loss_name):
-    """Both sets' sums in one call. The measures after every epoch were two calls and two slices, which took 41 %
+    """Both sets' sums in one call. The measures after every epoch were two calls and four slices, which took 41 %
     of a trainer's time holding the GIL (TensorFlow's Python dispatch), and the GIL is what two students'
     trainers share (py-spy, issue 8)."""
     return tf.stack([*_sums(model, x_train, y_train, loss_name), *_sums(model, x_test, y_test, loss_name)])
@@ -252,7 +252,7 @@ def _evaluate_both(
     model: keras.Model, train: tuple[tf.Tensor, tf.Tensor], test: tuple[tf.Tensor, tf.Tensor], loss_name: str
 ) -> tuple[float, float, float, float]:
     """``_evaluate`` on the training and the test set: train loss, train accuracy, test loss, test accuracy."""
-    sizes = [int(x.shape[0]) for x, _ in (train, test)]
+    sizes = [int(train[0].shape[0]), int(test[0].shape[0])]
     if min(sizes) == 0 or max(sizes) > EVAL_BATCH_SIZE:
         return (*_evaluate(model, *train, loss_name), *_evaluate(model, *test, loss_name))
     train_loss, train_correct, test_loss, test_correct = (float(s) for s in _evaluate_two_sums(
