@@ -105,7 +105,7 @@ def _sweep() -> None:
 def _trace_key(value: Any) -> Hashable:
     """What decides which trace a ``tf.function`` argument calls, found cheaply: a tensor's shape and dtype, a plain
     Python value itself (a new value is a new trace), any other object (a variable, an optimiser) by identity.
-    Raises TypeError for an argument it cannot key."""
+    Raises TypeError for an argument it cannot key, ValueError for a tensor of unknown rank."""
     if isinstance(value, tf.Tensor | np.ndarray):
         return tuple(value.shape), value.dtype
     if value is None or isinstance(value, bool | int | float | str):
@@ -145,20 +145,20 @@ class _ModelFunction:
         self.function = tf.function(python_function, reduce_retracing=True)
         self._traces: dict[Hashable, Any] = {}
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+    def __call__(self, model: Any, *args: Any, **kwargs: Any) -> Any:
+        try:  # the model is always this function's own: only the other arguments pick a trace
             key = tuple(_trace_key(value) for value in args), tuple((k, _trace_key(v)) for k, v in kwargs.items())
-        except TypeError:  # an argument that cannot be keyed or hashed: tf.function finds the trace itself
-            return self.function(*args, **kwargs)
+        except (TypeError, ValueError):  # unhashable, or a tensor of unknown rank: tf.function finds the trace
+            return self.function(model, *args, **kwargs)
         trace = self._traces.get(key)
         if trace is not None:
-            return trace(*args, **kwargs)
+            return trace(model, *args, **kwargs)
         # The first call goes through tf.function as it always did (it may trace, and create variables); the
         # lookup after it only finds that trace.
-        result = self.function(*args, **kwargs)
+        result = self.function(model, *args, **kwargs)
         if len(self._traces) >= self.MAX_TRACES:
             self._traces.clear()
-        self._traces[key] = self.function.get_concrete_function(*args, **kwargs)
+        self._traces[key] = self.function.get_concrete_function(model, *args, **kwargs)
         return result
 
 

@@ -67,3 +67,15 @@ def test_an_argument_that_cannot_be_keyed_goes_through_tf_function_every_time():
     for power, expected in ((1, [4.0, 7.0]), (2, [4.0, 13.0]), (1, [4.0, 7.0])):
         assert _affine_from(model, pair, {"power": power, "offset": 1.0}).numpy().tolist() == expected
     assert not _affine_from._functions[model]._traces
+
+
+def test_a_tensor_of_unknown_rank_goes_through_tf_function():
+    """Inside another compiled function, an input can have no known rank: no key, so tf.function decides."""
+    model = Toy(2.0)
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])
+    def outer(x):
+        return _affine(model, x, 1, 0.5)
+
+    assert outer(tf.constant([1.0, 2.0])).numpy().tolist() == [2.5, 4.5]
+    assert not _affine._functions[model]._traces
