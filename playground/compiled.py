@@ -44,7 +44,7 @@ from tensorflow.python.eager import context
 gc.collect()
 gc.freeze()
 
-NEW_FUNCTIONS_PER_SWEEP = 40  # about ten networks: a toy network has four compiled functions
+NEW_FUNCTIONS_PER_SWEEP = 40  # about ten networks: a toy network has four or five compiled functions
 COLLECT_SECONDS = 5.0
 SWEEP_SECONDS = 30.0
 _JANITOR_CHECK_SECONDS = 1.0

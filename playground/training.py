@@ -28,6 +28,8 @@ MAX_REGULARIZATION_RATE = 10.0
 # Metrics are computed this many examples at a time: one forward pass over 10k images would hold every
 # activation map of every image in memory at once.
 EVAL_BATCH_SIZE = 2000
+# Whole epochs trained and measured in one call, at most: a fixed count, so that one trace serves every call.
+MAX_EPOCHS_PER_CALL = 16
 # A loss still above its starting value after this many epochs in a row: the steps overshoot.
 STALL_EPOCHS = 20
 
@@ -159,10 +161,9 @@ def _loss_unless_diverged(model: keras.Model, loss: tf.Tensor) -> tf.Tensor:
     return tf.where(finite, loss, tf.constant(math.nan))
 
 
-@per_model
-def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
-    """Runs one optimiser step per row of ``batches`` (an index matrix); returns the mean data loss (NaN once a
-    weight is not finite)."""
+def _steps(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
+    """One optimiser step per row of ``batches`` (an index matrix), inside a compiled function; returns the mean
+    data loss (NaN once a weight is not finite)."""
     per_example = LOSSES[loss_name].per_example
     total = tf.constant(0.0)
     for row in tf.range(tf.shape(batches)[0]):
@@ -174,6 +175,12 @@ def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, reg
         optimizer.apply(gradients)
         total += loss
     return _loss_unless_diverged(model, total / tf.cast(tf.shape(batches)[0], tf.float32))
+
+
+@per_model
+def _train_chunk(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate):
+    """``_steps`` over part of an epoch."""
+    return _steps(model, optimizer, x, y, batches, loss_name, regularization, regularization_rate)
 
 
 @per_model
@@ -261,6 +268,26 @@ def _evaluate_both(
 
 
 @per_model
+def _train_epochs(model, optimizer, x, y, epoch_batches, epochs, x_train, y_train, x_test, y_test, loss_name,
+                  regularization, regularization_rate):
+    """The first ``epochs`` whole epochs of ``epoch_batches`` (one index matrix per epoch), each followed by its
+    measures, in one call: a row per epoch of its mean data loss and then ``_evaluate_two_sums``'s four sums.
+    Stops after an epoch whose loss is not finite. ``epoch_batches`` is padded to a fixed count of epochs, so
+    that one trace serves every call."""
+    rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+    epoch, finite = tf.constant(0), tf.constant(True)
+    # The loop's own condition, not a break: a break is a conditional op, which would wait for a thread of
+    # TensorFlow's pool from inside this loop, and two sessions' loops holding both threads waited forever.
+    while tf.logical_and(epoch < epochs, finite):
+        loss = _steps(model, optimizer, x, y, epoch_batches[epoch], loss_name, regularization, regularization_rate)
+        train_loss, train_correct = _sums(model, x_train, y_train, loss_name)
+        rows = rows.write(epoch, tf.stack([loss, train_loss, train_correct, *_sums(model, x_test, y_test, loss_name)]))
+        finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(train_loss))
+        epoch += 1
+    return rows.stack()
+
+
+@per_model
 def _forward(model, x):
     return model(x, training=False)
 
@@ -327,6 +354,8 @@ class Trainer:
         # 0.1 ms (toy net) to 10 ms (CNN on images): a guess could overshoot a time budget by a whole epoch.
         self._seconds_per_step: float | None = None
         self._warm = False
+        self._seconds_per_epoch: float | None = None  # the same, for whole epochs with their measures
+        self._warm_epochs = False
         self._start()
 
     def _start(self) -> None:
@@ -428,48 +457,116 @@ class Trainer:
         if max_steps is not None and max_steps < 0:
             raise ValueError(f"Expected max_steps >= 0. Received: max_steps={max_steps}")
         deadline = None if time_budget is None else time.perf_counter() + time_budget
-        x, y = self._tensors[:2]
         taken = 0
         with one_op_at_a_time():  # a tiny network's ops, one after another: cheaper than spreading them
             while self.diverged is None and (max_steps is None or taken < max_steps):
-                if self._epoch_batches is None:
-                    self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
-                count = len(self._epoch_batches) - self._cursor
-                if max_steps is not None:
-                    count = min(count, max_steps - taken)
-                if deadline is not None:
-                    if self._seconds_per_step is None:
-                        count = 1
-                    else:
-                        affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
-                        count = max(1, min(count, affordable))
-                started = time.perf_counter()
-                loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
-                elapsed = time.perf_counter() - started
-                if self._warm:
-                    previous = self._seconds_per_step
-                    per_step = elapsed / count
-                    self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
-                self._warm = True
-                taken += count
-                self.steps += count
-                self._cursor += count
-                if not math.isfinite(loss):
-                    self._flag_divergence()
-                    break
-                if self._cursor == len(self._epoch_batches):
-                    self._epoch_batches = None
-                    self.epoch += 1
-                    record = self._measure()
-                    self.history.append(record)
-                    if not math.isfinite(record.train_loss):
-                        self._flag_divergence()
+                left = None if max_steps is None else max_steps - taken
+                epochs = self._whole_epochs_that_fit(left, deadline)
+                taken += self._run_whole_epochs(epochs) if epochs else self._run_chunk(left, deadline)
                 if deadline is not None and time.perf_counter() >= deadline:
                     break
         return taken
 
+    def _whole_epochs_that_fit(self, max_steps: int | None, deadline: float | None) -> int:
+        """How many whole epochs ``_run_whole_epochs`` may run now: none unless an epoch is about to start and its
+        measures take one call (``_evaluate_two_sums``'s sets), and only as many as the steps and time allow."""
+        sizes = [len(self._train_eval[0]), len(self.x_test)]
+        if (self._epoch_batches is not None or self._adversarial or min(sizes) == 0
+                or max(sizes) > EVAL_BATCH_SIZE):
+            return 0
+        steps = self.steps_per_epoch
+        epochs = MAX_EPOCHS_PER_CALL if max_steps is None else min(MAX_EPOCHS_PER_CALL, max_steps // steps)
+        if deadline is not None:
+            # Until a whole epoch has run, the chunks' steps tell what one costs (without its measures).
+            seconds = self._seconds_per_epoch
+            if seconds is None and self._seconds_per_step is not None:
+                seconds = self._seconds_per_step * steps
+            if seconds is None:
+                return 0
+            epochs = min(epochs, int((deadline - time.perf_counter()) / seconds))
+        return max(0, epochs)
+
+    def _run_whole_epochs(self, epochs: int) -> int:
+        """Trains and measures ``epochs`` whole epochs in one compiled call (``_train_epochs``); returns the steps.
+
+        Each call holds the GIL for its Python dispatch, which every session's trainer shares: two calls an epoch
+        cost a toy network more than its arithmetic (issue 8). One call for many epochs leaves the cores to the
+        arithmetic, with the same numbers and the same history as epoch after epoch."""
+        steps = self.steps_per_epoch
+        batches = np.zeros((MAX_EPOCHS_PER_CALL, steps, self.batch_size), np.int32)
+        for epoch in range(epochs):
+            batches[epoch] = self._next_epoch_batches()
+        started = time.perf_counter()
+        rows = _train_epochs(
+            self.model, self._optimizer, *self._tensors[:2], tf.constant(batches), tf.constant(epochs),
+            *self._train_eval, *self._tensors[2:], self.config.loss, self.config.regularization,
+            self._regularization_rate,
+        ).numpy().astype(float)  # divided as _evaluate_both divides: in double precision
+        if self._warm_epochs:
+            per_epoch = (time.perf_counter() - started) / len(rows)
+            previous = self._seconds_per_epoch
+            self._seconds_per_epoch = per_epoch if previous is None else 0.7 * previous + 0.3 * per_epoch
+        self._warm_epochs = True
+        train_size, test_size = len(self._train_eval[0]), len(self.x_test)
+        for loss, train_loss, train_correct, test_loss, test_correct in rows:
+            self.steps += steps
+            if not math.isfinite(loss):
+                self._flag_divergence()
+                break
+            self.epoch += 1
+            self.history.append(EpochRecord(
+                epoch=self.epoch, train_loss=float(train_loss / train_size), test_loss=float(test_loss / test_size),
+                train_accuracy=float(train_correct / train_size), test_accuracy=float(test_correct / test_size),
+            ))
+            if not math.isfinite(train_loss):
+                self._flag_divergence()
+        return steps * len(rows)
+
+    def _run_chunk(self, max_steps: int | None, deadline: float | None) -> int:
+        """Trains up to the end of the epoch in progress (or the steps and time allowed); returns the steps."""
+        if self._epoch_batches is None:
+            self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
+        count = len(self._epoch_batches) - self._cursor
+        if max_steps is not None:
+            count = min(count, max_steps)
+        if deadline is not None:
+            if self._seconds_per_step is None:
+                count = 1
+            else:
+                affordable = int((deadline - time.perf_counter()) / self._seconds_per_step)
+                count = max(1, min(count, affordable))
+        x, y = self._tensors[:2]
+        started = time.perf_counter()
+        loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
+        elapsed = time.perf_counter() - started
+        if self._warm:
+            previous = self._seconds_per_step
+            per_step = elapsed / count
+            self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
+        self._warm = True
+        self.steps += count
+        self._cursor += count
+        if not math.isfinite(loss):
+            self._flag_divergence()
+        elif self._cursor == len(self._epoch_batches):
+            self._epoch_batches = None
+            self.epoch += 1
+            record = self._measure()
+            self.history.append(record)
+            if not math.isfinite(record.train_loss):
+                self._flag_divergence()
+        return count
+
+    @property
+    def _adversarial(self) -> bool:
+        return self.config.adversarial_eps > 0 and self.raw_train is not None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.x_train) / self.batch_size)
+
     def _train(self, x: tf.Tensor, y: tf.Tensor, batches: tf.Tensor) -> tf.Tensor:
-        if self.config.adversarial_eps > 0 and self.raw_train is not None:
+        if self._adversarial:
             return _adversarial_train_chunk(
                 self.model, self._optimizer, self._raw, y, batches, self.feature_names, self.config.loss,
                 self.config.regularization, self._regularization_rate, tf.constant(self.config.adversarial_eps),
@@ -487,7 +584,7 @@ class Trainer:
             raise ValueError(f"Expected epochs >= 0. Received: epochs={epochs}")
         if epochs == 0:
             return 0
-        steps_per_epoch = math.ceil(len(self.x_train) / self.batch_size)
+        steps_per_epoch = self.steps_per_epoch
         left_in_current = 0 if self._epoch_batches is None else len(self._epoch_batches) - self._cursor
         if left_in_current:
             return self.run(max_steps=left_in_current + (epochs - 1) * steps_per_epoch)

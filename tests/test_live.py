@@ -13,7 +13,8 @@ from playground import compiled, experiment, live, state, training
 from playground.scheduler import Scheduler
 
 CONFIG = state.TrainPageConfig()
-COMPILED = (training._train_chunk, training._evaluate_sums, training._evaluate_two_sums, training._forward)
+COMPILED = (training._train_chunk, training._train_epochs, training._evaluate_sums, training._evaluate_two_sums,
+            training._forward)
 
 
 def compiled_counts() -> tuple[int, int]:

@@ -3,6 +3,7 @@ reconfiguration, regularisation, divergence and determinism."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -156,6 +157,50 @@ def test_run_max_steps_takes_exactly_that_many_steps(tiny, max_steps):
     assert trainer.steps == max_steps
     assert trainer.epoch == max_steps // 3
     assert len(trainer.history) == max_steps // 3 + 1
+
+
+def _epoch_by_epoch(trainer: training.Trainer, epochs: int) -> None:
+    """Trains one step per call: every epoch through ``_train_chunk`` and ``_measure``, never in one call."""
+    while trainer.epoch < epochs and trainer.diverged is None:
+        trainer.run(max_steps=1)
+
+
+def _assert_same_training(a: training.Trainer, b: training.Trainer) -> None:
+    assert (a.epoch, a.diverged) == (b.epoch, b.diverged)
+    for record_a, record_b in zip(a.history, b.history, strict=True):
+        np.testing.assert_allclose(dataclasses.astuple(record_a), dataclasses.astuple(record_b), rtol=1e-6)
+
+
+@pytest.mark.parametrize("hyperparameters", [{}, dict(optimizer="sgd", regularization="l2", regularization_rate=0.01)])
+def test_whole_epochs_in_one_call_train_and_measure_as_epoch_by_epoch(tiny, hyperparameters):
+    at_once, one_by_one = _trainer(tiny, seed=2, **hyperparameters), _trainer(tiny, seed=2, **hyperparameters)
+    at_once.run_epochs(20)  # 16 epochs in one call, then 4
+    _epoch_by_epoch(one_by_one, 20)
+    assert training._train_epochs.tracing_count(at_once.model) == 1
+    assert training._train_epochs.tracing_count(one_by_one.model) == 0
+    _assert_same_training(at_once, one_by_one)
+    assert at_once.steps == one_by_one.steps == 60
+    for a, b in zip(_weights(at_once), _weights(one_by_one), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_whole_epochs_in_one_call_stop_at_the_epoch_that_diverges(tiny):
+    hyperparameters = dict(hidden=(8, 8, 8), activation="linear", optimizer="sgd", learning_rate=10.0)
+    at_once, one_by_one = _trainer(tiny, **hyperparameters), _trainer(tiny, **hyperparameters)
+    at_once.run_epochs(30)
+    _epoch_by_epoch(one_by_one, 30)
+    _assert_same_training(at_once, one_by_one)
+    assert at_once.diverged is not None and at_once.epoch < 30
+    # Found at the end of an epoch, not at the step: the diverged epoch's steps were all taken.
+    assert at_once.steps % 3 == 0 and at_once.steps >= one_by_one.steps
+
+
+def test_a_time_budget_takes_whole_epochs_in_one_call_once_it_knows_their_cost(tiny):
+    trainer = _trainer(tiny)
+    trainer.run(max_steps=1)  # traces the chunk, and starts an epoch
+    trainer.run(time_budget=0.5)
+    assert training._train_epochs.tracing_count(trainer.model) == 1
+    assert trainer.epoch >= 2 and trainer.history[-1].epoch == trainer.epoch
 
 
 def test_run_with_a_time_budget_takes_steps_and_stops(tiny):
