@@ -207,6 +207,11 @@ def one_op_at_a_time() -> Iterator[None]:
     spread over the pool (PGD-20 on 300 MNIST images: 1.2-1.7 s against 1.9 s), so only the toy networks' training
     and measures run this way (``training.Trainer``), on every path alike: the executor changes the last bits of
     the numbers.
+
+    A loop runs its body on the thread that runs the loop, but a conditional op (a ``tf.cond``, or the ``if`` of
+    an autograph ``break``) inside it waits for another of the pool's threads: with two sessions' loops holding
+    the pool's two threads, both waited forever (2026-12-08). So the loops compiled for this executor branch in
+    Python only, and stop on their own condition.
     """
     with context.function_executor_type("SINGLE_THREADED_EXECUTOR"):
         yield
