@@ -7,7 +7,6 @@ the running trainer without touching the weights.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import keras
@@ -164,9 +163,6 @@ class ToyExperiment:
     def epochs_per_second(self) -> float | None:
         """The speed setting's cap (None: as fast as the machine goes)."""
         return SPEEDS[self.config.speed][1]
-
-    def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.split.x_train) / self.trainer.batch_size)
 
     def neuron_maps(self) -> list[np.ndarray]:
         """Each hidden layer's activations over the plane, one (neurons, res, res) array per layer."""

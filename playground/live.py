@@ -163,7 +163,7 @@ class LiveTraining(scheduling.Job):
         rate = self.experiment.epochs_per_second()
         if rate is None:
             return None
-        steps_per_second = rate * self.experiment.steps_per_epoch()
+        steps_per_second = rate * self.experiment.trainer.steps_per_epoch
         elapsed = 0.0 if self._last_slice_at is None else now - self._last_slice_at
         self._last_slice_at = now
         cap = steps_per_second * MAX_CATCH_UP_SECONDS

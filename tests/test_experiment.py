@@ -64,7 +64,7 @@ def test_boundary_and_maps_have_the_documented_shapes(exp):
 def test_the_speed_setting_caps_epochs_per_second(exp):
     assert exp.updated(dataclasses.replace(CONFIG, speed="slow")).epochs_per_second() == pytest.approx(5.0)
     assert exp.updated(dataclasses.replace(CONFIG, speed="max")).epochs_per_second() is None
-    assert exp.steps_per_epoch() == -(-len(exp.split.x_train) // exp.trainer.batch_size)
+    assert exp.trainer.steps_per_epoch == -(-len(exp.split.x_train) // exp.trainer.batch_size)
 
 
 def test_linear_model_has_no_neuron_maps():

@@ -139,10 +139,9 @@ def _train_section(dataset: str, architecture: str) -> ChosenModel | None:
 
 def _train(trainer: training.Trainer, epochs: int, progress) -> None:
     """The heavy task: half a second of training at a time, reporting between, so Stop lands between two."""
-    steps_per_epoch = -(-len(trainer.x_train) // trainer.batch_size)
     while trainer.epoch < epochs and trainer.diverged is None:
         trainer.run(time_budget=0.5)
-        done = (trainer.epoch + trainer.steps % steps_per_epoch / steps_per_epoch) / epochs
+        done = (trainer.epoch + trainer.steps % trainer.steps_per_epoch / trainer.steps_per_epoch) / epochs
         progress(done, _("Epoch {epoch}/{epochs} · test accuracy {accuracy:.1%}").format(
             epoch=trainer.epoch, epochs=epochs, accuracy=trainer.history[-1].test_accuracy))
 
