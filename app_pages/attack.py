@@ -56,8 +56,12 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     if source == "Test set":
         if row[2].button(_("Random"), icon=":material/casino:", width="stretch", key=part_key(KEY, "image", "random")):
             st.session_state[index_key] = int(np.random.default_rng().integers(len(x)))
-        with row[3].popover(_("Browse"), icon=":material/grid_view:", width="stretch"):
-            gallery(x, y, class_names, index_key)
+        browse_key = part_key(KEY, "image", "browse")
+        # It tracks whether it is open, so that Pick can close it, and draws its ten images only when open.
+        with row[3].popover(_("Browse"), icon=":material/grid_view:", width="stretch", key=browse_key,
+                            on_change="rerun") as browse:
+            if browse.open:
+                gallery(x, y, class_names, index_key, browse_key)
         with row[1]:
             index = control(KEY, config, "image", widget=st.number_input)
         return {"image": x[index : index + 1], "label": int(y[index]), "index": int(index)}
@@ -96,17 +100,21 @@ def choose_image(config: state.AttackPageConfig, x: np.ndarray, y: np.ndarray, c
     return {"image": image, "label": None, "index": config.image}
 
 
-def gallery(x: np.ndarray, y: np.ndarray, class_names, index_key: str) -> None:
-    """The ten test images around the current one, each with a Pick button."""
+def gallery(x: np.ndarray, y: np.ndarray, class_names, index_key: str, browse_key: str) -> None:
+    """The ten test images around the current one, each with a Pick button that takes it and closes the gallery."""
     start = st.session_state[index_key] // GALLERY * GALLERY
     for i in range(start, min(start + GALLERY, len(x))):
         if (i - start) % GALLERY_ROW == 0:
             columns = iter(st.columns(GALLERY_ROW))  # a row at a time, so the page reads in index order
         column = next(columns)
         column.image(x[i, :, :, 0], caption=f"#{i} · {class_names[y[i]]}", width="stretch")
-        if column.button(_("Pick"), key=part_key(KEY, "image", f"pick_{i}"), width="stretch"):
-            st.session_state[index_key] = i
-            st.rerun()
+        column.button(_("Pick"), key=part_key(KEY, "image", f"pick_{i}"), width="stretch", on_click=_pick,
+                      args=(index_key, i, browse_key))
+
+
+def _pick(index_key: str, index: int, browse_key: str) -> None:
+    st.session_state[index_key] = index
+    st.session_state[browse_key] = False  # closes the gallery: the picked image is what the student looks at next
 
 
 def attack_controls(config: state.AttackPageConfig, class_names, has_label: bool) -> dict:

@@ -64,6 +64,8 @@ def test_moving_eps_flips_the_prediction(page, app_url, artifacts):
     page.get_by_role("button", name="Pick", exact=True).nth(FLIP_IMAGE).click()
     image_number = main_area(page).get_by_label("Test image")
     wait_until(lambda: image_number.input_value() == str(FLIP_IMAGE), message="image 4 to be picked")
+    picks = page.get_by_role("button", name="Pick", exact=True)
+    wait_until(lambda: picks.count() == 0, message="the gallery to close once an image is picked")
     wait_until(lambda: verdict(page) == "Not fooled: 4 → 4", message="the verdict on image 4")
 
     thumb = page.get_by_role("slider", name=EPS_SLIDER)
