@@ -107,7 +107,8 @@ def _wait_written(page, selector: str, what: str) -> None:
 
 def _open_expanders(page) -> None:
     """Opens each visible closed expander (one in a tab not shown yet opens with its tab), and waits for its words."""
-    for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").all():
+    # Handles, not the locator's nth matches: once one opens it no longer matches, and the later ones move up.
+    for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").element_handles():
         if summary.is_visible():
             summary.click()
     _wait_written(page, OPEN_EXPANDERS, "the expanders' contents")
