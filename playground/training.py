@@ -487,12 +487,15 @@ class Trainer:
         steps = self.steps_per_epoch
         epochs = MAX_EPOCHS_PER_CALL if max_steps is None else min(MAX_EPOCHS_PER_CALL, max_steps // steps)
         if deadline is not None:
-            # Until a whole epoch has run, the chunks' steps tell what one costs (without its measures).
+            # Until a whole epoch has run warm, the chunks' steps tell what one costs (without its measures).
             seconds = self._seconds_per_epoch
             if seconds is None and self._seconds_per_step is not None:
                 seconds = self._seconds_per_step * steps
             if seconds is None:
-                return 0
+                # Nothing has run yet: the first call traces, which takes longer than a toy network's epoch, so
+                # one epoch is the first call, rather than a step through _train_chunk. A network played at full
+                # speed then traces one training function, not two: a trace is 0.2 s of a busy server's CPU.
+                return min(epochs, 1)
             epochs = min(epochs, int((deadline - time.perf_counter()) / seconds))
         return max(0, epochs)
 

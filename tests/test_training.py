@@ -195,12 +195,13 @@ def test_whole_epochs_in_one_call_stop_at_the_epoch_that_diverges(tiny):
     assert at_once.steps % 3 == 0 and at_once.steps >= one_by_one.steps
 
 
-def test_a_time_budget_takes_whole_epochs_in_one_call_once_it_knows_their_cost(tiny):
+def test_a_time_budget_trains_whole_epochs_in_one_call_and_traces_nothing_else(tiny):
     trainer = _trainer(tiny)
-    trainer.run(max_steps=1)  # traces the chunk, and starts an epoch
-    trainer.run(time_budget=0.5)
+    for _ in range(3):  # the first call traces; the next ones learn an epoch's cost, then fill the budget
+        trainer.run(time_budget=0.2)
     assert training._train_epochs.tracing_count(trainer.model) == 1
-    assert trainer.epoch >= 2 and trainer.history[-1].epoch == trainer.epoch
+    assert training._train_chunk.tracing_count(trainer.model) == 0, "one training function traced, not two"
+    assert trainer.epoch >= 3 and trainer.history[-1].epoch == trainer.epoch and trainer.steps == 3 * trainer.epoch
 
 
 def test_run_with_a_time_budget_takes_steps_and_stops(tiny):
