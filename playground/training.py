@@ -471,33 +471,42 @@ class Trainer:
         with one_op_at_a_time():  # a tiny network's ops, one after another: cheaper than spreading them
             while self.diverged is None and (max_steps is None or taken < max_steps):
                 left = None if max_steps is None else max_steps - taken
-                epochs = self._whole_epochs_that_fit(left, deadline)
+                epochs = self._whole_epochs_that_fit(left, deadline, time_budget)
+                if epochs == 0:
+                    if taken:
+                        break  # the next call starts the epoch: a partial one would take two more calls to finish
+                    epochs = 1  # one fits a whole budget, and a call must make progress
                 taken += self._run_whole_epochs(epochs) if epochs else self._run_chunk(left, deadline)
                 if deadline is not None and time.perf_counter() >= deadline:
                     break
         return taken
 
-    def _whole_epochs_that_fit(self, max_steps: int | None, deadline: float | None) -> int:
-        """How many whole epochs ``_run_whole_epochs`` may run now: none unless an epoch is about to start and its
-        measures take one call (``_evaluate_two_sums``'s sets), and only as many as the steps and time allow."""
+    def _whole_epochs_that_fit(self, max_steps: int | None, deadline: float | None,
+                               time_budget: float | None) -> int | None:
+        """How many whole epochs ``_run_whole_epochs`` may run now, in the steps and the time left: 0 if an epoch
+        fits a whole time budget but not what is left of it. None where the steps go through ``_run_chunk``:
+        mid-epoch, adversarial training, sets whose measures take more than one call (``_evaluate_two_sums``'s),
+        fewer steps allowed than an epoch, or an epoch longer than a whole time budget (Pause waits for a call)."""
         sizes = [len(self._train_eval[0]), len(self.x_test)]
         if (self._epoch_batches is not None or self._adversarial or min(sizes) == 0
                 or max(sizes) > EVAL_BATCH_SIZE):
-            return 0
+            return None
         steps = self.steps_per_epoch
         epochs = MAX_EPOCHS_PER_CALL if max_steps is None else min(MAX_EPOCHS_PER_CALL, max_steps // steps)
-        if deadline is not None:
-            # Until a whole epoch has run warm, the chunks' steps tell what one costs (without its measures).
-            seconds = self._seconds_per_epoch
-            if seconds is None and self._seconds_per_step is not None:
-                seconds = self._seconds_per_step * steps
-            if seconds is None:
-                # Nothing has run yet: the first call traces, which takes longer than a toy network's epoch, so
-                # one epoch is the first call, rather than a step through _train_chunk. A network played at full
-                # speed then traces one training function, not two: a trace is 0.2 s of a busy server's CPU.
-                return min(epochs, 1)
-            epochs = min(epochs, int((deadline - time.perf_counter()) / seconds))
-        return max(0, epochs)
+        if epochs == 0 or deadline is None or time_budget is None:
+            return epochs or None
+        # Until a whole epoch has run warm, the chunks' steps tell what one costs (without its measures).
+        seconds = self._seconds_per_epoch
+        if seconds is None and self._seconds_per_step is not None:
+            seconds = self._seconds_per_step * steps
+        if seconds is None:
+            # Nothing has run yet: the first call traces, which takes longer than a toy network's epoch, so one
+            # epoch is the first call, rather than a step through _train_chunk. A network played at full speed
+            # then traces one training function, not two: a trace is 0.2 s of a busy server's CPU.
+            return 1
+        if seconds > time_budget:
+            return None
+        return max(0, min(epochs, int((deadline - time.perf_counter()) / seconds)))
 
     def _run_whole_epochs(self, epochs: int) -> int:
         """Trains and measures ``epochs`` whole epochs in one compiled call (``_train_epochs``); returns the steps.

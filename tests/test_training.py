@@ -197,11 +197,12 @@ def test_whole_epochs_in_one_call_stop_at_the_epoch_that_diverges(tiny):
 
 def test_a_time_budget_trains_whole_epochs_in_one_call_and_traces_nothing_else(tiny):
     trainer = _trainer(tiny)
-    for _ in range(3):  # the first call traces; the next ones learn an epoch's cost, then fill the budget
-        trainer.run(time_budget=0.2)
+    for _ in range(10):  # the first call traces; the next ones learn an epoch's cost, then fill the budget
+        assert trainer.run(time_budget=0.05) > 0
+        assert trainer.steps == 3 * trainer.epoch, "a budget's end leaves no epoch half done"
     assert training._train_epochs.tracing_count(trainer.model) == 1
     assert training._train_chunk.tracing_count(trainer.model) == 0, "one training function traced, not two"
-    assert trainer.epoch >= 3 and trainer.history[-1].epoch == trainer.epoch and trainer.steps == 3 * trainer.epoch
+    assert trainer.epoch >= 10 and trainer.history[-1].epoch == trainer.epoch
 
 
 def test_run_with_a_time_budget_takes_steps_and_stops(tiny):
