@@ -324,6 +324,13 @@ def predict_proba(model: keras.Model, x: np.ndarray) -> np.ndarray:
     return tf.nn.softmax(_forward(model, tf.convert_to_tensor(x, tf.float32))).numpy()
 
 
+def _smoothed(previous: float | None, latest: float) -> float:
+    """A running estimate of what a call costs, to plan the next calls: 30 % of the way to each new measurement,
+    as one slow call may be the machine busy for a moment (another session's trace, a collection, TensorFlow
+    rebuilding its kernels after a sweep: 0.13 s, measured)."""
+    return latest if previous is None else 0.7 * previous + 0.3 * latest
+
+
 @dataclass
 class Trainer:
     """Trains ``model`` on feature matrices or image batches, a chunk at a time.
@@ -367,6 +374,7 @@ class Trainer:
         self._warm = False
         self._seconds_per_epoch: float | None = None  # the same, for whole epochs with their measures
         self._warm_epochs = False
+        self._chunked_epoch_seconds = 0.0  # the calls of the epoch in progress, when it goes in chunks
         self._start()
 
     def _start(self) -> None:
@@ -495,10 +503,9 @@ class Trainer:
         epochs = MAX_EPOCHS_PER_CALL if max_steps is None else min(MAX_EPOCHS_PER_CALL, max_steps // steps)
         if epochs == 0 or deadline is None or time_budget is None:
             return epochs or None
-        # Until a whole epoch has run warm, the chunks' steps tell what one costs (without its measures).
         seconds = self._seconds_per_epoch
         if seconds is None and self._seconds_per_step is not None:
-            seconds = self._seconds_per_step * steps
+            seconds = self._seconds_per_step * steps  # until an epoch has been timed: its steps, without measures
         if seconds is None:
             # Nothing has run yet: the first call traces, which takes longer than a toy network's epoch, so one
             # epoch is the first call, rather than a step through _train_chunk. A network played at full speed
@@ -525,9 +532,7 @@ class Trainer:
             self._regularization_rate,
         ).numpy().astype(float)  # divided as _evaluate_both divides: in double precision
         if self._warm_epochs:
-            per_epoch = (time.perf_counter() - started) / len(rows)
-            previous = self._seconds_per_epoch
-            self._seconds_per_epoch = per_epoch if previous is None else 0.7 * previous + 0.3 * per_epoch
+            self._seconds_per_epoch = _smoothed(self._seconds_per_epoch, (time.perf_counter() - started) / len(rows))
         self._warm_epochs = True
         train_size, test_size = len(self._train_eval[0]), len(self.x_test)
         for loss, train_loss, train_correct, test_loss, test_correct in rows:
@@ -548,6 +553,7 @@ class Trainer:
         """Trains up to the end of the epoch in progress (or the steps and time allowed); returns the steps."""
         if self._epoch_batches is None:
             self._epoch_batches, self._cursor = self._next_epoch_batches(), 0
+            self._chunked_epoch_seconds = 0.0
         count = len(self._epoch_batches) - self._cursor
         if max_steps is not None:
             count = min(count, max_steps)
@@ -560,11 +566,8 @@ class Trainer:
         x, y = self._tensors[:2]
         started = time.perf_counter()
         loss = float(self._train(x, y, tf.constant(self._epoch_batches[self._cursor : self._cursor + count])))
-        elapsed = time.perf_counter() - started
         if self._warm:
-            previous = self._seconds_per_step
-            per_step = elapsed / count
-            self._seconds_per_step = per_step if previous is None else 0.7 * previous + 0.3 * per_step
+            self._seconds_per_step = _smoothed(self._seconds_per_step, (time.perf_counter() - started) / count)
         self._warm = True
         self.steps += count
         self._cursor += count
@@ -577,6 +580,13 @@ class Trainer:
             self.history.append(record)
             if not math.isfinite(record.train_loss):
                 self._flag_divergence()
+            if self._warm_epochs:
+                # A whole epoch in chunks costs at least what it costs in one call: an estimate from one slow
+                # whole-epoch call (longer than a budget) must come down, or the epochs stay in chunks for good
+                # (10 sessions: two of them stayed at 16-20 epochs/s, the others at 40).
+                self._seconds_per_epoch = _smoothed(
+                    self._seconds_per_epoch, self._chunked_epoch_seconds + time.perf_counter() - started)
+        self._chunked_epoch_seconds += time.perf_counter() - started
         return count
 
     @property

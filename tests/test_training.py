@@ -205,6 +205,17 @@ def test_a_time_budget_trains_whole_epochs_in_one_call_and_traces_nothing_else(t
     assert trainer.epoch >= 10 and trainer.history[-1].epoch == trainer.epoch
 
 
+def test_one_slow_whole_epoch_call_does_not_keep_the_epochs_in_chunks(tiny):
+    trainer = _trainer(tiny)
+    for _ in range(3):
+        trainer.run(time_budget=0.05)
+    trainer._seconds_per_epoch = 1.0  # one call took a second: the machine was busy for a moment
+    for _ in range(5):
+        trainer.run(time_budget=0.05)
+    assert trainer._seconds_per_epoch < 0.05, "a fast whole-epoch call again sets the estimate"
+    assert trainer.steps == 3 * trainer.epoch
+
+
 def test_run_with_a_time_budget_takes_steps_and_stops(tiny):
     trainer = _trainer(tiny)
     for _ in range(2):  # the first call traces; the second runs warm
