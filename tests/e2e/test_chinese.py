@@ -107,10 +107,14 @@ def _wait_written(page, selector: str, what: str) -> None:
 
 def _open_expanders(page) -> None:
     """Opens each visible closed expander (one in a tab not shown yet opens with its tab), and waits for its words."""
-    # Handles, not the locator's nth matches: once one opens it no longer matches, and the later ones move up.
-    for summary in page.locator("[data-testid='stMain'] details:not([open]) > summary").element_handles():
-        if summary.is_visible():
-            summary.click()
+    # The first visible closed one each time: once one opens it no longer matches and the later ones move up, and a
+    # rerun may replace the elements themselves (a kept handle was then detached from the page).
+    closed = page.locator("[data-testid='stMain'] details:not([open]) > summary")
+    for _ in range(closed.count()):
+        visible = [summary for summary in closed.all() if summary.is_visible()]
+        if not visible:
+            break
+        visible[0].click()
     _wait_written(page, OPEN_EXPANDERS, "the expanders' contents")
 
 
